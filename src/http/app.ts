@@ -1,0 +1,67 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { AppError } from "../errors";
+import { bearerAuth } from "./auth";
+import { type OpenAPIDocument, renderDocsPage } from "./docs-page";
+import { messageRoutes } from "./routes/messages";
+import { subscriptionRoutes } from "./routes/subscriptions";
+import { topicRoutes } from "./routes/topics";
+import type { HonoEnv } from "./types";
+
+function errorResponse(c: Context<HonoEnv>, error: AppError): Response {
+	return c.json({ error: error.toBody() }, error.status);
+}
+
+/** Matches a request path against the app's route patterns (for 405 vs 404). */
+function allowedMethods(app: OpenAPIHono<HonoEnv>, path: string): string[] {
+	const methods = new Set<string>();
+	for (const route of app.routes) {
+		if (route.method === "ALL") continue;
+		const pattern = new RegExp(`^${route.path.replace(/:\w+/g, "[^/]+")}/?$`);
+		if (pattern.test(path)) methods.add(route.method);
+	}
+	return [...methods];
+}
+
+/** Builds the Hono app: auth, routes, the OpenAPI document, docs page, and the error shape. */
+export function createApp(): OpenAPIHono<HonoEnv> {
+	const app = new OpenAPIHono<HonoEnv>();
+	app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+
+	app.use("/v1/*", bearerAuth());
+	topicRoutes(app);
+	subscriptionRoutes(app);
+	messageRoutes(app);
+
+	app.get("/health", (c) => c.json({ ok: true }));
+	const document = () =>
+		app.getOpenAPI31Document({
+			openapi: "3.1.0",
+			info: {
+				title: "Sundial",
+				version: "1",
+				description:
+					"A delay queue on Cloudflare's edge. Every `/v1` route needs `Authorization: Bearer <token>`. Times are seconds or duration strings in requests, RFC 3339 UTC with milliseconds in responses.",
+			},
+		});
+	app.get("/openapi.json", (c) => c.json(document()));
+	app.get("/docs", (c) => c.html(renderDocsPage(document() as unknown as OpenAPIDocument)));
+
+	app.notFound((c) => {
+		const allowed = allowedMethods(app, c.req.path);
+		if (allowed.length > 0) {
+			c.header("allow", allowed.join(", "));
+			return errorResponse(
+				c,
+				new AppError(405, "method_not_allowed", `${c.req.method} is not allowed here; use ${allowed.join(" or ")}`),
+			);
+		}
+		return errorResponse(c, new AppError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+	});
+	app.onError((error, c) => {
+		if (error instanceof AppError) return errorResponse(c, error);
+		console.error("sundial: unhandled error", error);
+		return errorResponse(c, new AppError(500, "internal", "internal error; it has been logged"));
+	});
+	return app;
+}

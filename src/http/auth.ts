@@ -1,0 +1,39 @@
+import type { MiddlewareHandler } from "hono";
+import { getConfig } from "../config";
+import { AppError } from "../errors";
+import type { HonoEnv } from "./types";
+
+const encoder = new TextEncoder();
+
+async function digest(text: string): Promise<ArrayBuffer> {
+	return crypto.subtle.digest("SHA-256", encoder.encode(text));
+}
+
+/**
+ * Bearer auth for `/v1`: the token is compared in constant time (both sides hashed to the same
+ * length first). No configured token refuses every request (fail closed).
+ */
+export function bearerAuth(): MiddlewareHandler<HonoEnv> {
+	return async function sundialBearerAuth(c, next) {
+		const expected = getConfig(c.env).token;
+		if (expected === null) {
+			throw new AppError(
+				503,
+				"token_not_configured",
+				"no API token is configured: set SUNDIAL_TOKEN (wrangler secret put SUNDIAL_TOKEN)",
+			);
+		}
+		const header = c.req.header("authorization") ?? "";
+		const match = /^Bearer\s+(.+)$/i.exec(header.trim());
+		if (!match) {
+			c.header("www-authenticate", 'Bearer realm="sundial"');
+			throw new AppError(401, "unauthorized", "missing bearer token: send Authorization: Bearer <token>");
+		}
+		const [given, wanted] = await Promise.all([digest(match[1] as string), digest(expected)]);
+		if (!crypto.subtle.timingSafeEqual(given, wanted)) {
+			c.header("www-authenticate", 'Bearer realm="sundial", error="invalid_token"');
+			throw new AppError(401, "unauthorized", "wrong bearer token");
+		}
+		await next();
+	};
+}

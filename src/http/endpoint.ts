@@ -1,0 +1,136 @@
+import type { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { getConfig } from "../config";
+import { AppError, type ErrorIssue, InvalidRequest, TooLarge } from "../errors";
+import type { HonoEnv } from "./types";
+
+type Method = "get" | "put" | "post" | "delete";
+type AnyObject = z.ZodType<Record<string, unknown>>;
+
+/** A route: its schemas validate the request and document it in /openapi.json. */
+export interface EndpointSpec<P extends AnyObject, Q extends AnyObject, B extends z.ZodType> {
+	method: Method;
+	/** OpenAPI-style path, e.g. `/v1/topics/{topic}`. */
+	path: string;
+	tag: string;
+	summary: string;
+	description?: string;
+	params?: P;
+	query?: Q;
+	body?: B;
+	/** Documents the body when validation is looser than the documented shape (batch items). */
+	docBody?: z.ZodType;
+	responses: Record<number, { description: string; schema?: z.ZodType }>;
+	/** Public routes skip bearer auth. @default false */
+	public?: boolean;
+}
+
+/** The validated input a handler receives. */
+export interface EndpointInput<P extends AnyObject, Q extends AnyObject, B extends z.ZodType> {
+	params: z.output<P>;
+	query: z.output<Q>;
+	body: z.output<B>;
+}
+
+/** Turns zod issues into DESIGN.md's `issues[]`, paths joined with dots under `prefix`. */
+export function toIssues(error: z.ZodError, prefix = ""): ErrorIssue[] {
+	return error.issues.map((issue) => {
+		const path = [prefix, ...issue.path.map(String)].filter((p) => p !== "").join(".");
+		return { path: path || "(body)", message: issue.message };
+	});
+}
+
+/** Validates `value` or throws a 400 naming each bad field. */
+export function validate<S extends z.ZodType>(schema: S, value: unknown, what: string, prefix = ""): z.output<S> {
+	const parsed = schema.safeParse(value);
+	if (parsed.success) return parsed.data;
+	const issues = toIssues(parsed.error, prefix);
+	throw new InvalidRequest(`invalid ${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
+}
+
+const JSON_TYPES = /^(application\/json|application\/[\w.+-]+\+json|application\/x-www-form-urlencoded)\s*(;|$)/i;
+
+/**
+ * Reads a JSON request body within the size limit. A missing or empty body is `{}`. JSON is
+ * accepted as `application/json`, `+json`, or unlabelled, and as curl's `-d` default
+ * (`application/x-www-form-urlencoded`); any other declared type is a 415.
+ */
+export async function readJsonBody(c: Context<HonoEnv>): Promise<unknown> {
+	const limit = getConfig(c.env).maxRequestBytes;
+	const declared = Number(c.req.header("content-length") ?? "0");
+	if (declared > limit) throw new TooLarge("request_too_large", `request body is over ${limit} bytes`);
+	const type = c.req.header("content-type");
+	if (type && !JSON_TYPES.test(type.trim())) {
+		throw new AppError(415, "unsupported_media_type", `request body must be JSON (application/json), got "${type}"`);
+	}
+	const body = c.req.raw.body;
+	if (!body) return {};
+	const reader = body.getReader();
+	const chunks: Uint8Array[] = [];
+	let size = 0;
+	for (;;) {
+		const { done, value } = await reader.read();
+		if (done) break;
+		size += value.byteLength;
+		if (size > limit) {
+			await reader.cancel();
+			throw new TooLarge("request_too_large", `request body is over ${limit} bytes`);
+		}
+		chunks.push(value);
+	}
+	const bytes = new Uint8Array(size);
+	let offset = 0;
+	for (const chunk of chunks) {
+		bytes.set(chunk, offset);
+		offset += chunk.byteLength;
+	}
+	let text: string;
+	try {
+		text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+	} catch {
+		throw new InvalidRequest("request body is not valid UTF-8");
+	}
+	if (text.trim() === "") return {};
+	try {
+		return JSON.parse(text);
+	} catch (error) {
+		throw new InvalidRequest(`request body is not valid JSON: ${(error as Error).message}`);
+	}
+}
+
+/** Registers a route on the app and in its OpenAPI document, with validation before the handler. */
+export function endpoint<P extends AnyObject, Q extends AnyObject, B extends z.ZodType>(
+	app: OpenAPIHono<HonoEnv>,
+	spec: EndpointSpec<P, Q, B>,
+	handler: (c: Context<HonoEnv>, input: EndpointInput<P, Q, B>) => Promise<Response> | Response,
+): void {
+	const docBody = spec.docBody ?? spec.body;
+	app.openAPIRegistry.registerPath({
+		method: spec.method,
+		path: spec.path,
+		tags: [spec.tag],
+		summary: spec.summary,
+		description: spec.description,
+		security: spec.public ? [] : [{ bearer: [] }],
+		request: {
+			params: spec.params as never,
+			query: spec.query as never,
+			body: docBody ? { required: true, content: { "application/json": { schema: docBody } } } : undefined,
+		},
+		responses: Object.fromEntries(
+			Object.entries(spec.responses).map(([status, r]) => [
+				status,
+				r.schema
+					? { description: r.description, content: { "application/json": { schema: r.schema } } }
+					: { description: r.description },
+			]),
+		),
+	});
+	const honoPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
+	app.on(spec.method.toUpperCase(), honoPath, async (c) => {
+		const params = spec.params ? validate(spec.params, c.req.param(), "path parameter") : {};
+		const query = spec.query ? validate(spec.query, c.req.query(), "query parameter") : {};
+		const body = spec.body ? validate(spec.body, await readJsonBody(c), "request body") : undefined;
+		return handler(c, { params, query, body } as EndpointInput<P, Q, B>);
+	});
+}

@@ -1,0 +1,116 @@
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { getConfig } from "../../config";
+import { TooLarge, unwrap } from "../../errors";
+import { itemError, normalizeMessage, PublishItem } from "../../publish/normalize";
+import type { NewMessage } from "../../topic/types";
+import { endpoint } from "../endpoint";
+import { errors, Name } from "../schemas";
+import { topicStub } from "../stubs";
+import type { HonoEnv } from "../types";
+import { MessageSchema, messageJson, PublishResultSchema, publishJson } from "../views";
+
+const TopicParams = z.object({ topic: Name });
+const MessageParams = z.object({ topic: Name, id: Name });
+
+const BatchResultSchema = z
+	.object({
+		results: z.array(
+			z.union([
+				PublishResultSchema,
+				z.object({ error: z.object({ code: z.string(), message: z.string(), issues: z.array(z.any()).optional() }) }),
+			]),
+		),
+	})
+	.openapi("BatchResult");
+
+/** Publishing and inspecting messages. */
+export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
+	endpoint(
+		app,
+		{
+			method: "post",
+			path: "/v1/topics/{topic}/messages",
+			tag: "Messages",
+			summary: "Publish one message",
+			description:
+				"`delay` and `deliver_at` are exclusive; neither means now. A repeated `id` answers 200 with `duplicate: true` and the original `deliver_at`.",
+			params: TopicParams,
+			body: z.unknown(),
+			docBody: PublishItem,
+			responses: {
+				200: { description: "duplicate: already published", schema: PublishResultSchema },
+				201: { description: "scheduled", schema: PublishResultSchema },
+				...errors(400, 401, 404, 409, 413, 415),
+			},
+		},
+		async (c, { params, body }) => {
+			const message = normalizeMessage(body, getConfig(c.env), Date.now());
+			const [outcome] = unwrap(await topicStub(c.env, params.topic).publish([message]));
+			if (!outcome) throw new Error("publish returned no outcome");
+			return c.json(publishJson(outcome), outcome.duplicate ? 200 : 201);
+		},
+	);
+
+	endpoint(
+		app,
+		{
+			method: "post",
+			path: "/v1/topics/{topic}/messages/batch",
+			tag: "Messages",
+			summary: "Publish up to 1000 messages",
+			description:
+				"One result per item, in order. An invalid item gets an `error` result and does not stop the others; an `id` repeated within the batch or seen before is a duplicate carrying the original `deliver_at`.",
+			params: TopicParams,
+			body: z.array(z.unknown()),
+			docBody: z.array(PublishItem),
+			responses: {
+				200: { description: "per-item results", schema: BatchResultSchema },
+				...errors(400, 401, 404, 409, 413, 415),
+			},
+		},
+		async (c, { params, body }) => {
+			const config = getConfig(c.env);
+			if (body.length > config.maxBatchItems) {
+				throw new TooLarge(
+					"batch_too_large",
+					`a batch holds at most ${config.maxBatchItems} messages, got ${body.length}`,
+				);
+			}
+			const nowMs = Date.now();
+			const results: unknown[] = new Array(body.length);
+			const valid: NewMessage[] = [];
+			const slots: number[] = [];
+			body.forEach((raw, index) => {
+				try {
+					valid.push(normalizeMessage(raw, config, nowMs, `[${index}]`));
+					slots.push(index);
+				} catch (error) {
+					results[index] = itemError(error);
+				}
+			});
+			if (valid.length > 0) {
+				const outcomes = unwrap(await topicStub(c.env, params.topic).publish(valid));
+				outcomes.forEach((o, i) => {
+					results[slots[i] as number] = publishJson(o);
+				});
+			} else {
+				// Nothing valid to store, but an unknown topic is still a 404, not a list of item errors.
+				unwrap(await topicStub(c.env, params.topic).describe());
+			}
+			return c.json({ results });
+		},
+	);
+
+	endpoint(
+		app,
+		{
+			method: "get",
+			path: "/v1/topics/{topic}/messages/{id}",
+			tag: "Messages",
+			summary: "A message with its per-subscription deliveries",
+			params: MessageParams,
+			responses: { 200: { description: "the message", schema: MessageSchema }, ...errors(400, 401, 404) },
+		},
+		async (c, { params }) => c.json(messageJson(unwrap(await topicStub(c.env, params.topic).getMessage(params.id)))),
+	);
+}

@@ -1,0 +1,160 @@
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { getConfig } from "../../config";
+import { DEFAULT_RETRY } from "../../delivery/backoff";
+import { checkWebhookUrl } from "../../delivery/url-guard";
+import { InvalidRequest, unwrap } from "../../errors";
+import type { SubscriptionConfig } from "../../topic/types";
+import { endpoint } from "../endpoint";
+import { durationBetween, errors, HeaderMap, Name } from "../schemas";
+import { topicStub } from "../stubs";
+import type { HonoEnv } from "../types";
+import { SubscriptionSchema, subscriptionJson } from "../views";
+
+const TopicParams = z.object({ topic: Name });
+const SubParams = z.object({ topic: Name, name: Name });
+const DAY_MS = 86_400_000;
+
+const RetryBody = z
+	.object({
+		max_attempts: z.number().int().min(1).max(100).openapi({ description: "1–100. @default 10" }),
+		backoff: z.enum(["exponential", "linear", "fixed"]).openapi({ description: '@default "exponential"' }),
+		base: durationBetween(0, DAY_MS, "base").openapi({ description: '@default "1s"' }),
+		max: durationBetween(0, 7 * DAY_MS, "max").openapi({ description: '@default "1h"' }),
+		jitter: z.boolean().openapi({ description: "@default true" }),
+	})
+	.partial()
+	.strict();
+
+const SubscriptionBody = z
+	.object({
+		type: z.enum(["webhook", "queue", "pull"]),
+		url: z
+			.string()
+			.max(2048)
+			.optional()
+			.openapi({ description: "webhook only", example: "https://example.com/hooks/orders" }),
+		headers: HeaderMap.optional(),
+		timeout: durationBetween(100, 300_000, "timeout")
+			.optional()
+			.openapi({ description: 'webhook only, up to 5m. @default "30s"' }),
+		queue: z.string().optional().openapi({ description: "queue only: a producer binding" }),
+		visibility_timeout: durationBetween(1000, 12 * 3_600_000, "visibility_timeout")
+			.optional()
+			.openapi({ description: 'pull only. @default "30s"' }),
+		retry: RetryBody.optional(),
+		paused: z.boolean().optional().openapi({ description: "@default false" }),
+	})
+	.strict()
+	.openapi("SubscriptionRequest");
+
+type Body = z.output<typeof SubscriptionBody>;
+const bad = (path: string, message: string) =>
+	new InvalidRequest(`invalid request body: ${path}: ${message}`, [{ path, message }]);
+
+function toConfig(body: Body, allowHttp: boolean): SubscriptionConfig {
+	if (body.type !== "webhook") {
+		throw bad("type", `type "${body.type}" is not available yet; use "webhook"`);
+	}
+	if (body.url === undefined) throw bad("url", "a webhook subscription needs a url");
+	const checked = checkWebhookUrl(body.url, { allowHttp });
+	if (!checked.ok) throw bad("url", checked.reason);
+	if (body.queue !== undefined) throw bad("queue", "only for type queue");
+	if (body.visibility_timeout !== undefined) throw bad("visibility_timeout", "only for type pull");
+	const retry = {
+		maxAttempts: body.retry?.max_attempts ?? DEFAULT_RETRY.maxAttempts,
+		backoff: body.retry?.backoff ?? DEFAULT_RETRY.backoff,
+		baseMs: body.retry?.base ?? DEFAULT_RETRY.baseMs,
+		maxMs: body.retry?.max ?? DEFAULT_RETRY.maxMs,
+		jitter: body.retry?.jitter ?? DEFAULT_RETRY.jitter,
+	};
+	if (retry.maxMs < retry.baseMs) throw bad("retry.max", "must not be below retry.base");
+	return {
+		type: "webhook",
+		url: checked.url.href,
+		headers: body.headers ?? {},
+		timeoutMs: body.timeout ?? 30_000,
+		queue: null,
+		visibilityTimeoutMs: 30_000,
+		retry,
+		paused: body.paused ?? false,
+	};
+}
+
+/** Subscription routes: create/replace, list, get, delete. */
+export function subscriptionRoutes(app: OpenAPIHono<HonoEnv>): void {
+	endpoint(
+		app,
+		{
+			method: "put",
+			path: "/v1/topics/{topic}/subscriptions/{name}",
+			tag: "Subscriptions",
+			summary: "Create or replace a subscription",
+			description:
+				"A new webhook subscription's response carries its signing `secret` (whsec_…) once; a replacing PUT keeps the secret and its response has `secret: null`.",
+			params: SubParams,
+			body: SubscriptionBody,
+			responses: {
+				200: { description: "replaced", schema: SubscriptionSchema.extend({ secret: z.string().nullable() }) },
+				201: { description: "created", schema: SubscriptionSchema.extend({ secret: z.string().nullable() }) },
+				...errors(400, 401, 404, 409, 413, 415),
+			},
+		},
+		async (c, { params, body }) => {
+			const config = toConfig(body, getConfig(c.env).allowHttp);
+			const result = unwrap(await topicStub(c.env, params.topic).putSubscription(params.name, config));
+			return c.json({ ...subscriptionJson(result.subscription), secret: result.secret }, result.created ? 201 : 200);
+		},
+	);
+
+	endpoint(
+		app,
+		{
+			method: "get",
+			path: "/v1/topics/{topic}/subscriptions",
+			tag: "Subscriptions",
+			summary: "List a topic's subscriptions (at most 100, not paginated)",
+			params: TopicParams,
+			responses: {
+				200: { description: "subscriptions", schema: z.object({ subscriptions: z.array(SubscriptionSchema) }) },
+				...errors(400, 401, 404),
+			},
+		},
+		async (c, { params }) => {
+			const subs = unwrap(await topicStub(c.env, params.topic).listSubscriptions());
+			return c.json({ subscriptions: subs.map(subscriptionJson) });
+		},
+	);
+
+	endpoint(
+		app,
+		{
+			method: "get",
+			path: "/v1/topics/{topic}/subscriptions/{name}",
+			tag: "Subscriptions",
+			summary: "One subscription with its counts and lag",
+			params: SubParams,
+			responses: { 200: { description: "the subscription", schema: SubscriptionSchema }, ...errors(400, 401, 404) },
+		},
+		async (c, { params }) =>
+			c.json(subscriptionJson(unwrap(await topicStub(c.env, params.topic).getSubscription(params.name)))),
+	);
+
+	endpoint(
+		app,
+		{
+			method: "delete",
+			path: "/v1/topics/{topic}/subscriptions/{name}",
+			tag: "Subscriptions",
+			summary: "Remove a subscription and all its deliveries",
+			params: SubParams,
+			responses: {
+				200: { description: "deleted", schema: z.object({ name: z.string(), deleted: z.literal(true) }) },
+				...errors(400, 401, 404),
+			},
+		},
+		async (c, { params }) => {
+			unwrap(await topicStub(c.env, params.topic).deleteSubscription(params.name));
+			return c.json({ name: params.name, deleted: true as const });
+		},
+	);
+}

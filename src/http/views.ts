@@ -1,0 +1,147 @@
+import { z } from "@hono/zod-openapi";
+import type { TopicEntry } from "../registry/object";
+import { formatInstant } from "../time";
+import type { MessageView, PublishOutcome, SubscriptionView, TopicView } from "../topic/types";
+
+const JSON_MEDIA = /^application\/(json|[\w.+-]+\+json)\s*(;|$)/i;
+const instant = (ms: number | null) => (ms === null ? null : formatInstant(ms));
+const Time = z.string().openapi({ example: "2026-12-01T09:00:00.000Z" });
+
+const Counts = z.object({ scheduled: z.number(), in_flight: z.number(), delivered: z.number(), dead: z.number() });
+
+export const TopicSchema = z
+	.object({
+		name: z.string(),
+		retention_ms: z.number(),
+		partitions: z.number(),
+		created_at: Time,
+		updated_at: Time,
+		subscriptions: z.number(),
+		messages: z.number(),
+		counts: Counts.extend({ cancelled: z.number() }),
+	})
+	.openapi("Topic");
+
+export function topicJson(t: TopicView) {
+	return {
+		name: t.name,
+		retention_ms: t.retentionMs,
+		partitions: t.partitions,
+		created_at: formatInstant(t.createdAtMs),
+		updated_at: formatInstant(t.updatedAtMs),
+		subscriptions: t.subscriptions,
+		messages: t.messages,
+		counts: t.counts,
+	};
+}
+
+export const TopicListSchema = z
+	.object({ topics: z.array(z.object({ name: z.string(), created_at: Time })), next_cursor: z.string().nullable() })
+	.openapi("TopicList");
+
+export function topicEntryJson(t: TopicEntry) {
+	return { name: t.name, created_at: formatInstant(t.createdAtMs) };
+}
+
+export const SubscriptionSchema = z
+	.object({
+		name: z.string(),
+		type: z.enum(["webhook", "queue", "pull"]),
+		url: z.string().nullable(),
+		headers: z.record(z.string(), z.string()),
+		timeout_ms: z.number().nullable(),
+		queue: z.string().nullable(),
+		visibility_timeout_ms: z.number().nullable(),
+		retry: z.object({
+			max_attempts: z.number(),
+			backoff: z.enum(["exponential", "linear", "fixed"]),
+			base_ms: z.number(),
+			max_ms: z.number(),
+			jitter: z.boolean(),
+		}),
+		paused: z.boolean(),
+		created_at: Time,
+		updated_at: Time,
+		counts: Counts,
+		oldest_due_lag_ms: z.number(),
+	})
+	.openapi("Subscription");
+
+export function subscriptionJson(s: SubscriptionView) {
+	const push = s.type === "webhook";
+	return {
+		name: s.name,
+		type: s.type,
+		url: s.url,
+		headers: s.headers,
+		timeout_ms: push ? s.timeoutMs : null,
+		queue: s.queue,
+		visibility_timeout_ms: s.type === "pull" ? s.visibilityTimeoutMs : null,
+		retry: {
+			max_attempts: s.retry.maxAttempts,
+			backoff: s.retry.backoff,
+			base_ms: s.retry.baseMs,
+			max_ms: s.retry.maxMs,
+			jitter: s.retry.jitter,
+		},
+		paused: s.paused,
+		created_at: formatInstant(s.createdAtMs),
+		updated_at: formatInstant(s.updatedAtMs),
+		counts: s.counts,
+		oldest_due_lag_ms: s.oldestDueLagMs,
+	};
+}
+
+export const PublishResultSchema = z
+	.object({ id: z.string(), deliver_at: Time, duplicate: z.boolean().optional() })
+	.openapi("PublishResult");
+
+export function publishJson(o: PublishOutcome) {
+	return o.duplicate
+		? { id: o.id, deliver_at: formatInstant(o.deliverAtMs), duplicate: true }
+		: { id: o.id, deliver_at: formatInstant(o.deliverAtMs) };
+}
+
+export const MessageSchema = z
+	.object({
+		id: z.string(),
+		body: z.any(),
+		content_type: z.string(),
+		headers: z.record(z.string(), z.string()),
+		request_id: z.string().nullable(),
+		deliver_at: Time,
+		published_at: Time,
+		deliveries: z.array(
+			z.object({
+				subscription: z.string(),
+				state: z.enum(["scheduled", "in_flight", "delivered", "dead", "cancelled"]),
+				attempts: z.number(),
+				next_attempt_at: Time.nullable(),
+				last_status: z.number().nullable(),
+				last_error: z.string().nullable(),
+				delivered_at: Time.nullable(),
+			}),
+		),
+	})
+	.openapi("Message");
+
+export function messageJson(m: MessageView) {
+	return {
+		id: m.id,
+		body: JSON_MEDIA.test(m.contentType) ? JSON.parse(m.body) : m.body,
+		content_type: m.contentType,
+		headers: m.headers,
+		request_id: m.requestId,
+		deliver_at: formatInstant(m.deliverAtMs),
+		published_at: formatInstant(m.publishedAtMs),
+		deliveries: m.deliveries.map((d) => ({
+			subscription: d.subscription,
+			state: d.state,
+			attempts: d.attempts,
+			next_attempt_at: instant(d.nextAttemptAtMs),
+			last_status: d.lastStatus,
+			last_error: d.lastError,
+			delivered_at: instant(d.deliveredAtMs),
+		})),
+	};
+}

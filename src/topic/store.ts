@@ -1,0 +1,344 @@
+import type {
+	DeliveryState,
+	DeliveryView,
+	MessageView,
+	NewMessage,
+	PublishOutcome,
+	SubscriptionConfig,
+	TopicConfig,
+} from "./types";
+
+/** A subscription row as the object keeps it in memory. */
+export interface SubscriptionRow {
+	sid: number;
+	name: string;
+	config: SubscriptionConfig;
+	secret: string | null;
+	createdAtMs: number;
+	updatedAtMs: number;
+}
+
+/** A delivery claimed for a push attempt, joined with what is sent. */
+export interface ClaimedDelivery {
+	mid: number;
+	sid: number;
+	lease: number;
+	attempt: number;
+	messageId: string;
+	body: string;
+	contentType: string;
+	headers: Record<string, string>;
+	requestId: string | null;
+	deliverAtMs: number;
+}
+
+/** The recorded result of one attempt. */
+export type AttemptRecord =
+	| { kind: "delivered"; mid: number; sid: number; lease: number; status: number | null; atMs: number }
+	| {
+			kind: "retry";
+			mid: number;
+			sid: number;
+			lease: number;
+			status: number | null;
+			error: string;
+			nextAtMs: number;
+	  }
+	| { kind: "dead"; mid: number; sid: number; lease: number; status: number | null; error: string };
+
+type Row = Record<string, SqlStorageValue>;
+
+/** Every SQL statement of a topic object. Synchronous: callers decide the transaction. */
+export class TopicStore {
+	private readonly sql: SqlStorage;
+	constructor(private readonly storage: DurableObjectStorage) {
+		this.sql = storage.sql;
+	}
+
+	private rows<T extends Row>(query: string, ...bindings: SqlStorageValue[]): T[] {
+		return this.sql.exec<T>(query, ...bindings).toArray();
+	}
+
+	/** Runs `fn` in one SQLite transaction; a throw rolls everything back. */
+	transaction<T>(fn: () => T): T {
+		return this.storage.transactionSync(fn);
+	}
+
+	getTopic(): TopicConfig | null {
+		const row = this.rows<{ value: string }>("SELECT value FROM meta WHERE key = 'topic'")[0];
+		return row ? (JSON.parse(row.value) as TopicConfig) : null;
+	}
+
+	putTopic(topic: TopicConfig): void {
+		this.sql.exec(
+			"INSERT INTO meta (key, value) VALUES ('topic', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+			JSON.stringify(topic),
+		);
+	}
+
+	listSubscriptions(): SubscriptionRow[] {
+		return this.rows<{
+			sid: number;
+			name: string;
+			config: string;
+			secret: string | null;
+			created_at_ms: number;
+			updated_at_ms: number;
+		}>(
+			"SELECT sid, name, config, secret, created_at_ms, updated_at_ms FROM subscriptions ORDER BY name LIMIT 1000",
+		).map((r) => ({
+			sid: r.sid,
+			name: r.name,
+			config: JSON.parse(r.config) as SubscriptionConfig,
+			secret: r.secret,
+			createdAtMs: r.created_at_ms,
+			updatedAtMs: r.updated_at_ms,
+		}));
+	}
+
+	insertSubscription(name: string, config: SubscriptionConfig, secret: string | null, nowMs: number): void {
+		this.sql.exec(
+			"INSERT INTO subscriptions (name, type, config, secret, paused, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			name,
+			config.type,
+			JSON.stringify(config),
+			secret,
+			config.paused ? 1 : 0,
+			nowMs,
+			nowMs,
+		);
+	}
+
+	updateSubscription(sid: number, config: SubscriptionConfig, nowMs: number): void {
+		this.sql.exec(
+			"UPDATE subscriptions SET type = ?, config = ?, paused = ?, updated_at_ms = ? WHERE sid = ?",
+			config.type,
+			JSON.stringify(config),
+			config.paused ? 1 : 0,
+			nowMs,
+			sid,
+		);
+	}
+
+	setSecret(sid: number, secret: string): void {
+		this.sql.exec("UPDATE subscriptions SET secret = ? WHERE sid = ?", secret, sid);
+	}
+
+	deleteSubscription(sid: number): void {
+		this.sql.exec("DELETE FROM deliveries WHERE sid = ?", sid);
+		this.sql.exec("DELETE FROM subscriptions WHERE sid = ?", sid);
+	}
+
+	/** Stores a message and one scheduled delivery per subscription; a known id changes nothing. */
+	insertMessage(message: NewMessage, nowMs: number): PublishOutcome {
+		const inserted = this.rows<{ mid: number }>(
+			`INSERT INTO messages (id, body, content_type, headers, request_id, deliver_at_ms, published_at_ms)
+			 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING RETURNING mid`,
+			message.id,
+			message.body,
+			message.contentType,
+			Object.keys(message.headers).length > 0 ? JSON.stringify(message.headers) : null,
+			message.requestId,
+			message.deliverAtMs,
+			nowMs,
+		)[0];
+		if (!inserted) {
+			const original = this.rows<{ deliver_at_ms: number }>(
+				"SELECT deliver_at_ms FROM messages WHERE id = ?",
+				message.id,
+			)[0];
+			return { id: message.id, deliverAtMs: original?.deliver_at_ms ?? message.deliverAtMs, duplicate: true };
+		}
+		this.sql.exec(
+			`INSERT INTO deliveries (mid, sid, state, next_at_ms, attempts, lease, updated_at_ms)
+			 SELECT ?, sid, 'scheduled', ?, 0, 0, ? FROM subscriptions`,
+			inserted.mid,
+			message.deliverAtMs,
+			nowMs,
+		);
+		return { id: message.id, deliverAtMs: message.deliverAtMs, duplicate: false };
+	}
+
+	/** The earliest time something pending needs the alarm: a due push delivery or any lease expiry. */
+	nextPendingAtMs(): number | null {
+		const row = this.rows<{ next_at_ms: number }>(
+			`SELECT next_at_ms FROM deliveries
+			 WHERE next_at_ms IS NOT NULL
+			   AND (state = 'in_flight' OR sid IN (SELECT sid FROM subscriptions WHERE paused = 0 AND type != 'pull'))
+			 ORDER BY next_at_ms LIMIT 1`,
+		)[0];
+		return row ? row.next_at_ms : null;
+	}
+
+	/**
+	 * Claims up to `limit` push deliveries whose time has come (due, or in flight with an expired
+	 * lease): marks them in flight until `leaseUntilMs(sid)` and returns them with their message.
+	 */
+	claimDue(nowMs: number, limit: number, leaseUntilMs: (sid: number) => number): ClaimedDelivery[] {
+		const due = this.rows<{
+			mid: number;
+			sid: number;
+			attempts: number;
+			lease: number;
+			id: string;
+			body: string;
+			content_type: string;
+			headers: string | null;
+			request_id: string | null;
+			deliver_at_ms: number;
+		}>(
+			`SELECT d.mid, d.sid, d.attempts, d.lease, m.id, m.body, m.content_type, m.headers, m.request_id, m.deliver_at_ms
+			 FROM deliveries d JOIN messages m ON m.mid = d.mid
+			 WHERE d.next_at_ms IS NOT NULL AND d.next_at_ms <= ?
+			   AND d.sid IN (SELECT sid FROM subscriptions WHERE paused = 0 AND type IN ('webhook', 'queue'))
+			 ORDER BY d.next_at_ms LIMIT ?`,
+			nowMs,
+			limit,
+		);
+		return due.map((r) => {
+			this.sql.exec(
+				`UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, lease = lease + 1,
+				 next_at_ms = ?, updated_at_ms = ? WHERE mid = ? AND sid = ?`,
+				leaseUntilMs(r.sid),
+				nowMs,
+				r.mid,
+				r.sid,
+			);
+			return {
+				mid: r.mid,
+				sid: r.sid,
+				lease: r.lease + 1,
+				attempt: r.attempts + 1,
+				messageId: r.id,
+				body: r.body,
+				contentType: r.content_type,
+				headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
+				requestId: r.request_id,
+				deliverAtMs: r.deliver_at_ms,
+			};
+		});
+	}
+
+	/** Records an attempt's outcome unless the delivery moved on meanwhile (cancelled, rescheduled, re-leased). */
+	recordAttempt(record: AttemptRecord, nowMs: number): boolean {
+		const guard = "WHERE mid = ? AND sid = ? AND state = 'in_flight' AND lease = ?";
+		let cursor: SqlStorageCursor<Row>;
+		if (record.kind === "delivered") {
+			cursor = this.sql.exec(
+				`UPDATE deliveries SET state = 'delivered', next_at_ms = NULL, last_status = ?, last_error = NULL,
+				 delivered_at_ms = ?, updated_at_ms = ? ${guard}`,
+				record.status,
+				record.atMs,
+				nowMs,
+				record.mid,
+				record.sid,
+				record.lease,
+			);
+		} else if (record.kind === "retry") {
+			cursor = this.sql.exec(
+				`UPDATE deliveries SET state = 'scheduled', next_at_ms = ?, last_status = ?, last_error = ?,
+				 updated_at_ms = ? ${guard}`,
+				record.nextAtMs,
+				record.status,
+				record.error,
+				nowMs,
+				record.mid,
+				record.sid,
+				record.lease,
+			);
+		} else {
+			cursor = this.sql.exec(
+				`UPDATE deliveries SET state = 'dead', next_at_ms = NULL, last_status = ?, last_error = ?,
+				 updated_at_ms = ? ${guard}`,
+				record.status,
+				record.error,
+				nowMs,
+				record.mid,
+				record.sid,
+				record.lease,
+			);
+		}
+		return cursor.rowsWritten > 0;
+	}
+
+	/** Makes every push lease expire now: the instance that held them is gone (a new one is starting). */
+	expirePushLeases(nowMs: number): number {
+		return this.sql.exec(
+			`UPDATE deliveries SET next_at_ms = ? WHERE state = 'in_flight' AND next_at_ms > ?
+			 AND sid IN (SELECT sid FROM subscriptions WHERE type IN ('webhook', 'queue'))`,
+			nowMs,
+			nowMs,
+		).rowsWritten;
+	}
+
+	getMessage(id: string, names: Map<number, string>): MessageView | null {
+		const m = this.rows<{
+			mid: number;
+			id: string;
+			body: string;
+			content_type: string;
+			headers: string | null;
+			request_id: string | null;
+			deliver_at_ms: number;
+			published_at_ms: number;
+		}>(
+			"SELECT mid, id, body, content_type, headers, request_id, deliver_at_ms, published_at_ms FROM messages WHERE id = ?",
+			id,
+		)[0];
+		if (!m) return null;
+		const deliveries = this.rows<{
+			sid: number;
+			state: DeliveryState;
+			next_at_ms: number | null;
+			attempts: number;
+			last_status: number | null;
+			last_error: string | null;
+			delivered_at_ms: number | null;
+		}>(
+			"SELECT sid, state, next_at_ms, attempts, last_status, last_error, delivered_at_ms FROM deliveries WHERE mid = ? LIMIT 1000",
+			m.mid,
+		);
+		const views: DeliveryView[] = deliveries.map((d) => ({
+			subscription: names.get(d.sid) ?? String(d.sid),
+			state: d.state,
+			attempts: d.attempts,
+			nextAttemptAtMs: d.next_at_ms,
+			lastStatus: d.last_status,
+			lastError: d.last_error,
+			deliveredAtMs: d.delivered_at_ms,
+		}));
+		views.sort((a, b) => a.subscription.localeCompare(b.subscription));
+		return {
+			id: m.id,
+			body: m.body,
+			contentType: m.content_type,
+			headers: m.headers ? (JSON.parse(m.headers) as Record<string, string>) : {},
+			requestId: m.request_id,
+			deliverAtMs: m.deliver_at_ms,
+			publishedAtMs: m.published_at_ms,
+			deliveries: views,
+		};
+	}
+
+	/** Delivery counts per subscription and state. */
+	countsBySubscription(): { sid: number; state: DeliveryState; n: number }[] {
+		return this.rows<{ sid: number; state: DeliveryState; n: number }>(
+			"SELECT sid, state, COUNT(*) AS n FROM deliveries GROUP BY sid, state",
+		);
+	}
+
+	/** The due time of the oldest due, undelivered delivery of a subscription. */
+	oldestDueAtMs(sid: number, nowMs: number): number | null {
+		const row = this.rows<{ next_at_ms: number }>(
+			`SELECT next_at_ms FROM deliveries WHERE sid = ? AND state = 'scheduled' AND next_at_ms <= ?
+			 ORDER BY next_at_ms LIMIT 1`,
+			sid,
+			nowMs,
+		)[0];
+		return row ? row.next_at_ms : null;
+	}
+
+	messageCount(): number {
+		return this.rows<{ n: number }>("SELECT COUNT(*) AS n FROM messages")[0]?.n ?? 0;
+	}
+}

@@ -1,0 +1,109 @@
+/** The life of one delivery (message × subscription); mirrored by a SQL CHECK in schema.ts. */
+export type DeliveryState = "scheduled" | "in_flight" | "delivered" | "dead" | "cancelled";
+
+/** Every delivery state, in lifecycle order. */
+export const DELIVERY_STATES: readonly DeliveryState[] = ["scheduled", "in_flight", "delivered", "dead", "cancelled"];
+
+/** How a subscription receives its messages. */
+export type SubscriptionType = "webhook" | "queue" | "pull";
+
+/** How the wait before the next attempt grows. */
+export type BackoffKind = "exponential" | "linear" | "fixed";
+
+/** When and how often a failed delivery is tried again. */
+export interface RetryPolicy {
+	/** Attempts before the delivery is dead, 1–100. @default 10 */
+	maxAttempts: number;
+	/** @default "exponential" */
+	backoff: BackoffKind;
+	/** @default 1000 */
+	baseMs: number;
+	/** Upper bound of any wait, also of a Retry-After. @default 3600000 */
+	maxMs: number;
+	/** Full jitter on exponential waits. @default true */
+	jitter: boolean;
+}
+
+/** A subscription's stored configuration (the secret is kept apart). */
+export interface SubscriptionConfig {
+	type: SubscriptionType;
+	/** Webhook target (webhook only). */
+	url: string | null;
+	/** Extra headers sent with every webhook delivery. */
+	headers: Record<string, string>;
+	/** Per-attempt webhook timeout. @default 30000 */
+	timeoutMs: number;
+	/** Producer binding name (queue only). */
+	queue: string | null;
+	/** Lease length for pull consumers. @default 30000 */
+	visibilityTimeoutMs: number;
+	retry: RetryPolicy;
+	/** Paused subscriptions keep their deliveries scheduled. @default false */
+	paused: boolean;
+}
+
+/** A subscription as the API shows it. */
+export interface SubscriptionView extends SubscriptionConfig {
+	name: string;
+	createdAtMs: number;
+	updatedAtMs: number;
+	counts: Record<"scheduled" | "in_flight" | "delivered" | "dead", number>;
+	oldestDueLagMs: number;
+}
+
+/** Topic configuration as stored in its object. */
+export interface TopicConfig {
+	name: string;
+	retentionMs: number;
+	partitions: number;
+	createdAtMs: number;
+	updatedAtMs: number;
+}
+
+/** A topic with its totals. */
+export interface TopicView extends TopicConfig {
+	subscriptions: number;
+	messages: number;
+	counts: Record<DeliveryState, number>;
+}
+
+/** A message ready to store: validated and normalised by the Worker. */
+export interface NewMessage {
+	id: string;
+	/** The exact bytes delivered: JSON text of `body`, or the string for non-JSON content types. */
+	body: string;
+	contentType: string;
+	headers: Record<string, string>;
+	requestId: string | null;
+	deliverAtMs: number;
+}
+
+/** What publishing one message did. */
+export interface PublishOutcome {
+	id: string;
+	deliverAtMs: number;
+	duplicate: boolean;
+}
+
+/** One delivery of a message, as message detail shows it. */
+export interface DeliveryView {
+	subscription: string;
+	state: DeliveryState;
+	attempts: number;
+	nextAttemptAtMs: number | null;
+	lastStatus: number | null;
+	lastError: string | null;
+	deliveredAtMs: number | null;
+}
+
+/** A stored message with its deliveries. */
+export interface MessageView {
+	id: string;
+	body: string;
+	contentType: string;
+	headers: Record<string, string>;
+	requestId: string | null;
+	deliverAtMs: number;
+	publishedAtMs: number;
+	deliveries: DeliveryView[];
+}

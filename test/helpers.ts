@@ -1,0 +1,75 @@
+import { exports } from "cloudflare:workers";
+import { inject } from "vitest";
+
+/** The token the workerd tests run with (vitest.config.ts). */
+export const TOKEN = "test-token";
+
+let counter = 0;
+/** A topic name no other test uses (storage is shared within a test file). */
+export function uniqueName(prefix = "t"): string {
+	counter += 1;
+	return `${prefix}-${Date.now().toString(36)}-${counter}`;
+}
+
+/** Calls the Worker's fetch handler with the test token and a JSON body. */
+export function api(
+	method: string,
+	path: string,
+	body?: unknown,
+	headers: Record<string, string> = {},
+): Promise<Response> {
+	const init: RequestInit = { method, headers: { authorization: `Bearer ${TOKEN}`, ...headers } };
+	if (body !== undefined) {
+		init.body = typeof body === "string" ? body : JSON.stringify(body);
+		(init.headers as Record<string, string>)["content-type"] ??= "application/json";
+	}
+	return exports.default.fetch(new Request(`http://sundial.test${path}`, init));
+}
+
+/** Calls the API and parses the JSON answer. */
+export async function json<T = Record<string, unknown>>(method: string, path: string, body?: unknown) {
+	const res = await api(method, path, body);
+	return { status: res.status, body: (await res.json()) as T };
+}
+
+/** The base URL of the real HTTP receiver started by the global setup. */
+export function receiverUrl(): string {
+	return inject("receiverUrl");
+}
+
+/** A received request as the receiver's control route reports it. */
+export interface Received {
+	path: string;
+	headers: Record<string, string>;
+	body: string;
+	receivedAtMs: number;
+}
+
+/** What the receiver got on `path` so far. */
+export async function received(path: string): Promise<Received[]> {
+	const res = await fetch(`${receiverUrl()}/_control/received?path=${encodeURIComponent(path)}`);
+	return (await res.json()) as Received[];
+}
+
+/** Sets how the receiver answers `path`. */
+export async function behave(
+	path: string,
+	reply: { status: number; delayMs?: number; headers?: Record<string, string> },
+) {
+	await fetch(`${receiverUrl()}/_control/behaviour?path=${encodeURIComponent(path)}`, {
+		method: "POST",
+		body: JSON.stringify(reply),
+	});
+}
+
+/** Creates a topic with one webhook subscription to the receiver at `path`; returns its secret. */
+export async function topicWithWebhook(topic: string, path: string, extra: Record<string, unknown> = {}) {
+	await api("PUT", `/v1/topics/${topic}`, {});
+	const res = await json<{ secret: string }>("PUT", `/v1/topics/${topic}/subscriptions/hook`, {
+		type: "webhook",
+		url: `${receiverUrl()}${path}`,
+		...extra,
+	});
+	if (res.status !== 201) throw new Error(`subscription not created: ${JSON.stringify(res.body)}`);
+	return res.body.secret;
+}
