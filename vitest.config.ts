@@ -7,7 +7,16 @@ export default defineConfig({
 		cloudflareTest({
 			wrangler: { configPath: "./wrangler.toml" },
 			miniflare: {
-				bindings: { SUNDIAL_TOKEN: "test-token", SUNDIAL_ALLOW_HTTP: "1" },
+				// Every variable is set here so a developer's .dev.vars cannot change what the tests see.
+				bindings: {
+					SUNDIAL_TOKEN: "test-token",
+					SUNDIAL_ALLOW_HTTP: "1",
+					SUNDIAL_MAX_BODY_BYTES: "",
+					SUNDIAL_MAX_REQUEST_BYTES: "",
+					SUNDIAL_MAX_BATCH: "",
+					SUNDIAL_MAX_DELAY_SECONDS: "",
+					SUNDIAL_MAX_DELIVERIES_PER_ALARM: "",
+				},
 			},
 		}),
 	],

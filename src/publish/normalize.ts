@@ -3,7 +3,6 @@ import type { Config } from "../config";
 import { AppError, InvalidRequest, TooLarge } from "../errors";
 import { toIssues } from "../http/endpoint";
 import { Duration, HeaderMap, Instant, Name } from "../http/schemas";
-import { formatInstant } from "../time";
 import type { NewMessage } from "../topic/types";
 
 /** One message as a client publishes it (DESIGN.md "Publishing"). */
@@ -105,6 +104,3 @@ export function itemError(error: unknown): {
 	if (error instanceof AppError) return { error: error.toBody() };
 	throw error;
 }
-
-/** `deliver_at` as responses show it. */
-export const showInstant = formatInstant;

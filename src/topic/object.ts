@@ -108,9 +108,18 @@ export class TopicObject extends DurableObject<AppEnv> {
 		return { ...topic, subscriptions: this.subs.size, messages: this.store.messageCount(), counts };
 	}
 
-	private subscriptionView(sub: SubscriptionRow, nowMs: number): SubscriptionView {
+	private subscriptionViews(subs: SubscriptionRow[], nowMs: number): SubscriptionView[] {
+		const all = this.store.countsBySubscription();
+		return subs.map((sub) => this.subscriptionView(sub, nowMs, all));
+	}
+
+	private subscriptionView(
+		sub: SubscriptionRow,
+		nowMs: number,
+		all = this.store.countsBySubscription(),
+	): SubscriptionView {
 		const counts = { scheduled: 0, in_flight: 0, delivered: 0, dead: 0 };
-		for (const row of this.store.countsBySubscription()) {
+		for (const row of all) {
 			if (row.sid === sub.sid && row.state !== "cancelled") counts[row.state] += row.n;
 		}
 		const oldest = this.store.oldestDueAtMs(sub.sid, nowMs);
@@ -190,7 +199,7 @@ export class TopicObject extends DurableObject<AppEnv> {
 	async listSubscriptions(): Promise<Result<SubscriptionView[]>> {
 		if (!this.topic) return fail(topicNotFound());
 		const nowMs = Date.now();
-		return ok([...this.subs.values()].map((s) => this.subscriptionView(s, nowMs)));
+		return ok(this.subscriptionViews([...this.subs.values()], nowMs));
 	}
 
 	/** Removes a subscription and all its deliveries. */
