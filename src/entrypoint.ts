@@ -43,7 +43,10 @@ export class PublishEntrypoint extends WorkerEntrypoint<AppEnv> {
 		try {
 			checkTopic(topic);
 			const config = getConfig(this.env);
-			if (!Array.isArray(messages) || messages.length > config.maxBatchItems) {
+			if (!Array.isArray(messages)) {
+				throw new AppError(400, "invalid_request", "messages must be an array");
+			}
+			if (messages.length > config.maxBatchItems) {
 				throw new TooLarge("batch_too_large", `a batch is an array of at most ${config.maxBatchItems} messages`);
 			}
 			const nowMs = Date.now();
@@ -66,6 +69,9 @@ export class PublishEntrypoint extends WorkerEntrypoint<AppEnv> {
 						? { id: o.id, deliver_at: formatInstant(o.deliverAtMs), duplicate: true }
 						: { id: o.id, deliver_at: formatInstant(o.deliverAtMs) };
 				});
+			} else {
+				// Nothing valid to store, but an unknown topic is still topic_not_found (as over HTTP).
+				unwrap(await topicStub(this.env, topic).describe());
 			}
 			return replies;
 		} catch (error) {

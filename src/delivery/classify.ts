@@ -4,6 +4,7 @@ import { backoffDelayMs, parseRetryAfterMs } from "./backoff";
 /** What one push attempt produced, before any policy is applied. */
 export type AttemptResult =
 	| { kind: "response"; status: number; retryAfter: string | null }
+	| { kind: "sent" }
 	| { kind: "error"; error: string };
 
 /** The verdict on one attempt: the only place a response is judged. */
@@ -11,8 +12,9 @@ export type Verdict =
 	| { kind: "delivered"; status: number | null }
 	| { kind: "failed"; status: number | null; error: string; retryAfterMs: number | null };
 
-/** 2xx = delivered; anything else (3xx included: redirects are not followed), or no answer, failed. */
+/** A resolved queue send or a 2xx = delivered; anything else (3xx included: redirects are not followed), or no answer, failed. */
 export function classify(result: AttemptResult, nowMs: number): Verdict {
+	if (result.kind === "sent") return { kind: "delivered", status: null };
 	if (result.kind === "error") return { kind: "failed", status: null, error: result.error, retryAfterMs: null };
 	if (result.status >= 200 && result.status < 300) return { kind: "delivered", status: result.status };
 	return {

@@ -34,10 +34,13 @@ export interface EndpointInput<P extends AnyObject, Q extends AnyObject, B exten
 
 /** Turns zod issues into DESIGN.md's `issues[]`, paths joined with dots under `prefix`. */
 export function toIssues(error: z.ZodError, prefix = ""): ErrorIssue[] {
-	return error.issues.map((issue) => {
-		const path = [prefix, ...issue.path.map(String)].filter((p) => p !== "").join(".");
-		return { path: path || "(body)", message: issue.message };
-	});
+	const join = (parts: PropertyKey[]) => [prefix, ...parts.map(String)].filter((p) => p !== "").join(".") || "(body)";
+	return error.issues.flatMap((issue) =>
+		// An unknown field is named by its own path, not its parent's ("(body)").
+		issue.code === "unrecognized_keys"
+			? issue.keys.map((key) => ({ path: join([...issue.path, key]), message: "unknown field" }))
+			: [{ path: join(issue.path), message: issue.message }],
+	);
 }
 
 /** Validates `value` or throws a 400 naming each bad field. */

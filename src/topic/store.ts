@@ -190,7 +190,7 @@ export class TopicStore {
 			`SELECT d.mid, d.sid, d.attempts, d.lease, m.id, m.body, m.content_type, m.headers, m.request_id, m.deliver_at_ms
 			 FROM deliveries d JOIN messages m ON m.mid = d.mid
 			 WHERE d.next_at_ms IS NOT NULL AND d.next_at_ms <= ?
-			   AND d.sid IN (SELECT sid FROM subscriptions WHERE paused = 0 AND type IN ('webhook', 'queue'))
+			   AND +d.sid IN (SELECT sid FROM subscriptions WHERE paused = 0 AND type IN ('webhook', 'queue'))
 			 ORDER BY d.next_at_ms LIMIT ?`,
 			nowMs,
 			limit,

@@ -1,0 +1,107 @@
+import { exports } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { api, json, topicWithWebhook, uniqueName } from "../helpers";
+
+// The loopback binding to the named export: what a service binding with
+// `entrypoint = "PublishEntrypoint"` gives another Worker.
+const sundial = exports.PublishEntrypoint;
+
+/** The message of the error a call rejects with. */
+async function rejection(call: Promise<unknown>): Promise<string> {
+	try {
+		await call;
+	} catch (error) {
+		expect(error).toBeInstanceOf(Error);
+		return (error as Error).message;
+	}
+	throw new Error("the call did not throw");
+}
+
+let topic: string;
+beforeAll(async () => {
+	topic = uniqueName("rpc");
+	await topicWithWebhook(topic, `/hook/${topic}`);
+});
+
+describe("PublishEntrypoint.publish", () => {
+	it("publishes like the HTTP API and reports duplicates", async () => {
+		const first = await sundial.publish(topic, { id: "rpc-1", body: { a: 1 }, deliver_at: "2026-12-01T09:00:00Z" });
+		expect(first).toEqual({ id: "rpc-1", deliver_at: "2026-12-01T09:00:00.000Z", duplicate: false });
+		const again = await sundial.publish(topic, { id: "rpc-1", body: { a: 2 }, delay: "1h" });
+		expect(again).toEqual({ id: "rpc-1", deliver_at: "2026-12-01T09:00:00.000Z", duplicate: true });
+
+		const stored = await json("GET", `/v1/topics/${topic}/messages/rpc-1`);
+		expect(stored.body).toMatchObject({ id: "rpc-1", body: { a: 1 }, deliver_at: "2026-12-01T09:00:00.000Z" });
+	});
+
+	it("computes deliver_at from a delay and generates an id", async () => {
+		const before = Date.now();
+		const res = await sundial.publish(topic, { body: "x", delay: 90 });
+		const after = Date.now();
+		expect(res.id).toMatch(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/);
+		expect(Date.parse(res.deliver_at)).toBeGreaterThanOrEqual(before + 90_000);
+		expect(Date.parse(res.deliver_at)).toBeLessThanOrEqual(after + 90_000);
+	});
+
+	it.each([
+		["an invalid message", () => sundial.publish(topic, { body: 1, delay: -1 }), "invalid_request: "],
+		["a message that is not an object", () => sundial.publish(topic, "hello"), "invalid_request: "],
+		["an invalid topic name", () => sundial.publish("-bad", { body: 1 }), "invalid_request: "],
+		["an unknown topic", () => sundial.publish(uniqueName("nope"), { body: 1 }), "topic_not_found: "],
+		["a body over 1 MiB", () => sundial.publish(topic, { body: "x".repeat(1024 * 1024) }), "body_too_large: "],
+	])("throws an Error whose message starts with the code for %s", async (_what, call, prefix) => {
+		expect(await rejection(call())).toMatch(new RegExp(`^${prefix}`));
+	});
+
+	it("throws conflict for a topic with no subscriptions", async () => {
+		const empty = uniqueName("rpc-empty");
+		await api("PUT", `/v1/topics/${empty}`, {});
+		expect(await rejection(sundial.publish(empty, { body: 1 }))).toMatch(/^no_subscriptions: /);
+	});
+});
+
+describe("PublishEntrypoint.publishBatch", () => {
+	it("answers one reply per message, in order, like the HTTP batch route", async () => {
+		const replies = await sundial.publishBatch(topic, [
+			{ id: "rpc-b1", body: 1, deliver_at: 1796115600 },
+			{ id: "rpc-b2", body: 2, delay: "soon" },
+			{ id: "rpc-b1", body: 3 },
+		]);
+		expect(replies).toEqual([
+			{ id: "rpc-b1", deliver_at: "2026-12-01T09:00:00.000Z" },
+			{
+				error: {
+					code: "invalid_request",
+					message: expect.any(String),
+					issues: [{ path: "[1].delay", message: expect.any(String) }],
+				},
+			},
+			{ id: "rpc-b1", deliver_at: "2026-12-01T09:00:00.000Z", duplicate: true },
+		]);
+		expect((await api("GET", `/v1/topics/${topic}/messages/rpc-b2`)).status).toBe(404);
+	});
+
+	it("throws batch_too_large for more than 1000 messages, storing none", async () => {
+		const t = uniqueName("rpc-big");
+		await topicWithWebhook(t, `/hook/${t}`);
+		const items = Array.from({ length: 1001 }, (_, i) => ({ body: i, delay: "1h" }));
+		expect(await rejection(sundial.publishBatch(t, items))).toMatch(/^batch_too_large: /);
+		expect((await json("GET", `/v1/topics/${t}`)).body).toMatchObject({ messages: 0 });
+	});
+
+	it("throws invalid_request for messages that are not an array", async () => {
+		expect(await rejection(sundial.publishBatch(topic, { body: 1 } as unknown as unknown[]))).toMatch(
+			/^invalid_request: /,
+		);
+	});
+
+	it("throws topic_not_found for an unknown topic, even when every message is invalid", async () => {
+		for (const items of [[{ body: 1 }], [{ delay: 1 }], []]) {
+			expect(await rejection(sundial.publishBatch(uniqueName("nope"), items))).toMatch(/^topic_not_found: /);
+		}
+	});
+
+	it("throws invalid_request for an invalid topic name", async () => {
+		expect(await rejection(sundial.publishBatch("a b", [{ body: 1 }]))).toMatch(/^invalid_request: /);
+	});
+});
