@@ -1,4 +1,6 @@
 import type { AppEnv } from "./config";
+import type { QueueDelivery } from "./delivery/queue";
+import { exampleConsumer } from "./example-consumer";
 import { createApp } from "./http/app";
 
 export { PublishEntrypoint } from "./entrypoint";
@@ -7,4 +9,7 @@ export { TopicObject } from "./topic/object";
 
 const app = createApp();
 
-export default { fetch: app.fetch } satisfies ExportedHandler<AppEnv>;
+export default {
+	fetch: app.fetch,
+	queue: (batch: MessageBatch<QueueDelivery>) => exampleConsumer(batch),
+} satisfies ExportedHandler<AppEnv, QueueDelivery>;

@@ -3,7 +3,9 @@ import type { Context } from "hono";
 import { AppError } from "../errors";
 import { bearerAuth } from "./auth";
 import { type OpenAPIDocument, renderDocsPage } from "./docs-page";
+import { deadRoutes } from "./routes/dead";
 import { messageRoutes } from "./routes/messages";
+import { steeringRoutes } from "./routes/steering";
 import { subscriptionRoutes } from "./routes/subscriptions";
 import { topicRoutes } from "./routes/topics";
 import type { HonoEnv } from "./types";
@@ -32,6 +34,8 @@ export function createApp(): OpenAPIHono<HonoEnv> {
 	topicRoutes(app);
 	subscriptionRoutes(app);
 	messageRoutes(app);
+	steeringRoutes(app);
+	deadRoutes(app);
 
 	app.get("/health", (c) => c.json({ ok: true }));
 	const document = () =>

@@ -1,7 +1,14 @@
 import { z } from "@hono/zod-openapi";
 import type { TopicEntry } from "../registry/object";
 import { formatInstant } from "../time";
-import type { MessageView, PublishOutcome, SubscriptionView, TopicView } from "../topic/types";
+import type {
+	DeadView,
+	MessageSummary,
+	MessageView,
+	PublishOutcome,
+	SubscriptionView,
+	TopicView,
+} from "../topic/types";
 
 const JSON_MEDIA = /^application\/(json|[\w.+-]+\+json)\s*(;|$)/i;
 const instant = (ms: number | null) => (ms === null ? null : formatInstant(ms));
@@ -143,5 +150,55 @@ export function messageJson(m: MessageView) {
 			last_error: d.lastError,
 			delivered_at: instant(d.deliveredAtMs),
 		})),
+	};
+}
+
+export const MessageSummarySchema = z
+	.object({
+		id: z.string(),
+		content_type: z.string(),
+		request_id: z.string().nullable(),
+		deliver_at: Time,
+		published_at: Time,
+		deliveries: z.array(
+			z.object({
+				subscription: z.string(),
+				state: z.enum(["scheduled", "in_flight", "delivered", "dead", "cancelled"]),
+				attempts: z.number(),
+			}),
+		),
+	})
+	.openapi("MessageSummary");
+
+export function messageSummaryJson(m: MessageSummary) {
+	return {
+		id: m.id,
+		content_type: m.contentType,
+		request_id: m.requestId,
+		deliver_at: formatInstant(m.deliverAtMs),
+		published_at: formatInstant(m.publishedAtMs),
+		deliveries: m.deliveries,
+	};
+}
+
+export const DeadSchema = z
+	.object({
+		message_id: z.string(),
+		subscription: z.string(),
+		attempts: z.number(),
+		last_status: z.number().nullable(),
+		last_error: z.string().nullable(),
+		dead_at: Time,
+	})
+	.openapi("DeadDelivery");
+
+export function deadJson(d: DeadView) {
+	return {
+		message_id: d.messageId,
+		subscription: d.subscription,
+		attempts: d.attempts,
+		last_status: d.lastStatus,
+		last_error: d.lastError,
+		dead_at: formatInstant(d.deadAtMs),
 	};
 }

@@ -1,5 +1,13 @@
 import { afterFailure, classify } from "../delivery/classify";
 import { MAX_CONCURRENT_DELIVERIES, runPool } from "../delivery/pool";
+import {
+	chunkForQueue,
+	isQueueBinding,
+	QUEUE_MESSAGE_MAX_BYTES,
+	queueBytes,
+	queueDelivery,
+	sendToQueue,
+} from "../delivery/queue";
 import { sendWebhook } from "../delivery/webhook";
 import type { AttemptRecord, ClaimedDelivery, SubscriptionRow, TopicStore } from "./store";
 
@@ -15,6 +23,8 @@ export interface DispatchDeps {
 	store: TopicStore;
 	topicName: string;
 	subscriptions: () => Map<number, SubscriptionRow>;
+	/** The Worker's bindings, where queue subscriptions find their producer. */
+	bindings: Record<string, unknown>;
 	maxDeliveries: number;
 	/** Moves the alarm to `atMs` (the crash safety net for leases just taken). */
 	armAt: (atMs: number) => Promise<void>;
@@ -25,15 +35,23 @@ export function pushLeaseMs(sub: SubscriptionRow | undefined): number {
 	return (sub?.config.timeoutMs ?? 30_000) + LEASE_GRACE_MS;
 }
 
-async function attempt(
-	deps: DispatchDeps,
-	subs: Map<number, SubscriptionRow>,
-	d: ClaimedDelivery,
-): Promise<AttemptRecord> {
-	const sub = subs.get(d.sid);
-	const key = { mid: d.mid, sid: d.sid, lease: d.lease };
-	if (sub?.config.type !== "webhook" || !sub.config.url || !sub.secret) {
-		return { kind: "dead", ...key, status: null, error: "subscription cannot be delivered to (no webhook url)" };
+type Key = { mid: number; sid: number; lease: number };
+const keyOf = (d: ClaimedDelivery): Key => ({ mid: d.mid, sid: d.sid, lease: d.lease });
+
+/** Applies the one classification and the retry policy to an attempt's result. */
+function judge(sub: SubscriptionRow, d: ClaimedDelivery, result: Parameters<typeof classify>[0]): AttemptRecord {
+	const nowMs = Date.now();
+	const verdict = classify(result, nowMs);
+	if (verdict.kind === "delivered") return { kind: "delivered", ...keyOf(d), status: verdict.status, atMs: nowMs };
+	const next = afterFailure(sub.config.retry, d.attempt, verdict.retryAfterMs, nowMs);
+	return next.kind === "dead"
+		? { kind: "dead", ...keyOf(d), status: verdict.status, error: verdict.error }
+		: { kind: "retry", ...keyOf(d), status: verdict.status, error: verdict.error, nextAtMs: next.atMs };
+}
+
+async function webhookTask(deps: DispatchDeps, sub: SubscriptionRow, d: ClaimedDelivery): Promise<AttemptRecord[]> {
+	if (!sub.config.url || !sub.secret) {
+		return [{ kind: "dead", ...keyOf(d), status: null, error: "subscription has no webhook url" }];
 	}
 	const result = await sendWebhook({
 		url: sub.config.url,
@@ -50,18 +68,52 @@ async function attempt(
 		subscriptionHeaders: sub.config.headers,
 		timeoutMs: sub.config.timeoutMs,
 	});
-	const nowMs = Date.now();
-	const verdict = classify(result, nowMs);
-	if (verdict.kind === "delivered") return { kind: "delivered", ...key, status: verdict.status, atMs: nowMs };
-	const next = afterFailure(sub.config.retry, d.attempt, verdict.retryAfterMs, nowMs);
-	return next.kind === "dead"
-		? { kind: "dead", ...key, status: verdict.status, error: verdict.error }
-		: { kind: "retry", ...key, status: verdict.status, error: verdict.error, nextAtMs: next.atMs };
+	return [judge(sub, d, result)];
+}
+
+/** Turns a round's claims into tasks: one per webhook attempt, one per queue sendBatch chunk. */
+function tasksFor(deps: DispatchDeps, subs: Map<number, SubscriptionRow>, batch: ClaimedDelivery[]) {
+	const tasks: (() => Promise<AttemptRecord[]>)[] = [];
+	const immediate: AttemptRecord[] = [];
+	const queued = new Map<number, { d: ClaimedDelivery; message: ReturnType<typeof queueDelivery> }[]>();
+	for (const d of batch) {
+		const sub = subs.get(d.sid);
+		if (!sub) continue; // removed meanwhile: its deliveries are being dropped
+		if (sub.config.type === "webhook") {
+			tasks.push(() => webhookTask(deps, sub, d));
+			continue;
+		}
+		const message = queueDelivery({ ...d, topic: deps.topicName, subscription: sub.name });
+		if (queueBytes(message) > QUEUE_MESSAGE_MAX_BYTES) {
+			immediate.push({ kind: "dead", ...keyOf(d), status: null, error: "message is over the 128 KB Queues limit" });
+			continue;
+		}
+		const list = queued.get(d.sid) ?? [];
+		list.push({ d, message });
+		queued.set(d.sid, list);
+	}
+	for (const [sid, items] of queued) {
+		const sub = subs.get(sid) as SubscriptionRow;
+		const binding = deps.bindings[sub.config.queue ?? ""];
+		for (const chunk of chunkForQueue(items, (i) => queueBytes(i.message))) {
+			tasks.push(async () => {
+				const result = isQueueBinding(binding)
+					? await sendToQueue(
+							binding,
+							chunk.map((i) => i.message),
+						)
+					: { kind: "error" as const, error: `the Worker has no queue binding "${sub.config.queue}"` };
+				return chunk.map((i) => judge(sub, i.d, result));
+			});
+		}
+	}
+	return { tasks, immediate };
 }
 
 /**
- * Delivers what is due in bounded rounds: claim a batch (one transaction), send it with at most
- * six requests in flight, record every outcome (one transaction). Returns how many attempts ran.
+ * Delivers what is due in bounded rounds: end expired leases and claim a batch (one
+ * transaction), send it with at most six requests in flight, record every outcome (one
+ * transaction). Returns how many deliveries were attempted.
  */
 export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 	const startedMs = Date.now();
@@ -70,21 +122,33 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 		const nowMs = Date.now();
 		const subs = deps.subscriptions();
 		let leaseEndMs = nowMs;
-		const batch = deps.store.transaction(() =>
-			deps.store.claimDue(nowMs, Math.min(CLAIM_BATCH, deps.maxDeliveries - attempts), (sid) => {
+		const batch = deps.store.transaction(() => {
+			deps.store.expireLeases(nowMs, CLAIM_BATCH, (sid, used) => {
+				const sub = subs.get(sid);
+				if (!sub || used >= sub.config.retry.maxAttempts) return null;
+				// A push lease only outlives its attempt when the instance died: retry at once.
+				return sub.config.type === "pull" ? afterFailureAt(sub, used, nowMs) : nowMs;
+			});
+			return deps.store.claimDue(nowMs, Math.min(CLAIM_BATCH, deps.maxDeliveries - attempts), (sid) => {
 				const until = nowMs + pushLeaseMs(subs.get(sid));
 				leaseEndMs = Math.max(leaseEndMs, until);
 				return until;
-			}),
-		);
+			});
+		});
 		if (batch.length === 0) break;
 		await deps.armAt(leaseEndMs);
-		const records = await runPool(batch, MAX_CONCURRENT_DELIVERIES, (d) => attempt(deps, subs, d));
+		const { tasks, immediate } = tasksFor(deps, subs, batch);
+		const results = await runPool(tasks, MAX_CONCURRENT_DELIVERIES, (task) => task());
 		const doneMs = Date.now();
 		deps.store.transaction(() => {
-			for (const record of records) deps.store.recordAttempt(record, doneMs);
+			for (const record of [...immediate, ...results.flat()]) deps.store.recordAttempt(record, doneMs);
 		});
 		attempts += batch.length;
 	}
 	return attempts;
+}
+
+function afterFailureAt(sub: SubscriptionRow, attempt: number, nowMs: number): number | null {
+	const next = afterFailure(sub.config.retry, attempt, null, nowMs);
+	return next.kind === "retry" ? next.atMs : null;
 }

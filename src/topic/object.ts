@@ -3,10 +3,16 @@ import { type AppEnv, getConfig } from "../config";
 import { newSecret } from "../delivery/signing";
 import { Conflict, fail, NotFound, ok, type Result } from "../errors";
 import { dispatchDue } from "./dispatcher";
+import { MAINTENANCE_BATCH, nextMaintenanceAtMs, runMaintenance } from "./maintenance";
 import { migrate } from "./schema";
+import { Steering } from "./steering";
 import { type SubscriptionRow, TopicStore } from "./store";
+import { AdminStore } from "./store-admin";
 import type {
+	DeadView,
 	DeliveryState,
+	MessageQuery,
+	MessageSummary,
 	MessageView,
 	NewMessage,
 	PublishOutcome,
@@ -33,6 +39,8 @@ const subscriptionNotFound = (name: string) =>
  */
 export class TopicObject extends DurableObject<AppEnv> {
 	private readonly store: TopicStore;
+	private readonly admin: AdminStore;
+	private readonly steering: Steering;
 	private topic: TopicConfig | null = null;
 	private subs = new Map<number, SubscriptionRow>();
 	/** The alarm time as last set by this instance; undefined = not known yet. */
@@ -41,6 +49,14 @@ export class TopicObject extends DurableObject<AppEnv> {
 	constructor(ctx: DurableObjectState, env: AppEnv) {
 		super(ctx, env);
 		this.store = new TopicStore(ctx.storage);
+		this.admin = new AdminStore(ctx.storage.sql);
+		this.steering = new Steering({
+			store: this.store,
+			admin: this.admin,
+			subByName: (name) => this.subByName(name),
+			subNames: () => new Map([...this.subs.values()].map((s) => [s.sid, s.name])),
+			armBy: (atMs) => this.armBy(atMs),
+		});
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(ctx.storage);
 			this.load();
@@ -69,68 +85,88 @@ export class TopicObject extends DurableObject<AppEnv> {
 	}
 
 	/** The one place the alarm is re-armed from the earliest pending time, or deleted when none. */
-	private async rearm(): Promise<void> {
-		const next = this.store.nextPendingAtMs();
-		if (next === null) {
+	private async rearm(moreWork = false): Promise<void> {
+		const nowMs = Date.now();
+		const times = [
+			this.store.nextPendingAtMs(),
+			this.topic ? nextMaintenanceAtMs(this.admin, this.topic.retentionMs, nowMs) : null,
+			moreWork ? nowMs : null,
+		].filter((t): t is number => t !== null);
+		if (times.length === 0) {
 			await this.ctx.storage.deleteAlarm();
 			this.armedAtMs = null;
 			return;
 		}
-		const at = Math.max(next, Date.now() + 1);
+		const at = Math.max(Math.min(...times), nowMs + 1);
 		await this.ctx.storage.setAlarm(at);
 		this.armedAtMs = at;
 	}
 
 	override async alarm(): Promise<void> {
 		this.armedAtMs = null; // the alarm that woke us is spent
+		let moreWork = false;
 		try {
 			if (this.topic) {
+				const topic = this.topic;
 				await dispatchDue({
 					store: this.store,
-					topicName: this.topic.name,
+					topicName: topic.name,
 					subscriptions: () => this.subs,
+					bindings: this.env as unknown as Record<string, unknown>,
 					maxDeliveries: getConfig(this.env).maxDeliveriesPerAlarm,
 					armAt: async (atMs) => {
-						await this.ctx.storage.setAlarm(Math.max(atMs, Date.now() + 1));
-						this.armedAtMs = atMs;
+						const at = Math.max(atMs, Date.now() + 1);
+						await this.ctx.storage.setAlarm(at);
+						this.armedAtMs = at;
 					},
 				});
+				moreWork = await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now);
 			}
 		} catch (error) {
 			console.error("sundial: alarm run failed; re-arming", error);
 		}
-		await this.rearm();
+		await this.rearm(moreWork);
+	}
+
+	private counts(): Map<number, Record<DeliveryState, number>> {
+		const bySid = new Map<number, Record<DeliveryState, number>>();
+		for (const row of this.store.countsBySubscription()) {
+			const counts = bySid.get(row.sid) ?? { scheduled: 0, in_flight: 0, delivered: 0, dead: 0, cancelled: 0 };
+			counts[row.state] = row.n;
+			bySid.set(row.sid, counts);
+		}
+		return bySid;
 	}
 
 	private view(topic: TopicConfig): TopicView {
 		const counts: Record<DeliveryState, number> = { scheduled: 0, in_flight: 0, delivered: 0, dead: 0, cancelled: 0 };
-		for (const row of this.store.countsBySubscription()) counts[row.state] += row.n;
+		for (const [sid, c] of this.counts()) {
+			if (!this.subs.has(sid)) continue;
+			for (const state of Object.keys(counts) as DeliveryState[]) counts[state] += c[state];
+		}
 		return { ...topic, subscriptions: this.subs.size, messages: this.store.messageCount(), counts };
 	}
 
-	private subscriptionViews(subs: SubscriptionRow[], nowMs: number): SubscriptionView[] {
-		const all = this.store.countsBySubscription();
-		return subs.map((sub) => this.subscriptionView(sub, nowMs, all));
-	}
-
-	private subscriptionView(
-		sub: SubscriptionRow,
-		nowMs: number,
-		all = this.store.countsBySubscription(),
-	): SubscriptionView {
-		const counts = { scheduled: 0, in_flight: 0, delivered: 0, dead: 0 };
-		for (const row of all) {
-			if (row.sid === sub.sid && row.state !== "cancelled") counts[row.state] += row.n;
-		}
-		const oldest = this.store.oldestDueAtMs(sub.sid, nowMs);
-		return {
-			name: sub.name,
-			...sub.config,
-			createdAtMs: sub.createdAtMs,
-			updatedAtMs: sub.updatedAtMs,
-			counts,
-			oldestDueLagMs: oldest === null ? 0 : nowMs - oldest,
-		};
+	private subscriptionViews(subs: SubscriptionRow[]): SubscriptionView[] {
+		const nowMs = Date.now();
+		const all = this.counts();
+		return subs.map((sub) => {
+			const c = all.get(sub.sid);
+			const oldest = this.store.oldestDueAtMs(sub.sid, nowMs);
+			return {
+				name: sub.name,
+				...sub.config,
+				createdAtMs: sub.createdAtMs,
+				updatedAtMs: sub.updatedAtMs,
+				counts: {
+					scheduled: c?.scheduled ?? 0,
+					in_flight: c?.in_flight ?? 0,
+					delivered: c?.delivered ?? 0,
+					dead: c?.dead ?? 0,
+				},
+				oldestDueLagMs: oldest === null ? 0 : nowMs - oldest,
+			};
+		});
 	}
 
 	/** Creates the topic or updates its retention. */
@@ -145,6 +181,7 @@ export class TopicObject extends DurableObject<AppEnv> {
 			: { name: input.name, retentionMs: input.retentionMs, partitions: 1, createdAtMs: nowMs, updatedAtMs: nowMs };
 		this.store.putTopic(topic);
 		this.topic = topic;
+		if (!created) await this.rearm();
 		return ok({ created, topic: this.view(topic) });
 	}
 
@@ -153,7 +190,7 @@ export class TopicObject extends DurableObject<AppEnv> {
 		return this.topic ? ok(this.view(this.topic)) : fail(topicNotFound());
 	}
 
-	/** Deletes the topic and everything in it, alarm included. */
+	/** Deletes the topic and everything in it, alarm included (SQLite storage is dropped whole). */
 	async destroy(): Promise<Result<{ deleted: true }>> {
 		if (!this.topic) return fail(topicNotFound());
 		await this.ctx.storage.deleteAlarm();
@@ -172,6 +209,10 @@ export class TopicObject extends DurableObject<AppEnv> {
 		let secret: string | null = null;
 		if (existing) {
 			this.store.updateSubscription(existing.sid, config, nowMs);
+			if (config.type === "webhook" && !existing.secret) {
+				secret = newSecret();
+				this.store.setSecret(existing.sid, secret);
+			}
 		} else {
 			if (this.subs.size >= getConfig(this.env).maxSubscriptions) {
 				return fail(new Conflict("too_many_subscriptions", "a topic has at most 100 subscriptions"));
@@ -181,35 +222,34 @@ export class TopicObject extends DurableObject<AppEnv> {
 		}
 		this.load();
 		const sub = this.subByName(name) as SubscriptionRow;
-		if (existing && config.type === "webhook" && !sub.secret) {
-			secret = newSecret();
-			this.store.setSecret(sub.sid, secret);
-			sub.secret = secret;
-		}
 		await this.rearm();
-		return ok({ created: !existing, subscription: this.subscriptionView(sub, nowMs), secret });
+		return ok({ created: !existing, subscription: this.subscriptionViews([sub])[0] as SubscriptionView, secret });
 	}
 
 	async getSubscription(name: string): Promise<Result<SubscriptionView>> {
 		if (!this.topic) return fail(topicNotFound());
 		const sub = this.subByName(name);
-		return sub ? ok(this.subscriptionView(sub, Date.now())) : fail(subscriptionNotFound(name));
+		return sub ? ok(this.subscriptionViews([sub])[0] as SubscriptionView) : fail(subscriptionNotFound(name));
 	}
 
 	async listSubscriptions(): Promise<Result<SubscriptionView[]>> {
 		if (!this.topic) return fail(topicNotFound());
-		const nowMs = Date.now();
-		return ok(this.subscriptionViews([...this.subs.values()], nowMs));
+		return ok(this.subscriptionViews([...this.subs.values()]));
 	}
 
-	/** Removes a subscription and all its deliveries. */
+	/** Removes a subscription at once; its deliveries are deleted now, or in batches by the alarm. */
 	async deleteSubscription(name: string): Promise<Result<{ deleted: true }>> {
 		if (!this.topic) return fail(topicNotFound());
 		const sub = this.subByName(name);
 		if (!sub) return fail(subscriptionNotFound(name));
-		this.store.transaction(() => this.store.deleteSubscription(sub.sid));
+		const more = this.store.transaction(() => {
+			this.store.deleteSubscription(sub.sid);
+			const dropped = this.store.dropDeliveries(sub.sid, MAINTENANCE_BATCH);
+			if (dropped === MAINTENANCE_BATCH) this.admin.addJob("drop_subscription", sub.sid, Date.now());
+			return dropped === MAINTENANCE_BATCH;
+		});
 		this.load();
-		await this.rearm();
+		await this.rearm(more);
 		return ok({ deleted: true });
 	}
 
@@ -233,5 +273,42 @@ export class TopicObject extends DurableObject<AppEnv> {
 		const names = new Map([...this.subs.values()].map((s) => [s.sid, s.name]));
 		const message = this.store.getMessage(id, names);
 		return message ? ok(message) : fail(new NotFound("message_not_found", `message "${id}" not found`));
+	}
+
+	async listMessages(
+		query: MessageQuery,
+	): Promise<Result<{ messages: MessageSummary[]; next: [number, number] | null }>> {
+		return this.topic ? this.steering.list(query) : fail(topicNotFound());
+	}
+
+	async cancelMessage(id: string): Promise<Result<{ id: string; cancelled: number }>> {
+		return this.topic ? this.steering.cancel(id) : fail(topicNotFound());
+	}
+
+	async deliverMessage(id: string): Promise<Result<{ id: string; scheduled: number }>> {
+		return this.topic ? this.steering.deliverNow(id) : fail(topicNotFound());
+	}
+
+	async rescheduleMessage(
+		id: string,
+		atMs: number,
+	): Promise<Result<{ id: string; deliverAtMs: number; scheduled: number }>> {
+		return this.topic ? this.steering.reschedule(id, atMs) : fail(topicNotFound());
+	}
+
+	async listDead(
+		name: string,
+		afterMid: number,
+		limit: number,
+	): Promise<Result<{ dead: DeadView[]; next: number | null }>> {
+		return this.topic ? this.steering.listDead(name, afterMid, limit) : fail(topicNotFound());
+	}
+
+	async redrive(name: string, ids: string[] | null): Promise<Result<{ redriven: number; pending: number }>> {
+		return this.topic ? this.steering.redrive(name, ids) : fail(topicNotFound());
+	}
+
+	async purgeDead(name: string): Promise<Result<{ purged: number; pending: number }>> {
+		return this.topic ? this.steering.purge(name) : fail(topicNotFound());
 	}
 }

@@ -3,10 +3,11 @@
  * `meta`; a new object runs them all, an existing one only those past its version.
  */
 export const MIGRATIONS: readonly string[] = [
-	// v1: messages stored once, one delivery row per message × subscription.
+	// v1: messages stored once, one delivery row per message × subscription, counters kept by
+	// triggers (so stats never scan), finished_at_ms kept by triggers (so retention is indexed).
 	`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 	CREATE TABLE subscriptions (
-		sid INTEGER PRIMARY KEY,
+		sid INTEGER PRIMARY KEY AUTOINCREMENT,
 		name TEXT NOT NULL UNIQUE,
 		type TEXT NOT NULL CHECK (type IN ('webhook', 'queue', 'pull')),
 		config TEXT NOT NULL,
@@ -23,8 +24,11 @@ export const MIGRATIONS: readonly string[] = [
 		headers TEXT,
 		request_id TEXT,
 		deliver_at_ms INTEGER NOT NULL,
-		published_at_ms INTEGER NOT NULL
+		published_at_ms INTEGER NOT NULL,
+		finished_at_ms INTEGER
 	);
+	CREATE INDEX messages_due ON messages (deliver_at_ms, mid);
+	CREATE INDEX messages_finished ON messages (finished_at_ms) WHERE finished_at_ms IS NOT NULL;
 	CREATE TABLE deliveries (
 		mid INTEGER NOT NULL,
 		sid INTEGER NOT NULL,
@@ -39,7 +43,53 @@ export const MIGRATIONS: readonly string[] = [
 		PRIMARY KEY (mid, sid)
 	) WITHOUT ROWID;
 	CREATE INDEX deliveries_pending ON deliveries (next_at_ms) WHERE next_at_ms IS NOT NULL;
-	CREATE INDEX deliveries_by_sub ON deliveries (sid, state, next_at_ms);`,
+	CREATE INDEX deliveries_by_sub ON deliveries (sid, state, next_at_ms);
+	CREATE TABLE delivery_counts (
+		sid INTEGER NOT NULL,
+		state TEXT NOT NULL,
+		n INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (sid, state)
+	) WITHOUT ROWID;
+	CREATE TABLE totals (name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+	INSERT INTO totals (name, n) VALUES ('messages', 0);
+	CREATE TABLE jobs (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		kind TEXT NOT NULL CHECK (kind IN ('redrive', 'purge_dead', 'drop_subscription')),
+		sid INTEGER NOT NULL,
+		before_ms INTEGER NOT NULL
+	);
+	CREATE TRIGGER messages_count_up AFTER INSERT ON messages BEGIN
+		UPDATE totals SET n = n + 1 WHERE name = 'messages';
+	END;
+	CREATE TRIGGER messages_count_down AFTER DELETE ON messages BEGIN
+		UPDATE totals SET n = n - 1 WHERE name = 'messages';
+	END;
+	CREATE TRIGGER deliveries_count_insert AFTER INSERT ON deliveries BEGIN
+		UPDATE delivery_counts SET n = n + 1 WHERE sid = NEW.sid AND state = NEW.state;
+	END;
+	CREATE TRIGGER deliveries_count_delete AFTER DELETE ON deliveries BEGIN
+		UPDATE delivery_counts SET n = n - 1 WHERE sid = OLD.sid AND state = OLD.state;
+	END;
+	CREATE TRIGGER deliveries_count_update AFTER UPDATE OF state ON deliveries WHEN OLD.state != NEW.state BEGIN
+		UPDATE delivery_counts SET n = n - 1 WHERE sid = OLD.sid AND state = OLD.state;
+		UPDATE delivery_counts SET n = n + 1 WHERE sid = NEW.sid AND state = NEW.state;
+	END;
+	CREATE TRIGGER deliveries_finish AFTER UPDATE OF state ON deliveries
+	WHEN NEW.state IN ('delivered', 'cancelled') AND OLD.state NOT IN ('delivered', 'cancelled') BEGIN
+		UPDATE messages SET finished_at_ms = NEW.updated_at_ms
+		WHERE mid = NEW.mid AND NOT EXISTS (
+			SELECT 1 FROM deliveries WHERE mid = NEW.mid AND state IN ('scheduled', 'in_flight', 'dead'));
+	END;
+	CREATE TRIGGER deliveries_reopen AFTER UPDATE OF state ON deliveries
+	WHEN NEW.state NOT IN ('delivered', 'cancelled') AND OLD.state IN ('delivered', 'cancelled') BEGIN
+		UPDATE messages SET finished_at_ms = NULL WHERE mid = NEW.mid;
+	END;
+	CREATE TRIGGER deliveries_gone AFTER DELETE ON deliveries
+	WHEN OLD.state IN ('scheduled', 'in_flight', 'dead') BEGIN
+		UPDATE messages SET finished_at_ms = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+		WHERE mid = OLD.mid AND finished_at_ms IS NULL AND NOT EXISTS (
+			SELECT 1 FROM deliveries WHERE mid = OLD.mid AND state IN ('scheduled', 'in_flight', 'dead'));
+	END;`,
 ];
 
 /** The version a fully migrated object is at. */

@@ -1,11 +1,12 @@
-import type {
-	DeliveryState,
-	DeliveryView,
-	MessageView,
-	NewMessage,
-	PublishOutcome,
-	SubscriptionConfig,
-	TopicConfig,
+import {
+	DELIVERY_STATES,
+	type DeliveryState,
+	type DeliveryView,
+	type MessageView,
+	type NewMessage,
+	type PublishOutcome,
+	type SubscriptionConfig,
+	type TopicConfig,
 } from "./types";
 
 /** A subscription row as the object keeps it in memory. */
@@ -96,9 +97,10 @@ export class TopicStore {
 		}));
 	}
 
-	insertSubscription(name: string, config: SubscriptionConfig, secret: string | null, nowMs: number): void {
-		this.sql.exec(
-			"INSERT INTO subscriptions (name, type, config, secret, paused, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	insertSubscription(name: string, config: SubscriptionConfig, secret: string | null, nowMs: number): number {
+		const row = this.rows<{ sid: number }>(
+			`INSERT INTO subscriptions (name, type, config, secret, paused, created_at_ms, updated_at_ms)
+			 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING sid`,
 			name,
 			config.type,
 			JSON.stringify(config),
@@ -106,7 +108,11 @@ export class TopicStore {
 			config.paused ? 1 : 0,
 			nowMs,
 			nowMs,
-		);
+		)[0] as { sid: number };
+		for (const state of DELIVERY_STATES) {
+			this.sql.exec("INSERT INTO delivery_counts (sid, state, n) VALUES (?, ?, 0)", row.sid, state);
+		}
+		return row.sid;
 	}
 
 	updateSubscription(sid: number, config: SubscriptionConfig, nowMs: number): void {
@@ -124,9 +130,20 @@ export class TopicStore {
 		this.sql.exec("UPDATE subscriptions SET secret = ? WHERE sid = ?", secret, sid);
 	}
 
+	/** Removes a subscription; its deliveries become orphans that `dropDeliveries` deletes in batches. */
 	deleteSubscription(sid: number): void {
-		this.sql.exec("DELETE FROM deliveries WHERE sid = ?", sid);
 		this.sql.exec("DELETE FROM subscriptions WHERE sid = ?", sid);
+		this.sql.exec("DELETE FROM delivery_counts WHERE sid = ?", sid);
+	}
+
+	/** Deletes up to `limit` deliveries of a (removed) subscription; returns how many. */
+	dropDeliveries(sid: number, limit: number): number {
+		return this.sql.exec(
+			"DELETE FROM deliveries WHERE sid = ? AND mid IN (SELECT mid FROM deliveries WHERE sid = ? LIMIT ?)",
+			sid,
+			sid,
+			limit,
+		).rowsWritten;
 	}
 
 	/** Stores a message and one scheduled delivery per subscription; a known id changes nothing. */
@@ -159,20 +176,55 @@ export class TopicStore {
 		return { id: message.id, deliverAtMs: message.deliverAtMs, duplicate: false };
 	}
 
-	/** The earliest time something pending needs the alarm: a due push delivery or any lease expiry. */
+	/** The earliest time a delivery needs the alarm: a due push delivery, or any lease expiry. */
 	nextPendingAtMs(): number | null {
 		const row = this.rows<{ next_at_ms: number }>(
 			`SELECT next_at_ms FROM deliveries
-			 WHERE next_at_ms IS NOT NULL
-			   AND (state = 'in_flight' OR sid IN (SELECT sid FROM subscriptions WHERE paused = 0 AND type != 'pull'))
+			 WHERE next_at_ms IS NOT NULL AND +sid IN (SELECT sid FROM subscriptions)
+			   AND (state = 'in_flight' OR +sid IN (SELECT sid FROM subscriptions WHERE paused = 0 AND type != 'pull'))
 			 ORDER BY next_at_ms LIMIT 1`,
 		)[0];
 		return row ? row.next_at_ms : null;
 	}
 
 	/**
-	 * Claims up to `limit` push deliveries whose time has come (due, or in flight with an expired
-	 * lease): marks them in flight until `leaseUntilMs(sid)` and returns them with their message.
+	 * Ends up to `limit` leases that expired by `nowMs`: each goes back to scheduled at
+	 * `retryAtMs(sid, attempts)`, or dead when that returns null (attempts used up).
+	 */
+	expireLeases(nowMs: number, limit: number, retryAtMs: (sid: number, attempts: number) => number | null): number {
+		const expired = this.rows<{ mid: number; sid: number; attempts: number }>(
+			`SELECT mid, sid, attempts FROM deliveries WHERE next_at_ms IS NOT NULL AND next_at_ms <= ?
+			 AND state = 'in_flight' AND +sid IN (SELECT sid FROM subscriptions) ORDER BY next_at_ms LIMIT ?`,
+			nowMs,
+			limit,
+		);
+		for (const e of expired) {
+			const at = retryAtMs(e.sid, e.attempts);
+			if (at === null) {
+				this.sql.exec(
+					`UPDATE deliveries SET state = 'dead', next_at_ms = NULL, last_status = NULL,
+					 last_error = 'lease expired without an outcome', updated_at_ms = ? WHERE mid = ? AND sid = ?`,
+					nowMs,
+					e.mid,
+					e.sid,
+				);
+			} else {
+				this.sql.exec(
+					`UPDATE deliveries SET state = 'scheduled', next_at_ms = ?, last_status = NULL,
+					 last_error = 'lease expired without an outcome', updated_at_ms = ? WHERE mid = ? AND sid = ?`,
+					at,
+					nowMs,
+					e.mid,
+					e.sid,
+				);
+			}
+		}
+		return expired.length;
+	}
+
+	/**
+	 * Claims up to `limit` scheduled push deliveries that are due: marks them in flight until
+	 * `leaseUntilMs(sid)` and returns them with their message, earliest first.
 	 */
 	claimDue(nowMs: number, limit: number, leaseUntilMs: (sid: number) => number): ClaimedDelivery[] {
 		const due = this.rows<{
@@ -189,7 +241,7 @@ export class TopicStore {
 		}>(
 			`SELECT d.mid, d.sid, d.attempts, d.lease, m.id, m.body, m.content_type, m.headers, m.request_id, m.deliver_at_ms
 			 FROM deliveries d JOIN messages m ON m.mid = d.mid
-			 WHERE d.next_at_ms IS NOT NULL AND d.next_at_ms <= ?
+			 WHERE d.next_at_ms IS NOT NULL AND d.next_at_ms <= ? AND d.state = 'scheduled'
 			   AND +d.sid IN (SELECT sid FROM subscriptions WHERE paused = 0 AND type IN ('webhook', 'queue'))
 			 ORDER BY d.next_at_ms LIMIT ?`,
 			nowMs,
@@ -298,15 +350,17 @@ export class TopicStore {
 			"SELECT sid, state, next_at_ms, attempts, last_status, last_error, delivered_at_ms FROM deliveries WHERE mid = ? LIMIT 1000",
 			m.mid,
 		);
-		const views: DeliveryView[] = deliveries.map((d) => ({
-			subscription: names.get(d.sid) ?? String(d.sid),
-			state: d.state,
-			attempts: d.attempts,
-			nextAttemptAtMs: d.next_at_ms,
-			lastStatus: d.last_status,
-			lastError: d.last_error,
-			deliveredAtMs: d.delivered_at_ms,
-		}));
+		const views: DeliveryView[] = deliveries
+			.filter((d) => names.has(d.sid))
+			.map((d) => ({
+				subscription: names.get(d.sid) as string,
+				state: d.state,
+				attempts: d.attempts,
+				nextAttemptAtMs: d.next_at_ms,
+				lastStatus: d.last_status,
+				lastError: d.last_error,
+				deliveredAtMs: d.delivered_at_ms,
+			}));
 		views.sort((a, b) => a.subscription.localeCompare(b.subscription));
 		return {
 			id: m.id,
@@ -320,10 +374,10 @@ export class TopicStore {
 		};
 	}
 
-	/** Delivery counts per subscription and state. */
+	/** Delivery counts per subscription and state, kept by triggers (no scan). */
 	countsBySubscription(): { sid: number; state: DeliveryState; n: number }[] {
 		return this.rows<{ sid: number; state: DeliveryState; n: number }>(
-			"SELECT sid, state, COUNT(*) AS n FROM deliveries GROUP BY sid, state",
+			"SELECT sid, state, n FROM delivery_counts LIMIT 1000",
 		);
 	}
 
@@ -339,6 +393,6 @@ export class TopicStore {
 	}
 
 	messageCount(): number {
-		return this.rows<{ n: number }>("SELECT COUNT(*) AS n FROM messages")[0]?.n ?? 0;
+		return this.rows<{ n: number }>("SELECT n FROM totals WHERE name = 'messages'")[0]?.n ?? 0;
 	}
 }

@@ -107,3 +107,33 @@ export interface MessageView {
 	publishedAtMs: number;
 	deliveries: DeliveryView[];
 }
+
+/** A message in a list, with each subscription's delivery state (no body). */
+export interface MessageSummary {
+	id: string;
+	contentType: string;
+	requestId: string | null;
+	deliverAtMs: number;
+	publishedAtMs: number;
+	deliveries: { subscription: string; state: DeliveryState; attempts: number }[];
+}
+
+/** A dead delivery as the dead-letter list shows it. */
+export interface DeadView {
+	messageId: string;
+	subscription: string;
+	attempts: number;
+	lastStatus: number | null;
+	lastError: string | null;
+	deadAtMs: number;
+}
+
+/** Filters of the message list as the Worker passes them. */
+export interface MessageQuery {
+	state: DeliveryState | null;
+	subscription: string | null;
+	fromMs: number | null;
+	toMs: number | null;
+	before: [number, number] | null;
+	limit: number;
+}

@@ -68,7 +68,9 @@ describe("alarm-driven delivery", () => {
 			"SELECT state, COUNT(*) AS n, COUNT(next_at_ms) AS next, MAX(attempts) AS attempts FROM deliveries GROUP BY state",
 		);
 		expect(rows).toEqual([{ state: "delivered", n, next: 0, attempts: 1 }]);
-		expect(await getAlarm(topic)).toBeNull();
+		// Nothing is pending; the alarm now waits for the retention sweep of the finished messages.
+		const [finished] = await sql<{ oldest: number }>(topic, "SELECT MIN(finished_at_ms) AS oldest FROM messages");
+		expect(await getAlarm(topic)).toBe((finished?.oldest ?? 0) + 7 * 86_400_000);
 
 		const sub = await json<{ counts: object; oldest_due_lag_ms: number }>(
 			"GET",
@@ -133,13 +135,16 @@ describe("alarm-driven delivery", () => {
 		expect(await getAlarm(topic)).toBe(row?.next_at_ms);
 	});
 
-	it("drops the alarm when the last pending delivery goes away", async () => {
+	it("moves the alarm to the retention sweep when the last pending delivery goes away, and drops it with the topic", async () => {
 		const topic = uniqueName("alarm");
 		await topicWithWebhook(topic, `/hook/${topic}`);
 		const res = await json<{ deliver_at: string }>("POST", `/v1/topics/${topic}/messages`, { body: 1, delay: "1h" });
 		expect(await getAlarm(topic)).toBe(Date.parse(res.body.deliver_at));
+		const before = Date.now();
 		expect((await api("DELETE", `/v1/topics/${topic}/subscriptions/hook`)).status).toBe(200);
-		expect(await getAlarm(topic)).toBeNull();
+		const alarm = await getAlarm(topic);
+		expect(alarm).toBeGreaterThanOrEqual(before + 7 * 86_400_000);
+		expect(alarm).toBeLessThanOrEqual(Date.now() + 7 * 86_400_000);
 
 		await topicWithWebhook(topic, `/hook/${topic}`);
 		await api("POST", `/v1/topics/${topic}/messages`, { body: 1, delay: "1h" });

@@ -1,9 +1,10 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { getConfig } from "../../config";
+import { type AppEnv, getConfig } from "../../config";
 import { DEFAULT_RETRY } from "../../delivery/backoff";
+import { isQueueBinding } from "../../delivery/queue";
 import { checkWebhookUrl } from "../../delivery/url-guard";
 import { InvalidRequest, unwrap } from "../../errors";
-import type { SubscriptionConfig } from "../../topic/types";
+import type { RetryPolicy, SubscriptionConfig } from "../../topic/types";
 import { endpoint } from "../endpoint";
 import { durationBetween, errors, HeaderMap, Name } from "../schemas";
 import { topicStub } from "../stubs";
@@ -51,15 +52,7 @@ type Body = z.output<typeof SubscriptionBody>;
 const bad = (path: string, message: string) =>
 	new InvalidRequest(`invalid request body: ${path}: ${message}`, [{ path, message }]);
 
-function toConfig(body: Body, allowHttp: boolean): SubscriptionConfig {
-	if (body.type !== "webhook") {
-		throw bad("type", `type "${body.type}" is not available yet; use "webhook"`);
-	}
-	if (body.url === undefined) throw bad("url", "a webhook subscription needs a url");
-	const checked = checkWebhookUrl(body.url, { allowHttp });
-	if (!checked.ok) throw bad("url", checked.reason);
-	if (body.queue !== undefined) throw bad("queue", "only for type queue");
-	if (body.visibility_timeout !== undefined) throw bad("visibility_timeout", "only for type pull");
+function retryOf(body: Body): RetryPolicy {
 	const retry = {
 		maxAttempts: body.retry?.max_attempts ?? DEFAULT_RETRY.maxAttempts,
 		backoff: body.retry?.backoff ?? DEFAULT_RETRY.backoff,
@@ -68,16 +61,48 @@ function toConfig(body: Body, allowHttp: boolean): SubscriptionConfig {
 		jitter: body.retry?.jitter ?? DEFAULT_RETRY.jitter,
 	};
 	if (retry.maxMs < retry.baseMs) throw bad("retry.max", "must not be below retry.base");
-	return {
-		type: "webhook",
-		url: checked.url.href,
-		headers: body.headers ?? {},
-		timeoutMs: body.timeout ?? 30_000,
+	return retry;
+}
+
+/** Checks the fields of one subscription type and fills in the defaults. */
+function toConfig(body: Body, env: AppEnv): SubscriptionConfig {
+	const only = (field: keyof Body, type: string) => {
+		if (body[field] !== undefined) throw bad(field, `only for type ${type}`);
+	};
+	const base = {
+		headers: {},
+		timeoutMs: 30_000,
 		queue: null,
+		url: null,
 		visibilityTimeoutMs: 30_000,
-		retry,
+		retry: retryOf(body),
 		paused: body.paused ?? false,
 	};
+	if (body.type === "webhook") {
+		if (body.url === undefined) throw bad("url", "a webhook subscription needs a url");
+		const checked = checkWebhookUrl(body.url, { allowHttp: getConfig(env).allowHttp });
+		if (!checked.ok) throw bad("url", checked.reason);
+		only("queue", "queue");
+		only("visibility_timeout", "pull");
+		return {
+			...base,
+			type: "webhook",
+			url: checked.url.href,
+			headers: body.headers ?? {},
+			timeoutMs: body.timeout ?? 30_000,
+		};
+	}
+	if (body.type === "queue") {
+		if (body.queue === undefined) throw bad("queue", "a queue subscription needs the name of a producer binding");
+		const binding = (env as unknown as Record<string, unknown>)[body.queue];
+		if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(body.queue) || !isQueueBinding(binding)) {
+			throw bad("queue", `the Worker has no queue producer binding "${body.queue}" (add one in wrangler.toml)`);
+		}
+		for (const field of ["url", "headers", "timeout"] as const) only(field, "webhook");
+		only("visibility_timeout", "pull");
+		return { ...base, type: "queue", queue: body.queue };
+	}
+	throw bad("type", `type "${body.type}" is not available yet; use "webhook" or "queue"`);
 }
 
 /** Subscription routes: create/replace, list, get, delete. */
@@ -100,7 +125,7 @@ export function subscriptionRoutes(app: OpenAPIHono<HonoEnv>): void {
 			},
 		},
 		async (c, { params, body }) => {
-			const config = toConfig(body, getConfig(c.env).allowHttp);
+			const config = toConfig(body, c.env);
 			const result = unwrap(await topicStub(c.env, params.topic).putSubscription(params.name, config));
 			return c.json({ ...subscriptionJson(result.subscription), secret: result.secret }, result.created ? 201 : 200);
 		},

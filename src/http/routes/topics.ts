@@ -1,5 +1,6 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { InvalidRequest, unwrap } from "../../errors";
+import { unwrap } from "../../errors";
+import { decodeCursor, encodeCursor } from "../cursor";
 import { endpoint } from "../endpoint";
 import { Duration, errors, Name, PageQuery } from "../schemas";
 import { registryStub, topicStub } from "../stubs";
@@ -18,18 +19,6 @@ const TopicBody = z
 	})
 	.strict()
 	.openapi("TopicRequest");
-
-function encodeCursor(name: string): string {
-	return btoa(JSON.stringify({ after: name })).replace(/=+$/, "");
-}
-
-function decodeCursor(cursor: string): string {
-	try {
-		const value = JSON.parse(atob(cursor)) as { after?: unknown };
-		if (typeof value.after === "string") return value.after;
-	} catch {}
-	throw new InvalidRequest("invalid cursor", [{ path: "cursor", message: "not a cursor this list returned" }]);
-}
 
 /** Topic routes: create/update, list, describe, delete. */
 export function topicRoutes(app: OpenAPIHono<HonoEnv>): void {
@@ -71,12 +60,12 @@ export function topicRoutes(app: OpenAPIHono<HonoEnv>): void {
 			responses: { 200: { description: "one page of topics", schema: TopicListSchema }, ...errors(400, 401) },
 		},
 		async (c, { query }) => {
-			const after = query.cursor ? decodeCursor(query.cursor) : null;
+			const after = query.cursor ? String(decodeCursor(query.cursor, "topics", "", 1)[0]) : null;
 			const page = await registryStub(c.env).list(after, query.limit);
 			const last = page.topics.at(-1);
 			return c.json({
 				topics: page.topics.map(topicEntryJson),
-				next_cursor: page.more && last ? encodeCursor(last.name) : null,
+				next_cursor: page.more && last ? encodeCursor("topics", "", [last.name]) : null,
 			});
 		},
 	);

@@ -1,0 +1,83 @@
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { unwrap } from "../../errors";
+import { decodeCursor, encodeCursor } from "../cursor";
+import { endpoint } from "../endpoint";
+import { errors, Name, PageQuery } from "../schemas";
+import { topicStub } from "../stubs";
+import type { HonoEnv } from "../types";
+import { DeadSchema, deadJson } from "../views";
+
+const SubParams = z.object({ topic: Name, name: Name });
+const RedriveBody = z
+	.object({ ids: z.array(Name).min(1).max(1000).optional().openapi({ description: "message ids; omit for all" }) })
+	.strict()
+	.openapi("RedriveRequest");
+
+/** Dead letters of a subscription: list, redrive, purge. */
+export function deadRoutes(app: OpenAPIHono<HonoEnv>): void {
+	endpoint(
+		app,
+		{
+			method: "get",
+			path: "/v1/topics/{topic}/subscriptions/{name}/dead",
+			tag: "Dead letters",
+			summary: "List dead deliveries with their last status and error",
+			params: SubParams,
+			query: PageQuery,
+			responses: {
+				200: {
+					description: "one page",
+					schema: z.object({ dead: z.array(DeadSchema), next_cursor: z.string().nullable() }),
+				},
+				...errors(400, 401, 404),
+			},
+		},
+		async (c, { params, query }) => {
+			const scope = `${params.topic}/${params.name}`;
+			const after = query.cursor ? decodeCursor(query.cursor, "dead", scope, 1)[0] : 0;
+			if (typeof after !== "number") throw new Error("unreachable: decodeCursor checked the shape");
+			const page = unwrap(await topicStub(c.env, params.topic).listDead(params.name, after, query.limit));
+			return c.json({
+				dead: page.dead.map(deadJson),
+				next_cursor: page.next !== null ? encodeCursor("dead", scope, [page.next]) : null,
+			});
+		},
+	);
+
+	endpoint(
+		app,
+		{
+			method: "post",
+			path: "/v1/topics/{topic}/subscriptions/{name}/dead/redrive",
+			tag: "Dead letters",
+			summary: "Schedule dead deliveries again now, attempts reset",
+			description:
+				'`{"ids": [...]}` redrives those (all must be dead, else 409 and nothing changes); `{}` redrives all: the first 1000 at once, the rest in batches by the alarm (`pending` says how many are left).',
+			params: SubParams,
+			body: RedriveBody,
+			responses: {
+				200: { description: "redriven", schema: z.object({ redriven: z.number(), pending: z.number() }) },
+				...errors(400, 401, 404, 409, 415),
+			},
+		},
+		async (c, { params, body }) =>
+			c.json(unwrap(await topicStub(c.env, params.topic).redrive(params.name, body.ids ?? null))),
+	);
+
+	endpoint(
+		app,
+		{
+			method: "delete",
+			path: "/v1/topics/{topic}/subscriptions/{name}/dead",
+			tag: "Dead letters",
+			summary: "Purge dead deliveries",
+			description: "The first 1000 at once, the rest in batches by the alarm (`pending` says how many are left).",
+			params: SubParams,
+			responses: {
+				200: { description: "purged", schema: z.object({ purged: z.number(), pending: z.number() }) },
+				...errors(400, 401, 404),
+			},
+		},
+		async (c, { params }) => c.json(unwrap(await topicStub(c.env, params.topic).purgeDead(params.name))),
+	);
+}
