@@ -1,3 +1,4 @@
+import { decodeBody } from "../media";
 import { formatInstant } from "../time";
 import type { AttemptResult } from "./classify";
 
@@ -17,8 +18,6 @@ export const QUEUE_MESSAGE_MAX_BYTES = 127_000;
 const BATCH_MAX_MESSAGES = 100;
 const BATCH_MAX_BYTES = 250_000;
 
-const JSON_MEDIA = /^application\/(json|[\w.+-]+\+json)\s*(;|$)/i;
-
 /** Builds the queue message of one attempt; JSON bodies travel parsed, others as the string. */
 export function queueDelivery(input: {
 	messageId: string;
@@ -37,7 +36,7 @@ export function queueDelivery(input: {
 		attempt: input.attempt,
 		deliver_at: formatInstant(input.deliverAtMs),
 		headers: input.headers,
-		body: JSON_MEDIA.test(input.contentType) ? JSON.parse(input.body) : input.body,
+		body: decodeBody(input.body, input.contentType),
 	};
 }
 

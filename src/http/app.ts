@@ -5,6 +5,7 @@ import { bearerAuth } from "./auth";
 import { type OpenAPIDocument, renderDocsPage } from "./docs-page";
 import { deadRoutes } from "./routes/dead";
 import { messageRoutes } from "./routes/messages";
+import { pullRoutes } from "./routes/pull";
 import { steeringRoutes } from "./routes/steering";
 import { subscriptionRoutes } from "./routes/subscriptions";
 import { topicRoutes } from "./routes/topics";
@@ -36,6 +37,7 @@ export function createApp(): OpenAPIHono<HonoEnv> {
 	messageRoutes(app);
 	steeringRoutes(app);
 	deadRoutes(app);
+	pullRoutes(app);
 
 	app.get("/health", (c) => c.json({ ok: true }));
 	const document = () =>

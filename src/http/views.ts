@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { decodeBody } from "../media";
 import type { TopicEntry } from "../registry/object";
 import { formatInstant } from "../time";
 import type {
@@ -10,7 +11,6 @@ import type {
 	TopicView,
 } from "../topic/types";
 
-const JSON_MEDIA = /^application\/(json|[\w.+-]+\+json)\s*(;|$)/i;
 const instant = (ms: number | null) => (ms === null ? null : formatInstant(ms));
 const Time = z.string().openapi({ example: "2026-12-01T09:00:00.000Z" });
 
@@ -135,7 +135,7 @@ export const MessageSchema = z
 export function messageJson(m: MessageView) {
 	return {
 		id: m.id,
-		body: JSON_MEDIA.test(m.contentType) ? JSON.parse(m.body) : m.body,
+		body: decodeBody(m.body, m.contentType),
 		content_type: m.contentType,
 		headers: m.headers,
 		request_id: m.requestId,

@@ -3,6 +3,7 @@ import type { Config } from "../config";
 import { AppError, InvalidRequest, TooLarge } from "../errors";
 import { toIssues } from "../http/endpoint";
 import { Duration, HeaderMap, Instant, Name } from "../http/schemas";
+import { isJsonMedia } from "../media";
 import type { NewMessage } from "../topic/types";
 
 /** One message as a client publishes it (DESIGN.md "Publishing"). */
@@ -33,7 +34,6 @@ export const PublishItem = z
 	.strict()
 	.openapi("PublishRequest");
 
-const JSON_MEDIA = /^application\/(json|[\w.+-]+\+json)\s*(;|$)/i;
 const encoder = new TextEncoder();
 
 /** Generates a message id: time-ordered, unique. */
@@ -76,7 +76,7 @@ export function normalizeMessage(raw: unknown, config: Config, nowMs: number, pr
 
 	const contentType = item.content_type ?? "application/json";
 	let body: string;
-	if (JSON_MEDIA.test(contentType)) {
+	if (isJsonMedia(contentType)) {
 		body = JSON.stringify(item.body);
 	} else if (typeof item.body === "string") {
 		body = item.body;

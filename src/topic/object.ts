@@ -4,6 +4,7 @@ import { newSecret } from "../delivery/signing";
 import { Conflict, fail, NotFound, ok, type Result } from "../errors";
 import { dispatchDue } from "./dispatcher";
 import { MAINTENANCE_BATCH, nextMaintenanceAtMs, runMaintenance } from "./maintenance";
+import { PullConsumers, type PulledMessage } from "./pull";
 import { migrate } from "./schema";
 import { Steering } from "./steering";
 import { type SubscriptionRow, TopicStore } from "./store";
@@ -41,6 +42,7 @@ export class TopicObject extends DurableObject<AppEnv> {
 	private readonly store: TopicStore;
 	private readonly admin: AdminStore;
 	private readonly steering: Steering;
+	private readonly pull: PullConsumers;
 	private topic: TopicConfig | null = null;
 	private subs = new Map<number, SubscriptionRow>();
 	/** The alarm time as last set by this instance; undefined = not known yet. */
@@ -55,6 +57,12 @@ export class TopicObject extends DurableObject<AppEnv> {
 			admin: this.admin,
 			subByName: (name) => this.subByName(name),
 			subNames: () => new Map([...this.subs.values()].map((s) => [s.sid, s.name])),
+			armBy: (atMs) => this.armBy(atMs),
+		});
+		this.pull = new PullConsumers({
+			store: this.store,
+			sql: ctx.storage.sql,
+			subByName: (name) => this.subByName(name),
 			armBy: (atMs) => this.armBy(atMs),
 		});
 		ctx.blockConcurrencyWhile(async () => {
@@ -90,6 +98,7 @@ export class TopicObject extends DurableObject<AppEnv> {
 		const times = [
 			this.store.nextPendingAtMs(),
 			this.topic ? nextMaintenanceAtMs(this.admin, this.topic.retentionMs, nowMs) : null,
+			this.pull.nextWakeAtMs(),
 			moreWork ? nowMs : null,
 		].filter((t): t is number => t !== null);
 		if (times.length === 0) {
@@ -120,6 +129,7 @@ export class TopicObject extends DurableObject<AppEnv> {
 						this.armedAtMs = at;
 					},
 				});
+				await this.pull.wake(this.subs);
 				moreWork = await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now);
 			}
 		} catch (error) {
@@ -197,6 +207,7 @@ export class TopicObject extends DurableObject<AppEnv> {
 		await this.ctx.storage.deleteAll();
 		migrate(this.ctx.storage);
 		this.load();
+		this.pull.reset();
 		this.armedAtMs = null;
 		return ok({ deleted: true });
 	}
@@ -222,6 +233,7 @@ export class TopicObject extends DurableObject<AppEnv> {
 		}
 		this.load();
 		const sub = this.subByName(name) as SubscriptionRow;
+		await this.pull.wake(this.subs);
 		await this.rearm();
 		return ok({ created: !existing, subscription: this.subscriptionViews([sub])[0] as SubscriptionView, secret });
 	}
@@ -249,6 +261,7 @@ export class TopicObject extends DurableObject<AppEnv> {
 			return dropped === MAINTENANCE_BATCH;
 		});
 		this.load();
+		await this.pull.wake(this.subs);
 		await this.rearm(more);
 		return ok({ deleted: true });
 	}
@@ -264,6 +277,7 @@ export class TopicObject extends DurableObject<AppEnv> {
 		let earliestMs = Number.POSITIVE_INFINITY;
 		for (const o of outcomes) if (!o.duplicate && o.deliverAtMs < earliestMs) earliestMs = o.deliverAtMs;
 		if (earliestMs !== Number.POSITIVE_INFINITY) await this.armBy(earliestMs);
+		if (this.pull.waiting && earliestMs <= Date.now()) await this.pull.wake(this.subs);
 		return ok(outcomes);
 	}
 
@@ -310,5 +324,34 @@ export class TopicObject extends DurableObject<AppEnv> {
 
 	async purgeDead(name: string): Promise<Result<{ purged: number; pending: number }>> {
 		return this.topic ? this.steering.purge(name) : fail(topicNotFound());
+	}
+
+	/** Leases due messages to a pull consumer, waiting up to `waitMs` for some (long poll). */
+	async receive(
+		name: string,
+		max: number,
+		waitMs: number,
+		visibilityMs: number | null,
+	): Promise<Result<{ messages: PulledMessage[] }>> {
+		return this.topic ? this.pull.receive(name, max, waitMs, visibilityMs) : fail(topicNotFound());
+	}
+
+	async ack(name: string, receipts: string[]): Promise<Result<Record<string, boolean>>> {
+		return this.topic ? this.pull.ack(name, receipts) : fail(topicNotFound());
+	}
+
+	async nack(name: string, receipts: string[], delayMs: number | null): Promise<Result<Record<string, boolean>>> {
+		if (!this.topic) return fail(topicNotFound());
+		const result = await this.pull.nack(name, receipts, delayMs);
+		await this.pull.wake(this.subs);
+		return result;
+	}
+
+	async extend(
+		name: string,
+		receipt: string,
+		visibilityMs: number,
+	): Promise<Result<{ extended: boolean; untilMs: number | null }>> {
+		return this.topic ? this.pull.extend(name, receipt, visibilityMs) : fail(topicNotFound());
 	}
 }

@@ -102,7 +102,9 @@ function toConfig(body: Body, env: AppEnv): SubscriptionConfig {
 		only("visibility_timeout", "pull");
 		return { ...base, type: "queue", queue: body.queue };
 	}
-	throw bad("type", `type "${body.type}" is not available yet; use "webhook" or "queue"`);
+	for (const field of ["url", "headers", "timeout"] as const) only(field, "webhook");
+	only("queue", "queue");
+	return { ...base, type: "pull", visibilityTimeoutMs: body.visibility_timeout ?? 30_000 };
 }
 
 /** Subscription routes: create/replace, list, get, delete. */

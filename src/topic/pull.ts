@@ -1,0 +1,220 @@
+import { afterFailure } from "../delivery/classify";
+import { makeReceipt, newReceiptKey, readReceipt, receiptKey } from "../delivery/receipt";
+import { AppError, fail, NotFound, ok, type Result } from "../errors";
+import type { SubscriptionRow, TopicStore } from "./store";
+import { type LeasedRow, PullStore } from "./store-pull";
+
+/** A message as a pull consumer receives it. */
+export interface PulledMessage {
+	id: string;
+	receipt: string;
+	/** The stored bytes; the Worker parses JSON content types. */
+	body: string;
+	contentType: string;
+	headers: Record<string, string>;
+	attempt: number;
+	deliverAtMs: number;
+}
+
+interface Waiter {
+	sid: number;
+	max: number;
+	visibilityMs: number;
+	timer: ReturnType<typeof setTimeout>;
+	resolve: (messages: PulledMessage[]) => void;
+}
+
+/** What pull consumers need from their object. */
+export interface PullDeps {
+	store: TopicStore;
+	sql: SqlStorage;
+	subByName: (name: string) => SubscriptionRow | undefined;
+	/** Makes the alarm fire no later than `atMs`. */
+	armBy: (atMs: number) => Promise<void>;
+}
+
+/**
+ * Pull subscriptions: leases with receipts, and long polls that wait in memory until the alarm
+ * (at the due time) or a publish wakes them. Nothing polls SQLite in a loop.
+ */
+export class PullConsumers {
+	private readonly pull: PullStore;
+	private readonly waiters = new Set<Waiter>();
+	private key: Promise<CryptoKey> | null = null;
+
+	constructor(private readonly deps: PullDeps) {
+		this.pull = new PullStore(deps.sql);
+	}
+
+	private receiptKey(): Promise<CryptoKey> {
+		this.key ??= receiptKey(this.pull.receiptKey(newReceiptKey));
+		return this.key;
+	}
+
+	/** Forgets cached state (the topic was deleted: a new key comes with the new topic). */
+	reset(): void {
+		this.key = null;
+		for (const w of this.waiters) {
+			clearTimeout(w.timer);
+			w.resolve([]);
+		}
+		this.waiters.clear();
+	}
+
+	private pullSub(name: string): SubscriptionRow | AppError {
+		const sub = this.deps.subByName(name);
+		if (!sub) return new NotFound("subscription_not_found", `subscription "${name}" not found`);
+		if (sub.config.type !== "pull") {
+			return new AppError(409, "not_pull", `subscription "${name}" is of type ${sub.config.type}, not pull`);
+		}
+		return sub;
+	}
+
+	private async toPulled(sid: number, rows: LeasedRow[]): Promise<PulledMessage[]> {
+		const key = await this.receiptKey();
+		return Promise.all(
+			rows.map(async (r) => ({
+				id: r.messageId,
+				receipt: await makeReceipt(key, { sid, mid: r.mid, lease: r.lease }),
+				body: r.body,
+				contentType: r.contentType,
+				headers: r.headers,
+				attempt: r.attempt,
+				deliverAtMs: r.deliverAtMs,
+			})),
+		);
+	}
+
+	private leaseNow(sub: SubscriptionRow, max: number, visibilityMs: number): LeasedRow[] {
+		if (sub.config.paused) return [];
+		const nowMs = Date.now();
+		return this.deps.store.transaction(() => this.pull.lease(sub.sid, nowMs, nowMs + visibilityMs, max));
+	}
+
+	/** Leases up to `max` due messages; with nothing due, waits up to `waitMs` for some. */
+	async receive(
+		name: string,
+		max: number,
+		waitMs: number,
+		visibilityMs: number | null,
+	): Promise<Result<{ messages: PulledMessage[] }>> {
+		const sub = this.pullSub(name);
+		if (sub instanceof AppError) return fail(sub);
+		const leaseMs = visibilityMs ?? sub.config.visibilityTimeoutMs;
+		const rows = this.leaseNow(sub, max, leaseMs);
+		if (rows.length > 0 || waitMs <= 0) return ok({ messages: await this.toPulled(sub.sid, rows) });
+		const next = this.pull.nextScheduledAtMs(sub.sid);
+		if (next !== null && next < Date.now() + waitMs) await this.deps.armBy(next);
+		const messages = await new Promise<PulledMessage[]>((resolve) => {
+			const waiter: Waiter = {
+				sid: sub.sid,
+				max,
+				visibilityMs: leaseMs,
+				resolve,
+				timer: setTimeout(() => {
+					this.waiters.delete(waiter);
+					resolve([]);
+				}, waitMs),
+			};
+			this.waiters.add(waiter);
+		});
+		return ok({ messages });
+	}
+
+	/** Hands due messages to waiting receives, oldest waiter first. Called by the alarm and after publishes. */
+	async wake(subs: Map<number, SubscriptionRow>): Promise<void> {
+		for (const waiter of [...this.waiters]) {
+			const sub = subs.get(waiter.sid);
+			if (!sub || sub.config.type !== "pull") {
+				this.waiters.delete(waiter);
+				clearTimeout(waiter.timer);
+				waiter.resolve([]);
+				continue;
+			}
+			const rows = this.leaseNow(sub, waiter.max, waiter.visibilityMs);
+			if (rows.length === 0) continue;
+			this.waiters.delete(waiter);
+			clearTimeout(waiter.timer);
+			waiter.resolve(await this.toPulled(sub.sid, rows));
+		}
+	}
+
+	/** The earliest due time a waiting receive needs the alarm for. */
+	nextWakeAtMs(): number | null {
+		let earliest: number | null = null;
+		for (const sid of new Set([...this.waiters].map((w) => w.sid))) {
+			const next = this.pull.nextScheduledAtMs(sid);
+			if (next !== null && (earliest === null || next < earliest)) earliest = next;
+		}
+		return earliest;
+	}
+
+	get waiting(): boolean {
+		return this.waiters.size > 0;
+	}
+
+	/** Acks receipts; each is true only if it names the current lease. */
+	async ack(name: string, receipts: string[]): Promise<Result<Record<string, boolean>>> {
+		const sub = this.pullSub(name);
+		if (sub instanceof AppError) return fail(sub);
+		const claims = await this.readAll(sub.sid, receipts);
+		const nowMs = Date.now();
+		return ok(
+			this.deps.store.transaction(() =>
+				Object.fromEntries(
+					receipts.map((r, i) => {
+						const c = claims[i];
+						return [r, c ? this.pull.ack(sub.sid, c.mid, c.lease, nowMs) : false];
+					}),
+				),
+			),
+		);
+	}
+
+	/** Ends leases unacked: scheduled again after `delayMs` (or the backoff), dead at max_attempts. */
+	async nack(name: string, receipts: string[], delayMs: number | null): Promise<Result<Record<string, boolean>>> {
+		const sub = this.pullSub(name);
+		if (sub instanceof AppError) return fail(sub);
+		const claims = await this.readAll(sub.sid, receipts);
+		const nowMs = Date.now();
+		let earliest = Number.POSITIVE_INFINITY;
+		const results = this.deps.store.transaction(() =>
+			Object.fromEntries(
+				receipts.map((r, i) => {
+					const c = claims[i];
+					if (!c) return [r, false];
+					const attempts = this.pull.attemptsOf(sub.sid, c.mid, c.lease);
+					if (attempts === null) return [r, false];
+					const next = afterFailure(sub.config.retry, attempts, delayMs, nowMs);
+					const atMs = next.kind === "retry" ? (delayMs !== null ? nowMs + delayMs : next.atMs) : null;
+					if (atMs !== null) earliest = Math.min(earliest, atMs);
+					return [r, this.pull.release(sub.sid, c.mid, c.lease, atMs, "nacked", nowMs)];
+				}),
+			),
+		);
+		if (earliest !== Number.POSITIVE_INFINITY && this.waiting) await this.deps.armBy(earliest);
+		return ok(results);
+	}
+
+	/** Moves a lease's end to `visibilityMs` from now; false when the receipt is stale or forged. */
+	async extend(
+		name: string,
+		receipt: string,
+		visibilityMs: number,
+	): Promise<Result<{ extended: boolean; untilMs: number | null }>> {
+		const sub = this.pullSub(name);
+		if (sub instanceof AppError) return fail(sub);
+		const [c] = await this.readAll(sub.sid, [receipt]);
+		const nowMs = Date.now();
+		const untilMs = nowMs + visibilityMs;
+		const extended = c
+			? this.deps.store.transaction(() => this.pull.extend(sub.sid, c.mid, c.lease, untilMs, nowMs))
+			: false;
+		return ok({ extended, untilMs: extended ? untilMs : null });
+	}
+
+	private async readAll(sid: number, receipts: string[]) {
+		const key = await this.receiptKey();
+		return Promise.all(receipts.map((r) => readReceipt(key, sid, r)));
+	}
+}

@@ -1,0 +1,152 @@
+/** The topic object's SQL for pull subscriptions: lease due deliveries, settle leases. */
+
+type Row = Record<string, SqlStorageValue>;
+
+/** A delivery leased to a pull consumer, with what it receives. */
+export interface LeasedRow {
+	mid: number;
+	lease: number;
+	attempt: number;
+	messageId: string;
+	body: string;
+	contentType: string;
+	headers: Record<string, string>;
+	deliverAtMs: number;
+}
+
+export class PullStore {
+	constructor(private readonly sql: SqlStorage) {}
+
+	private rows<T extends Row>(query: string, ...bindings: SqlStorageValue[]): T[] {
+		return this.sql.exec<T>(query, ...bindings).toArray();
+	}
+
+	/** Leases up to `limit` due deliveries of a subscription until `untilMs`, earliest due first. */
+	lease(sid: number, nowMs: number, untilMs: number, limit: number): LeasedRow[] {
+		const due = this.rows<{
+			mid: number;
+			attempts: number;
+			lease: number;
+			id: string;
+			body: string;
+			content_type: string;
+			headers: string | null;
+			deliver_at_ms: number;
+		}>(
+			`SELECT d.mid, d.attempts, d.lease, m.id, m.body, m.content_type, m.headers, m.deliver_at_ms
+			 FROM deliveries d JOIN messages m ON m.mid = d.mid
+			 WHERE d.sid = ? AND d.state = 'scheduled' AND d.next_at_ms <= ?
+			 ORDER BY d.next_at_ms LIMIT ?`,
+			sid,
+			nowMs,
+			limit,
+		);
+		return due.map((r) => {
+			this.sql.exec(
+				`UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, lease = lease + 1,
+				 next_at_ms = ?, updated_at_ms = ? WHERE mid = ? AND sid = ?`,
+				untilMs,
+				nowMs,
+				r.mid,
+				sid,
+			);
+			return {
+				mid: r.mid,
+				lease: r.lease + 1,
+				attempt: r.attempts + 1,
+				messageId: r.id,
+				body: r.body,
+				contentType: r.content_type,
+				headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
+				deliverAtMs: r.deliver_at_ms,
+			};
+		});
+	}
+
+	/** The due time of a subscription's earliest scheduled delivery. */
+	nextScheduledAtMs(sid: number): number | null {
+		return (
+			this.rows<{ next_at_ms: number }>(
+				"SELECT next_at_ms FROM deliveries WHERE sid = ? AND state = 'scheduled' ORDER BY next_at_ms LIMIT 1",
+				sid,
+			)[0]?.next_at_ms ?? null
+		);
+	}
+
+	/** Attempts used by a live lease, or null when the lease is not current. */
+	attemptsOf(sid: number, mid: number, lease: number): number | null {
+		return (
+			this.rows<{ attempts: number }>(
+				"SELECT attempts FROM deliveries WHERE mid = ? AND sid = ? AND state = 'in_flight' AND lease = ?",
+				mid,
+				sid,
+				lease,
+			)[0]?.attempts ?? null
+		);
+	}
+
+	/** Acks a live lease: delivered. */
+	ack(sid: number, mid: number, lease: number, nowMs: number): boolean {
+		return (
+			this.sql.exec(
+				`UPDATE deliveries SET state = 'delivered', next_at_ms = NULL, last_status = NULL, last_error = NULL,
+				 delivered_at_ms = ?, updated_at_ms = ? WHERE mid = ? AND sid = ? AND state = 'in_flight' AND lease = ?`,
+				nowMs,
+				nowMs,
+				mid,
+				sid,
+				lease,
+			).rowsWritten > 0
+		);
+	}
+
+	/** Ends a live lease unacked: scheduled again at `atMs`, or dead when `atMs` is null. */
+	release(sid: number, mid: number, lease: number, atMs: number | null, error: string, nowMs: number): boolean {
+		const cursor =
+			atMs === null
+				? this.sql.exec(
+						`UPDATE deliveries SET state = 'dead', next_at_ms = NULL, last_error = ?, updated_at_ms = ?
+						 WHERE mid = ? AND sid = ? AND state = 'in_flight' AND lease = ?`,
+						error,
+						nowMs,
+						mid,
+						sid,
+						lease,
+					)
+				: this.sql.exec(
+						`UPDATE deliveries SET state = 'scheduled', next_at_ms = ?, last_error = ?, updated_at_ms = ?
+						 WHERE mid = ? AND sid = ? AND state = 'in_flight' AND lease = ?`,
+						atMs,
+						error,
+						nowMs,
+						mid,
+						sid,
+						lease,
+					);
+		return cursor.rowsWritten > 0;
+	}
+
+	/** Moves a live lease's end. */
+	extend(sid: number, mid: number, lease: number, untilMs: number, nowMs: number): boolean {
+		return (
+			this.sql.exec(
+				`UPDATE deliveries SET next_at_ms = ?, updated_at_ms = ?
+				 WHERE mid = ? AND sid = ? AND state = 'in_flight' AND lease = ?`,
+				untilMs,
+				nowMs,
+				mid,
+				sid,
+				lease,
+			).rowsWritten > 0
+		);
+	}
+
+	/** The topic's receipt key, created on first use. */
+	receiptKey(make: () => string): string {
+		const row = this.rows<{ value: string }>("SELECT value FROM meta WHERE key = 'receipt_key'")[0];
+		if (row) return row.value;
+		const key = make();
+		this.sql.exec("INSERT INTO meta (key, value) VALUES ('receipt_key', ?)", key);
+		return key;
+	}
+}
