@@ -332,8 +332,14 @@ export class TopicObject extends DurableObject<AppEnv> {
 		max: number,
 		waitMs: number,
 		visibilityMs: number | null,
+		waitId: string | null = null,
 	): Promise<Result<{ messages: PulledMessage[] }>> {
-		return this.topic ? this.pull.receive(name, max, waitMs, visibilityMs) : fail(topicNotFound());
+		return this.topic ? this.pull.receive(name, max, waitMs, visibilityMs, waitId) : fail(topicNotFound());
+	}
+
+	/** Cleans up a waiting receive whose client disconnected. */
+	async abandonReceive(waitId: string): Promise<boolean> {
+		return this.pull.abandon(waitId);
 	}
 
 	async ack(name: string, receipts: string[]): Promise<Result<Record<string, boolean>>> {

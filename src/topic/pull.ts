@@ -17,6 +17,8 @@ export interface PulledMessage {
 }
 
 interface Waiter {
+	/** Chosen by the caller, so it can abandon the wait when its client goes away. */
+	waitId: string | null;
 	sid: number;
 	max: number;
 	visibilityMs: number;
@@ -97,6 +99,7 @@ export class PullConsumers {
 		max: number,
 		waitMs: number,
 		visibilityMs: number | null,
+		waitId: string | null = null,
 	): Promise<Result<{ messages: PulledMessage[] }>> {
 		const sub = this.pullSub(name);
 		if (sub instanceof AppError) return fail(sub);
@@ -107,6 +110,7 @@ export class PullConsumers {
 		if (next !== null && next < Date.now() + waitMs) await this.deps.armBy(next);
 		const messages = await new Promise<PulledMessage[]>((resolve) => {
 			const waiter: Waiter = {
+				waitId,
 				sid: sub.sid,
 				max,
 				visibilityMs: leaseMs,
@@ -137,6 +141,18 @@ export class PullConsumers {
 			clearTimeout(waiter.timer);
 			waiter.resolve(await this.toPulled(sub.sid, rows));
 		}
+	}
+
+	/** Ends a waiting receive whose client went away, before it leases anything. */
+	abandon(waitId: string): boolean {
+		for (const waiter of this.waiters) {
+			if (waiter.waitId !== waitId) continue;
+			this.waiters.delete(waiter);
+			clearTimeout(waiter.timer);
+			waiter.resolve([]);
+			return true;
+		}
+		return false;
 	}
 
 	/** The earliest due time a waiting receive needs the alarm for. */

@@ -54,16 +54,21 @@ export function pullRoutes(app: OpenAPIHono<HonoEnv>): void {
 			},
 		},
 		async (c, { params, body }) => {
-			const result = unwrap(
-				await topicStub(c.env, params.topic).receive(
-					params.name,
-					body.max ?? 10,
-					body.wait ?? 0,
-					body.visibility_timeout ?? null,
-				),
-			);
+			const stub = topicStub(c.env, params.topic);
+			const waitMs = body.wait ?? 0;
+			const waitId = waitMs > 0 ? crypto.randomUUID() : null;
+			const signal = c.req.raw.signal;
+			const abandon = () => c.executionCtx.waitUntil(stub.abandonReceive(waitId as string).catch(() => false));
+			if (waitId) signal.addEventListener("abort", abandon, { once: true });
+			let result: Awaited<ReturnType<typeof stub.receive>>;
+			try {
+				result = await stub.receive(params.name, body.max ?? 10, waitMs, body.visibility_timeout ?? null, waitId);
+			} finally {
+				if (waitId) signal.removeEventListener("abort", abandon);
+			}
+			const { messages } = unwrap(result);
 			return c.json({
-				messages: result.messages.map((m) => ({
+				messages: messages.map((m) => ({
 					id: m.id,
 					receipt: m.receipt,
 					body: decodeBody(m.body, m.contentType),
