@@ -136,7 +136,9 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 			});
 		});
 		if (batch.length === 0) break;
-		await deps.armAt(leaseEndMs);
+		// If this instance dies mid-batch, the alarm must still fire for what else is due, and
+		// at the latest when these leases end.
+		await deps.armAt(Math.min(leaseEndMs, deps.store.nextPendingAtMs() ?? leaseEndMs));
 		const { tasks, immediate } = tasksFor(deps, subs, batch);
 		const results = await runPool(tasks, MAX_CONCURRENT_DELIVERIES, (task) => task());
 		const doneMs = Date.now();

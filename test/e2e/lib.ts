@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import type { ReceivedRequest } from "../support/receiver.js";
-import { startWorker, type WorkerProcess } from "../support/wrangler.js";
+import { repoRoot, startWorker, type WorkerProcess } from "../support/wrangler.js";
 
 /** A JSON answer of the API. */
 export interface ApiResponse<T = Record<string, unknown>> {
@@ -22,6 +22,8 @@ export interface PublishResult {
 /** A Sundial Worker under `wrangler dev` with its own token and persist dir (one per test file). */
 export interface Sundial {
 	worker: WorkerProcess;
+	/** When the current worker process was started (Date.now()). */
+	startedAtMs: number;
 	token: string;
 	persistDir: string;
 	/** Calls `/v1…` with the bearer token; the body is parsed as JSON. */
@@ -32,13 +34,60 @@ export interface Sundial {
 	removeState(): void;
 }
 
+/**
+ * Where persist dirs go: $SUNDIAL_E2E_TMPDIR, else /dev/shm when it is a writable directory, else the OS
+ * temp dir. tmpfs because on a busy 2-core machine with the state on disk, local storage writes stalled
+ * delivery for 100–800 ms now and then (p99 lateness up to ~600 ms), never on tmpfs (p99 ≤ ~25 ms).
+ */
+export function stateBaseDir(): string {
+	const wanted = process.env.SUNDIAL_E2E_TMPDIR;
+	if (wanted) return wanted;
+	try {
+		if (statSync("/dev/shm").isDirectory()) {
+			accessSync("/dev/shm", constants.W_OK);
+			return "/dev/shm";
+		}
+	} catch {
+		// no tmpfs here
+	}
+	return tmpdir();
+}
+
+/**
+ * The wrangler config to run: $SUNDIAL_E2E_CONFIG when set (e.g. a copy of the repo, so that edits in
+ * the working tree during a run do not reload the Worker under test), else the repo's wrangler.toml.
+ */
+export function configPath(): string | undefined {
+	const wanted = process.env.SUNDIAL_E2E_CONFIG;
+	return wanted ? resolve(wanted) : undefined;
+}
+
+/**
+ * Files under src/ modified after `sinceMs`. `wrangler dev` rebuilds and reloads the Worker when one
+ * changes, silently at --log-level info, and a reload resets every Durable Object mid-delivery: a
+ * test that fails while src/ was being edited says so.
+ */
+export function srcChangedSince(sinceMs: number): string[] {
+	const out: string[] = [];
+	const walk = (dir: string) => {
+		for (const entry of readdirSync(dir, { withFileTypes: true })) {
+			const path = join(dir, entry.name);
+			if (entry.isDirectory()) walk(path);
+			else if (statSync(path).mtimeMs > sinceMs) out.push(relative(repoRoot, path));
+		}
+	};
+	walk(join(dirname(configPath() ?? join(repoRoot, "wrangler.toml")), "src"));
+	return out;
+}
+
 /** Starts Sundial with a random token, SUNDIAL_ALLOW_HTTP=1 and a fresh temp persist dir. */
 export async function startSundial(): Promise<Sundial> {
-	const persistDir = mkdtempSync(join(tmpdir(), "sundial-e2e-"));
+	const persistDir = mkdtempSync(join(stateBaseDir(), "sundial-e2e-"));
 	const token = `e2e_${randomBytes(24).toString("hex")}`;
 	const vars = { SUNDIAL_TOKEN: token, SUNDIAL_ALLOW_HTTP: "1" };
-	const start = () => startWorker({ persistDir, vars });
+	const start = () => startWorker({ persistDir, vars, config: configPath() });
 	let worker: WorkerProcess;
+	const startedAtMs = Date.now();
 	try {
 		worker = await start();
 	} catch (error) {
@@ -47,6 +96,7 @@ export async function startSundial(): Promise<Sundial> {
 	}
 	const sundial: Sundial = {
 		worker,
+		startedAtMs,
 		token,
 		persistDir,
 		async api<T>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
@@ -69,6 +119,7 @@ export async function startSundial(): Promise<Sundial> {
 			return { status: res.status, body: parsed as T };
 		},
 		async restart() {
+			sundial.startedAtMs = Date.now();
 			sundial.worker = await start();
 			return sundial.worker;
 		},
@@ -172,4 +223,35 @@ export async function pollUntil<T>(
 
 export function sleep(ms: number): Promise<void> {
 	return new Promise((r) => setTimeout(r, ms));
+}
+
+/** For a failure message: which of `ids` the receiver has not seen on `path`, with the server's view of a few. */
+export async function describeMissing(
+	sundial: Sundial,
+	topic: string,
+	ids: readonly string[],
+	receiver: { received: readonly ReceivedRequest[] },
+	path: string,
+): Promise<string> {
+	const seen = byWebhookId(receiver.received.filter((r) => r.path === path));
+	const missing = ids.filter((id) => !seen.has(id));
+	const lines = [`${missing.length} of ${ids.length} not received; server state of the first few:`];
+	for (const id of missing.slice(0, 5)) {
+		const res = await sundial.api("GET", `/v1/topics/${topic}/messages/${id}`).catch((e: unknown) => ({
+			status: 0,
+			body: String(e),
+		}));
+		lines.push(`  ${id}: ${res.status} ${JSON.stringify(res.body)}`);
+	}
+	const sub = await sundial.api("GET", `/v1/topics/${topic}/subscriptions`).catch(() => null);
+	if (sub) lines.push(`  subscriptions: ${JSON.stringify(sub.body)}`);
+	const last = receiver.received.filter((r) => r.path === path).at(-1);
+	if (last) lines.push(`  last received on ${path}: ${new Date(last.receivedAtMs).toISOString()}`);
+	lines.push(`  now: ${new Date().toISOString()}`);
+	const changed = srcChangedSince(sundial.startedAtMs);
+	if (changed.length > 0) {
+		lines.push(`  NOTE: src/ changed during the run (wrangler dev reloads and resets objects): ${changed.join(", ")}`);
+	}
+	lines.push(`  wrangler log (tail):\n${sundial.worker.logs().split("\n").slice(-40).join("\n")}`);
+	return lines.join("\n");
 }

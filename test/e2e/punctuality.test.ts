@@ -1,14 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Receiver, startReceiver } from "../support/receiver.js";
 import { stopAll } from "../support/wrangler.js";
 import {
 	byWebhookId,
 	createWebhookTopic,
+	describeMissing,
 	publishBatch,
 	quantile,
 	rfc3339WithOffset,
 	type Sundial,
 	sleep,
+	srcChangedSince,
 	startSundial,
 } from "./lib.js";
 
@@ -22,6 +24,11 @@ describe("punctuality (wrangler dev + real receiver)", () => {
 	beforeAll(async () => {
 		receiver = await startReceiver();
 		sundial = await startSundial();
+	});
+	afterEach(() => {
+		const changed = sundial ? srcChangedSince(sundial.startedAtMs) : [];
+		if (changed.length > 0)
+			console.warn(`src/ changed during the run, so wrangler reloaded the Worker: ${changed.join(", ")}`);
 	});
 	afterAll(async () => {
 		await stopAll();
@@ -73,7 +80,11 @@ describe("punctuality (wrangler dev + real receiver)", () => {
 			dueMs.set(r.id, Date.parse(r.deliver_at));
 		});
 
-		await receiver.waitFor((list) => byWebhookId(list.filter((r) => r.path === path)).size >= count, 15_000);
+		await receiver
+			.waitFor((list) => byWebhookId(list.filter((r) => r.path === path)).size >= count, 15_000)
+			.catch(async (error: unknown) => {
+				throw new Error(`${error}\n${await describeMissing(sundial, "punctual", [...dueMs.keys()], receiver, path)}`);
+			});
 		await sleep(750); // let a late duplicate show up if there is one
 		const got = byWebhookId(receiver.received.filter((r) => r.path === path));
 
