@@ -296,7 +296,10 @@ export class TopicObject extends DurableObject<AppEnv> {
 	}
 
 	async cancelMessage(id: string): Promise<Result<{ id: string; cancelled: number }>> {
-		return this.topic ? this.steering.cancel(id) : fail(topicNotFound());
+		if (!this.topic) return fail(topicNotFound());
+		const result = this.steering.cancel(id);
+		if (result.ok && result.value.cancelled > 0) await this.armForRetention();
+		return result;
 	}
 
 	async deliverMessage(id: string): Promise<Result<{ id: string; scheduled: number }>> {
@@ -323,7 +326,20 @@ export class TopicObject extends DurableObject<AppEnv> {
 	}
 
 	async purgeDead(name: string): Promise<Result<{ purged: number; pending: number }>> {
-		return this.topic ? this.steering.purge(name) : fail(topicNotFound());
+		if (!this.topic) return fail(topicNotFound());
+		const result = await this.steering.purge(name);
+		if (result.ok && result.value.purged > 0) await this.armForRetention();
+		return result;
+	}
+
+	/**
+	 * Cancelling or purging can finish messages while no alarm is set (nothing else pending, or only
+	 * paused deliveries): make sure the retention sweep of those messages is armed.
+	 */
+	private async armForRetention(): Promise<void> {
+		if (!this.topic) return;
+		const at = nextMaintenanceAtMs(this.admin, this.topic.retentionMs, Date.now());
+		if (at !== null) await this.armBy(at);
 	}
 
 	/** Leases due messages to a pull consumer, waiting up to `waitMs` for some (long poll). */

@@ -87,10 +87,13 @@ export class PullConsumers {
 		);
 	}
 
-	private leaseNow(sub: SubscriptionRow, max: number, visibilityMs: number): LeasedRow[] {
+	/** Leases due messages; the alarm is armed for the leases' end, when expired ones come back. */
+	private async leaseNow(sub: SubscriptionRow, max: number, visibilityMs: number): Promise<LeasedRow[]> {
 		if (sub.config.paused) return [];
 		const nowMs = Date.now();
-		return this.deps.store.transaction(() => this.pull.lease(sub.sid, nowMs, nowMs + visibilityMs, max));
+		const rows = this.deps.store.transaction(() => this.pull.lease(sub.sid, nowMs, nowMs + visibilityMs, max));
+		if (rows.length > 0) await this.deps.armBy(nowMs + visibilityMs);
+		return rows;
 	}
 
 	/** Leases up to `max` due messages; with nothing due, waits up to `waitMs` for some. */
@@ -104,7 +107,7 @@ export class PullConsumers {
 		const sub = this.pullSub(name);
 		if (sub instanceof AppError) return fail(sub);
 		const leaseMs = visibilityMs ?? sub.config.visibilityTimeoutMs;
-		const rows = this.leaseNow(sub, max, leaseMs);
+		const rows = await this.leaseNow(sub, max, leaseMs);
 		if (rows.length > 0 || waitMs <= 0) return ok({ messages: await this.toPulled(sub.sid, rows) });
 		const next = this.pull.nextScheduledAtMs(sub.sid);
 		if (next !== null && next < Date.now() + waitMs) await this.deps.armBy(next);
@@ -128,6 +131,8 @@ export class PullConsumers {
 	/** Hands due messages to waiting receives, oldest waiter first. Called by the alarm and after publishes. */
 	async wake(subs: Map<number, SubscriptionRow>): Promise<void> {
 		for (const waiter of [...this.waiters]) {
+			// Timed out or abandoned while this loop awaited: it already answered, it must lease nothing.
+			if (!this.waiters.has(waiter)) continue;
 			const sub = subs.get(waiter.sid);
 			if (!sub || sub.config.type !== "pull") {
 				this.waiters.delete(waiter);
@@ -135,7 +140,7 @@ export class PullConsumers {
 				waiter.resolve([]);
 				continue;
 			}
-			const rows = this.leaseNow(sub, waiter.max, waiter.visibilityMs);
+			const rows = await this.leaseNow(sub, waiter.max, waiter.visibilityMs);
 			if (rows.length === 0) continue;
 			this.waiters.delete(waiter);
 			clearTimeout(waiter.timer);
@@ -173,12 +178,14 @@ export class PullConsumers {
 	async ack(name: string, receipts: string[]): Promise<Result<Record<string, boolean>>> {
 		const sub = this.pullSub(name);
 		if (sub instanceof AppError) return fail(sub);
-		const claims = await this.readAll(sub.sid, receipts);
+		// A receipt given twice is settled once and reported once (a second `false` would hide the first result).
+		const unique = [...new Set(receipts)];
+		const claims = await this.readAll(sub.sid, unique);
 		const nowMs = Date.now();
 		return ok(
 			this.deps.store.transaction(() =>
 				Object.fromEntries(
-					receipts.map((r, i) => {
+					unique.map((r, i) => {
 						const c = claims[i];
 						return [r, c ? this.pull.ack(sub.sid, c.mid, c.lease, nowMs) : false];
 					}),
@@ -191,12 +198,13 @@ export class PullConsumers {
 	async nack(name: string, receipts: string[], delayMs: number | null): Promise<Result<Record<string, boolean>>> {
 		const sub = this.pullSub(name);
 		if (sub instanceof AppError) return fail(sub);
-		const claims = await this.readAll(sub.sid, receipts);
+		const unique = [...new Set(receipts)];
+		const claims = await this.readAll(sub.sid, unique);
 		const nowMs = Date.now();
 		let earliest = Number.POSITIVE_INFINITY;
 		const results = this.deps.store.transaction(() =>
 			Object.fromEntries(
-				receipts.map((r, i) => {
+				unique.map((r, i) => {
 					const c = claims[i];
 					if (!c) return [r, false];
 					const attempts = this.pull.attemptsOf(sub.sid, c.mid, c.lease);
@@ -226,6 +234,8 @@ export class PullConsumers {
 		const extended = c
 			? this.deps.store.transaction(() => this.pull.extend(sub.sid, c.mid, c.lease, untilMs, nowMs))
 			: false;
+		// A shortened lease must still come back when it ends.
+		if (extended) await this.deps.armBy(untilMs);
 		return ok({ extended, untilMs: extended ? untilMs : null });
 	}
 

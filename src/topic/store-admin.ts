@@ -1,3 +1,4 @@
+import { changedRows } from "./store";
 import type { DeliveryState } from "./types";
 
 /**
@@ -62,23 +63,25 @@ export class AdminStore {
 
 	/** Cancels every pending delivery of a message; returns how many. */
 	cancel(mid: number, nowMs: number): number {
-		return this.sql.exec(
+		return changedRows(
+			this.sql,
 			`UPDATE deliveries SET state = 'cancelled', next_at_ms = NULL, updated_at_ms = ?
 			 WHERE mid = ? AND state IN ${PENDING} AND +sid IN (SELECT sid FROM subscriptions)`,
 			nowMs,
 			mid,
-		).rowsWritten;
+		);
 	}
 
 	/** Makes every scheduled delivery of a message due at `atMs`; returns how many. */
 	moveScheduled(mid: number, atMs: number, nowMs: number): number {
-		return this.sql.exec(
+		return changedRows(
+			this.sql,
 			`UPDATE deliveries SET next_at_ms = ?, updated_at_ms = ?
 			 WHERE mid = ? AND state = 'scheduled' AND +sid IN (SELECT sid FROM subscriptions)`,
 			atMs,
 			nowMs,
 			mid,
-		).rowsWritten;
+		);
 	}
 
 	setDeliverAt(mid: number, atMs: number): void {
@@ -131,21 +134,23 @@ export class AdminStore {
 	redriveIds(sid: number, ids: string[], nowMs: number): number {
 		let n = 0;
 		for (const id of ids) {
-			n += this.sql.exec(
+			n += changedRows(
+				this.sql,
 				`UPDATE deliveries SET state = 'scheduled', next_at_ms = ?, attempts = 0, updated_at_ms = ?
 				 WHERE sid = ? AND state = 'dead' AND mid = (SELECT mid FROM messages WHERE id = ?)`,
 				nowMs,
 				nowMs,
 				sid,
 				id,
-			).rowsWritten;
+			);
 		}
 		return n;
 	}
 
 	/** Redrives up to `limit` deliveries that were dead at `beforeMs`; returns how many. */
 	redriveBatch(sid: number, beforeMs: number, nowMs: number, limit: number): number {
-		return this.sql.exec(
+		return changedRows(
+			this.sql,
 			`UPDATE deliveries SET state = 'scheduled', next_at_ms = ?, attempts = 0, updated_at_ms = ?
 			 WHERE sid = ? AND mid IN (
 				SELECT mid FROM deliveries WHERE sid = ? AND state = 'dead' AND next_at_ms IS NULL AND updated_at_ms <= ?
@@ -156,12 +161,13 @@ export class AdminStore {
 			sid,
 			beforeMs,
 			limit,
-		).rowsWritten;
+		);
 	}
 
 	/** Deletes up to `limit` deliveries that were dead at `beforeMs`; returns how many. */
 	purgeBatch(sid: number, beforeMs: number, limit: number): number {
-		return this.sql.exec(
+		return changedRows(
+			this.sql,
 			`DELETE FROM deliveries WHERE sid = ? AND mid IN (
 				SELECT mid FROM deliveries WHERE sid = ? AND state = 'dead' AND next_at_ms IS NULL AND updated_at_ms <= ?
 				LIMIT ?)`,
@@ -169,7 +175,7 @@ export class AdminStore {
 			sid,
 			beforeMs,
 			limit,
-		).rowsWritten;
+		);
 	}
 
 	/** Messages newest due first, filtered, after the cursor position; `limit + 1` to see if more follow. */

@@ -63,11 +63,17 @@ export class PullStore {
 		});
 	}
 
-	/** The due time of a subscription's earliest scheduled delivery. */
+	/**
+	 * The due time of a subscription's earliest scheduled delivery; null while it is paused (nothing
+	 * can be leased then, and a due time in the past would re-arm the alarm at once, over and over).
+	 */
 	nextScheduledAtMs(sid: number): number | null {
 		return (
 			this.rows<{ next_at_ms: number }>(
-				"SELECT next_at_ms FROM deliveries WHERE sid = ? AND state = 'scheduled' ORDER BY next_at_ms LIMIT 1",
+				`SELECT next_at_ms FROM deliveries WHERE sid = ? AND state = 'scheduled'
+				 AND EXISTS (SELECT 1 FROM subscriptions WHERE sid = ? AND paused = 0)
+				 ORDER BY next_at_ms LIMIT 1`,
+				sid,
 				sid,
 			)[0]?.next_at_ms ?? null
 		);

@@ -49,6 +49,14 @@ export type AttemptRecord =
 
 type Row = Record<string, SqlStorageValue>;
 
+/**
+ * Runs an UPDATE or DELETE and returns how many rows it changed. (A cursor's `rowsWritten` is no
+ * such count: it also counts index entries and the writes of triggers.)
+ */
+export function changedRows(sql: SqlStorage, query: string, ...bindings: SqlStorageValue[]): number {
+	return sql.exec(`${query} RETURNING 1`, ...bindings).toArray().length;
+}
+
 /** Every SQL statement of a topic object. Synchronous: callers decide the transaction. */
 export class TopicStore {
 	private readonly sql: SqlStorage;
@@ -138,12 +146,13 @@ export class TopicStore {
 
 	/** Deletes up to `limit` deliveries of a (removed) subscription; returns how many. */
 	dropDeliveries(sid: number, limit: number): number {
-		return this.sql.exec(
+		return changedRows(
+			this.sql,
 			"DELETE FROM deliveries WHERE sid = ? AND mid IN (SELECT mid FROM deliveries WHERE sid = ? LIMIT ?)",
 			sid,
 			sid,
 			limit,
-		).rowsWritten;
+		);
 	}
 
 	/** Stores a message and one scheduled delivery per subscription; a known id changes nothing. */
@@ -315,12 +324,13 @@ export class TopicStore {
 
 	/** Makes every push lease expire now: the instance that held them is gone (a new one is starting). */
 	expirePushLeases(nowMs: number): number {
-		return this.sql.exec(
+		return changedRows(
+			this.sql,
 			`UPDATE deliveries SET next_at_ms = ? WHERE state = 'in_flight' AND next_at_ms > ?
 			 AND sid IN (SELECT sid FROM subscriptions WHERE type IN ('webhook', 'queue'))`,
 			nowMs,
 			nowMs,
-		).rowsWritten;
+		);
 	}
 
 	getMessage(id: string, names: Map<number, string>): MessageView | null {

@@ -1,5 +1,5 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { unwrap } from "../../errors";
+import { InvalidRequest, unwrap } from "../../errors";
 import { decodeCursor, encodeCursor } from "../cursor";
 import { endpoint } from "../endpoint";
 import { errors, Name, PageQuery } from "../schemas";
@@ -35,7 +35,9 @@ export function deadRoutes(app: OpenAPIHono<HonoEnv>): void {
 		async (c, { params, query }) => {
 			const scope = `${params.topic}/${params.name}`;
 			const after = query.cursor ? decodeCursor(query.cursor, "dead", scope, 1)[0] : 0;
-			if (typeof after !== "number") throw new Error("unreachable: decodeCursor checked the shape");
+			if (typeof after !== "number") {
+				throw new InvalidRequest("invalid cursor", [{ path: "cursor", message: "not a cursor of this list" }]);
+			}
 			const page = unwrap(await topicStub(c.env, params.topic).listDead(params.name, after, query.limit));
 			return c.json({
 				dead: page.dead.map(deadJson),

@@ -12,14 +12,20 @@ import { MessageSummarySchema, messageSummaryJson } from "../views";
 const TopicParams = z.object({ topic: Name });
 const MessageParams = z.object({ topic: Name, id: Name });
 
+/** An instant in a query string: unix seconds arrive there as a string, so a numeric one is read as a number. */
+const QueryInstant = z.preprocess(
+	(value) => (typeof value === "string" && /^\d+(\.\d+)?$/.test(value) ? Number(value) : value),
+	Instant,
+);
+
 const ListQuery = PageQuery.extend({
 	state: z
 		.enum(DELIVERY_STATES as [string, ...string[]])
 		.optional()
 		.openapi({ description: "messages with a delivery in this state" }),
 	subscription: Name.optional().openapi({ description: "messages with a delivery of this subscription" }),
-	from: Instant.optional().openapi({ description: "due at or after (RFC 3339 or unix seconds)" }),
-	to: Instant.optional().openapi({ description: "due at or before (RFC 3339 or unix seconds)" }),
+	from: QueryInstant.optional().openapi({ description: "due at or after (RFC 3339 or unix seconds)" }),
+	to: QueryInstant.optional().openapi({ description: "due at or before (RFC 3339 or unix seconds)" }),
 });
 
 const RescheduleBody = z
