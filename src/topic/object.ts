@@ -123,6 +123,7 @@ export class TopicObject extends DurableObject<AppEnv> {
 					subscriptions: () => this.subs,
 					bindings: this.env as unknown as Record<string, unknown>,
 					maxDeliveries: getConfig(this.env).maxDeliveriesPerAlarm,
+					afterRound: () => this.pull.wake(this.subs),
 					armAt: async (atMs) => {
 						const at = Math.max(atMs, Date.now() + 1);
 						await this.ctx.storage.setAlarm(at);
