@@ -1,0 +1,116 @@
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { repoRoot } from "../test/support/wrangler.ts";
+import type { Profile } from "./scenarios/common.ts";
+
+/** Command-line options of `node bench/run.ts`. */
+export interface Options {
+	smoke: boolean;
+	/** Scenario ids to run ("1"…"6"); null = all. */
+	only: Set<string> | null;
+	/** Where BENCHMARKS.md, bench-results.json and bench-lateness.svg go. */
+	out: string;
+	/** The whole run's time budget, seconds: steps that would start later are skipped (and say so). */
+	budgetS: number;
+	/** The exact command, for the report. */
+	command: string;
+	profile: Profile;
+}
+
+export const SCENARIOS = ["1", "2", "3", "4", "5", "6"];
+
+/**
+ * Batches in flight for Sundial's batch route: the fastest of 1, 2 and 4 on the 2-core machine
+ * (30,000 messages, 3 alternating rounds, medians: 1 → 6,400, 2 → 6,000, 4 → 7,500 msg/s).
+ */
+const BATCH_IN_FLIGHT = 4;
+
+/**
+ * Scenario 5's default backlog. Issue 6 asks for 1,000,000, but on the 2-core machine loading it took
+ * 212 s into Sundial (≈ 4,700 msg/s) plus 46 s into BullMQ, which with the other scenarios' 3
+ * repetitions does not fit the 15-minute budget; 300,000 does. `--backlog=1000000` runs the full size.
+ */
+export const DEFAULT_BACKLOG = 300_000;
+
+const USAGE = `usage: node bench/run.ts [--smoke] [--only=1,3] [--reps=N] [--backlog=N] [--out=DIR]
+  --smoke      ≤ 60 s, both systems, tiny counts (the harness check that npm test runs)
+  --only=IDS   scenarios to run, comma-separated, of ${SCENARIOS.join(",")}
+  --reps=N     repetitions (default 3; smoke 1)
+  --backlog=N  messages in scenario 5's backlog (default ${DEFAULT_BACKLOG}; smoke 5000)
+  --out=DIR    output directory (default docs/)`;
+
+function positiveInt(name: string, raw: string | undefined, fallback: number): number {
+	if (raw === undefined) return fallback;
+	const n = Number(raw);
+	if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${raw}"\n${USAGE}`);
+	return n;
+}
+
+export function parseOptions(argv: string[]): Options {
+	const { values } = parseArgs({
+		args: argv,
+		strict: true,
+		options: {
+			smoke: { type: "boolean", default: false },
+			only: { type: "string" },
+			reps: { type: "string" },
+			backlog: { type: "string" },
+			out: { type: "string" },
+			help: { type: "boolean", default: false },
+		},
+	});
+	if (values.help) {
+		process.stdout.write(`${USAGE}\n`);
+		process.exit(0);
+	}
+	const smoke = values.smoke ?? false;
+	let only: Set<string> | null = null;
+	if (values.only !== undefined) {
+		only = new Set(values.only.split(",").map((s) => s.trim()));
+		const bad = [...only].filter((s) => !SCENARIOS.includes(s));
+		if (bad.length > 0) throw new Error(`--only: unknown scenario(s) ${bad.join(", ")}\n${USAGE}`);
+	}
+	const reps = positiveInt("reps", values.reps, smoke ? 1 : 3);
+	const backlog = positiveInt("backlog", values.backlog, smoke ? 5_000 : DEFAULT_BACKLOG);
+	const profile: Profile = smoke
+		? {
+				smoke,
+				reps,
+				rates: [200],
+				windowS: 1,
+				batchTotal: 2_000,
+				batchSize: 1000,
+				batchInFlight: BATCH_IN_FLIGHT,
+				singleTotal: 300,
+				singleInFlight: 50,
+				backlog,
+				backlogRate: 200,
+				pushTotal: 1_000,
+				pullPollers: 2,
+				bullConcurrency: 50,
+			}
+		: {
+				smoke,
+				reps,
+				rates: [100, 1000, 3000],
+				windowS: 6,
+				batchTotal: 50_000,
+				batchSize: 1000,
+				batchInFlight: BATCH_IN_FLIGHT,
+				singleTotal: 10_000,
+				singleInFlight: 50,
+				backlog,
+				backlogRate: 1000,
+				pushTotal: 20_000,
+				pullPollers: 2,
+				bullConcurrency: 50,
+			};
+	return {
+		smoke,
+		only,
+		out: values.out ?? join(repoRoot, "docs"),
+		budgetS: smoke ? 55 : 15 * 60,
+		command: ["npm run bench", ...(argv.length ? ["--", ...argv] : [])].join(" "),
+		profile,
+	};
+}

@@ -1,0 +1,164 @@
+import type { Options } from "./options.ts";
+import type { RedisServer } from "./redis.ts";
+import { bullLoadBacklog, memoryNow, sundialLoadBacklog } from "./scenarios/backlog.ts";
+import type { RunRecord, Services } from "./scenarios/common.ts";
+import { bullLateness, sundialLateness } from "./scenarios/lateness.ts";
+import { bullAdd, bullAddBulk, sundialBatch, sundialSingle } from "./scenarios/publish.ts";
+import { bullPush, sundialPush } from "./scenarios/push.ts";
+import { elapsedS, progress } from "./util.ts";
+
+type Values = Record<string, number>;
+
+/** One line of figures for the progress output. */
+function brief(v: Values): string {
+	const f = (x: number | undefined, d = 0) => (x === undefined || Number.isNaN(x) ? "–" : x.toFixed(d));
+	if (v.p99 !== undefined) {
+		return `p50 ${f(v.p50)} ms, p99 ${f(v.p99)} ms, max ${f(v.max)} ms (${f(v.received)}/${f(v.expected)}, early ${f(v.early)})`;
+	}
+	if (v.maxConcurrent !== undefined) {
+		return `${f(v.perSecond)}/s (${f(v.received)}/${f(v.messages)}, max concurrency ${f(v.maxConcurrent)})`;
+	}
+	if (v.rssBytes !== undefined) {
+		const parts =
+			v.anonBytes === undefined
+				? ""
+				: ` (anon ${f(v.anonBytes / 2 ** 20)}, file ${f((v.fileBytes ?? 0) / 2 ** 20)}, shmem ${f((v.shmemBytes ?? 0) / 2 ** 20)})`;
+		return `${f(v.rssBytes / 2 ** 20)} MB${parts}`;
+	}
+	const floor =
+		v.healthPerSecond === undefined ? "" : `; GET /health at the same concurrency: ${f(v.healthPerSecond)}/s`;
+	return `${f(v.perSecond)}/s (${f(v.seconds, 2)} s${floor})`;
+}
+
+/** Runs every scenario for both systems, alternating which goes first per repetition; returns the records. */
+export async function runScenarios(svc: Services, o: Options): Promise<RunRecord[]> {
+	const p = o.profile;
+	const records: RunRecord[] = [];
+	const want = (id: string) => o.only === null || o.only.has(id);
+	const step = async (scenario: string, system: string, variant: string, rep: number, fn: () => Promise<Values>) => {
+		const label = `#${scenario} ${variant ? `${variant} ` : ""}rep ${rep}/${p.reps} ${system}`;
+		const record: RunRecord = { scenario, system, variant, rep, values: {}, notes: [] };
+		records.push(record);
+		if (elapsedS() > o.budgetS) {
+			record.notes.push(`skipped: the ${o.budgetS} s time budget was spent`);
+			progress(`${label}: skipped (time budget)`);
+			return;
+		}
+		try {
+			record.values = await fn();
+			if ((record.values.missing ?? 0) > 0) record.notes.push(`${record.values.missing} message(s) never arrived`);
+			if ((record.values.early ?? 0) > 0) record.notes.push(`${record.values.early} arrival(s) before due`);
+			if ((record.values.publishOverranMs ?? 0) > 0) {
+				record.notes.push(`publishing ended ${record.values.publishOverranMs} ms after the first due time`);
+			}
+			progress(`${label}: ${brief(record.values)}`);
+		} catch (err) {
+			record.notes.push(`failed: ${err instanceof Error ? err.message : String(err)}`);
+			progress(`${label}: FAILED ${String(err)}`);
+		}
+	};
+	const both = async (first: boolean, a: () => Promise<void>, b: () => Promise<void>) => {
+		for (const f of first ? [a, b] : [b, a]) await f();
+	};
+	const bulls: [string, RedisServer][] = [
+		["bullmq-hz10", svc.redis10],
+		["bullmq-hz100", svc.redis100],
+	];
+
+	for (let rep = 1; rep <= p.reps; rep++) {
+		const sundialFirst = rep % 2 === 1;
+		const tag = `rep${rep}`;
+		if (want("1")) {
+			for (const rate of p.rates) {
+				const id = `s1-r${rate}-${tag}`;
+				await both(
+					sundialFirst,
+					() =>
+						step("1", "sundial", `rate=${rate}`, rep, () =>
+							sundialLateness(svc, p, { rate, topic: id, runId: id, mode: "webhook" }),
+						),
+					async () => {
+						for (const [system, redis] of sundialFirst ? bulls : [...bulls].reverse()) {
+							const q = `${id}-${system}`;
+							await step("1", system, `rate=${rate}`, rep, () => bullLateness(redis, p, { rate, queue: q, runId: q }));
+						}
+					},
+				);
+			}
+		}
+		if (want("2")) {
+			for (const rate of p.rates) {
+				const id = `s2-r${rate}-${tag}`;
+				await step("2", "sundial-pull", `rate=${rate}`, rep, () =>
+					sundialLateness(svc, p, { rate, topic: id, runId: id, mode: "pull" }),
+				);
+			}
+		}
+		if (want("3")) {
+			const id = `s3-${tag}`;
+			await both(
+				sundialFirst,
+				() => step("3", "sundial", "", rep, () => sundialBatch(svc, p, id, id)),
+				() => step("3", "bullmq-hz10", "", rep, () => bullAddBulk(svc.redis10, p, id, id)),
+			);
+		}
+		if (want("4")) {
+			const id = `s4-${tag}`;
+			await both(
+				sundialFirst,
+				() => step("4", "sundial", "", rep, () => sundialSingle(svc, p, id, id)),
+				() => step("4", "bullmq-hz10", "", rep, () => bullAdd(svc.redis10, p, id, id)),
+			);
+		}
+		if (want("6")) {
+			const id = `s6-${tag}`;
+			await both(
+				sundialFirst,
+				() => step("6", "sundial", "", rep, () => sundialPush(svc, p, id, id)),
+				() => step("6", "bullmq-hz10", "", rep, () => bullPush(svc, svc.redis10, p, id, id)),
+			);
+		}
+	}
+
+	if (want("5")) await runBacklog(svc, o, step, both);
+	return records;
+}
+
+type Step = (
+	scenario: string,
+	system: string,
+	variant: string,
+	rep: number,
+	fn: () => Promise<Values>,
+) => Promise<void>;
+type Both = (first: boolean, a: () => Promise<void>, b: () => Promise<void>) => Promise<void>;
+
+/** Scenario 5: load the backlog into each system once, then per repetition #1 at backlogRate and #3 on it. */
+async function runBacklog(svc: Services, o: Options, step: Step, both: Both): Promise<void> {
+	const p = o.profile;
+	const topic = "s5-backlog";
+	const rate = p.backlogRate;
+	progress(`#5 loading ${p.backlog.toLocaleString("en")} messages 1–24 h out into each system`);
+	await step("5", "sundial", "load", 0, () => sundialLoadBacklog(svc, p, topic));
+	await step("5", "bullmq-hz10", "load", 0, () => bullLoadBacklog(svc.redis10, p, topic));
+	for (let rep = 1; rep <= p.reps; rep++) {
+		const id = `s5-rep${rep}`;
+		await both(
+			rep % 2 === 1,
+			async () => {
+				await step("5", "sundial", `rate=${rate}`, rep, () =>
+					sundialLateness(svc, p, { rate, topic, runId: `${id}-lat`, mode: "webhook", existing: true }),
+				);
+				await step("5", "sundial", "batch", rep, () => sundialBatch(svc, p, topic, `${id}-pub`, true));
+			},
+			async () => {
+				await step("5", "bullmq-hz10", `rate=${rate}`, rep, () =>
+					bullLateness(svc.redis10, p, { rate, queue: topic, runId: `${id}-lat` }),
+				);
+				await step("5", "bullmq-hz10", "batch", rep, () => bullAddBulk(svc.redis10, p, topic, `${id}-pub`));
+			},
+		);
+	}
+	await step("5", "sundial", "memory", 0, () => memoryNow(svc, "sundial", svc.redis10));
+	await step("5", "bullmq-hz10", "memory", 0, () => memoryNow(svc, "bullmq", svc.redis10));
+}

@@ -1,0 +1,70 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type ChildMessage, onRequest, tell } from "./children.ts";
+
+/**
+ * The webhook receiver, in its own process (started by bench/run.ts): answers every POST 200 at once
+ * and records, per path, each request's `webhook-id` and its arrival time (Date.now() when the request
+ * headers arrived; the senders run on this machine, so clocks agree). Also counts the requests open at
+ * once (the push concurrency a sender really used).
+ *
+ * IPC: {type:"reset", path} → {type:"reset"}; {type:"count", path} → {type:"count", n};
+ * {type:"collect", path} → {type:"records", ids, at, maxConcurrent}. Sends {type:"ready", url} at start.
+ */
+
+interface Log {
+	ids: string[];
+	at: number[];
+	active: number;
+	maxConcurrent: number;
+}
+
+const logs = new Map<string, Log>();
+const logOf = (path: string): Log => {
+	let log = logs.get(path);
+	if (!log) {
+		log = { ids: [], at: [], active: 0, maxConcurrent: 0 };
+		logs.set(path, log);
+	}
+	return log;
+};
+
+const server = createServer((req, res) => {
+	const at = Date.now();
+	const log = logOf((req.url ?? "/").split("?")[0] ?? "/");
+	log.ids.push(String(req.headers["webhook-id"] ?? ""));
+	log.at.push(at);
+	log.active++;
+	log.maxConcurrent = Math.max(log.maxConcurrent, log.active);
+	let open = true;
+	const done = () => {
+		if (open) log.active--;
+		open = false;
+	};
+	res.once("finish", done);
+	res.once("close", done);
+	req.resume();
+	req.once("end", () => {
+		res.writeHead(200, { "content-type": "text/plain" });
+		res.end("ok");
+	});
+});
+server.keepAliveTimeout = 30_000;
+
+onRequest((msg: ChildMessage) => {
+	const path = String(msg.path ?? "");
+	if (msg.type === "reset") {
+		logs.delete(path);
+		tell({ type: "reset" });
+	} else if (msg.type === "count") {
+		tell({ type: "count", n: logs.get(path)?.ids.length ?? 0 });
+	} else if (msg.type === "collect") {
+		const log = logOf(path);
+		tell({ type: "records", ids: log.ids, at: log.at, maxConcurrent: log.maxConcurrent });
+	}
+});
+
+server.listen(0, "127.0.0.1", () => {
+	const { port } = server.address() as AddressInfo;
+	tell({ type: "ready", url: `http://127.0.0.1:${port}` });
+});

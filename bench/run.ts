@@ -1,0 +1,92 @@
+import { mkdirSync } from "node:fs";
+import os from "node:os";
+import { useRespClient } from "./bullmq-connection.ts";
+import { startChild } from "./children.ts";
+import { type Options, parseOptions } from "./options.ts";
+import { runScenarios } from "./plan.ts";
+import { type RedisServer, redisVersion, startRedis } from "./redis.ts";
+import { machineFacts, summarize, writeReport } from "./report.ts";
+import type { Receiver, Services } from "./scenarios/common.ts";
+import { type SundialBench, startSundial } from "./sundial.ts";
+import { elapsedS, progress } from "./util.ts";
+
+/**
+ * `npm run bench`: Sundial (wrangler dev) against BullMQ + Redis on this machine, every scenario of
+ * issue 6, alternating systems per repetition; writes BENCHMARKS.md, bench-results.json and
+ * bench-lateness.svg to --out (docs/ by default). Exit 0 = every scenario produced numbers for both
+ * systems; 1 = some did not; 2 = redis-server is missing or the flags are wrong.
+ */
+
+// Ctrl-C or a kill: exit, so that the exit hooks of wrangler.ts, children.ts, redis.ts and sundial.ts
+// stop every process the bench started and remove its temp state.
+for (const [signal, code] of [
+	["SIGINT", 130],
+	["SIGTERM", 143],
+	["SIGHUP", 129],
+] as const) {
+	process.on(signal, () => {
+		process.stderr.write(`bench: ${signal}, stopping\n`);
+		process.exit(code);
+	});
+}
+
+async function main(): Promise<number> {
+	let o: Options;
+	try {
+		o = parseOptions(process.argv.slice(2));
+	} catch (err) {
+		process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+		return 2;
+	}
+	const redisV = redisVersion();
+	if (redisV === null) {
+		process.stderr.write(
+			"bench: redis-server is not installed (BullMQ needs it). Install Debian's package:\n" +
+				"  apt-get install -y redis-server\n",
+		);
+		return 2;
+	}
+	mkdirSync(o.out, { recursive: true });
+	useRespClient();
+	const loadStart = os.loadavg();
+	progress(`${o.smoke ? "smoke" : "full"} run: ${o.command}; output → ${o.out}`);
+
+	const started: { stop(): Promise<void> }[] = [];
+	try {
+		progress("starting the receiver, redis-server (hz 10 and hz 100) and Sundial (wrangler dev)");
+		const receiverChild = startChild("receiver-process.ts", {});
+		started.push(receiverChild);
+		const ready = await receiverChild.next<{ type: string; url: string }>("ready");
+		const receiver: Receiver = { url: ready.url, child: receiverChild };
+		const redis10: RedisServer = await startRedis(null);
+		started.push(redis10);
+		const redis100: RedisServer = await startRedis(100);
+		started.push(redis100);
+		const sundial: SundialBench = await startSundial();
+		started.push(sundial);
+		const svc: Services = { sundial, receiver, redis10, redis100 };
+		progress(
+			`up: Sundial ${sundial.url}, Redis :${redis10.port} (hz ${redis10.hz}) and :${redis100.port} (hz ${redis100.hz})`,
+		);
+
+		const records = await runScenarios(svc, o);
+		const facts = machineFacts(redisV, loadStart);
+		const summary = summarize(records, o);
+		const files = writeReport(o, facts, records, summary);
+		progress(`wrote ${files.join(", ")} in ${elapsedS().toFixed(0)} s`);
+		const missing = summary.filter((row) => row.required && !row.complete);
+		for (const row of missing) progress(`NO NUMBERS: #${row.scenario} ${row.figure}`);
+		return missing.length > 0 ? 1 : 0;
+	} finally {
+		progress("stopping everything the bench started");
+		for (const s of started.reverse()) await s.stop().catch(() => undefined);
+	}
+}
+
+main().then(
+	(code) => process.exit(code),
+	(err: unknown) => {
+		process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+		process.exit(1);
+	},
+);

@@ -1,0 +1,128 @@
+import type { Child } from "../children.ts";
+import type { RedisServer } from "../redis.ts";
+import type { SundialBench } from "../sundial.ts";
+import { sleep } from "../util.ts";
+
+/** Counts and knobs of one bench run (full or smoke). */
+export interface Profile {
+	smoke: boolean;
+	reps: number;
+	/** Due rates (messages/s) of scenarios 1 and 2. */
+	rates: number[];
+	windowS: number;
+	/** Scenario 3: messages, batch size, batches in flight (Sundial). */
+	batchTotal: number;
+	batchSize: number;
+	batchInFlight: number;
+	/** Scenario 4: requests and requests in flight. */
+	singleTotal: number;
+	singleInFlight: number;
+	/** Scenario 5: messages in the backlog, and the due rate of its lateness run. */
+	backlog: number;
+	backlogRate: number;
+	/** Scenario 6: messages due at once. */
+	pushTotal: number;
+	/** Long polls the pull consumer keeps out at once. */
+	pullPollers: number;
+	/** BullMQ Worker concurrency in the lateness runs. */
+	bullConcurrency: number;
+}
+
+/** The receiver process and how to ask it about one path. */
+export interface Receiver {
+	url: string;
+	child: Child;
+}
+
+/** Everything a scenario may use. */
+export interface Services {
+	sundial: SundialBench;
+	receiver: Receiver;
+	/** Redis with the default hz (10) and with hz 100. */
+	redis10: RedisServer;
+	redis100: RedisServer;
+}
+
+/** One measured repetition of one figure set. */
+export interface RunRecord {
+	/** Scenario id: "1" … "6". */
+	scenario: string;
+	/** "sundial", "sundial-pull", "bullmq-hz10", "bullmq-hz100". */
+	system: string;
+	/** What varies within the scenario, e.g. "rate=1000" (empty when nothing). */
+	variant: string;
+	rep: number;
+	values: Record<string, number>;
+	notes: string[];
+}
+
+export async function receiverReset(r: Receiver, path: string): Promise<void> {
+	await r.child.ask({ type: "reset", path }, "reset");
+}
+
+export async function receiverCount(r: Receiver, path: string): Promise<number> {
+	return (await r.child.ask<{ type: string; n: number }>({ type: "count", path }, "count")).n;
+}
+
+export async function receiverCollect(
+	r: Receiver,
+	path: string,
+): Promise<{ ids: string[]; at: number[]; maxConcurrent: number }> {
+	return r.child.ask<{ type: string; ids: string[]; at: number[]; maxConcurrent: number }>(
+		{ type: "collect", path },
+		"records",
+		60_000,
+	);
+}
+
+/** A child (receiver, worker, consumer) that can report a count and its records. */
+export async function childCount(c: Child, path = ""): Promise<number> {
+	return (await c.ask<{ type: string; n: number }>({ type: "count", path }, "count")).n;
+}
+
+/**
+ * Waits until `count()` reaches `target`, or nothing new arrived for `idleMs` after `notBeforeMs`,
+ * or `deadlineMs` passed. Returns the last count.
+ */
+export async function waitForCount(
+	count: () => Promise<number>,
+	target: number,
+	notBeforeMs: number,
+	deadlineMs: number,
+	idleMs = 3_000,
+): Promise<number> {
+	let last = -1;
+	let lastChangeMs = Date.now();
+	for (;;) {
+		const n = await count();
+		const now = Date.now();
+		if (n !== last) {
+			last = n;
+			lastChangeMs = now;
+		}
+		if (n >= target || now > deadlineMs) return n;
+		if (now > notBeforeMs && now - lastChangeMs > idleMs) return n;
+		await sleep(n === 0 && now < notBeforeMs - 200 ? 100 : 25);
+	}
+}
+
+/** Due times of a lateness run: `rate`/s for `windowS` seconds starting at `startMs` (whole ms). */
+export function schedule(rate: number, windowS: number, startMs: number): number[] {
+	const n = Math.round(rate * windowS);
+	return Array.from({ length: n }, (_, i) => startMs + Math.floor((i * 1000) / rate));
+}
+
+/**
+ * How far ahead to start a schedule of `n` messages so publishing ends before the first is due:
+ * 1.5 s plus 0.25 ms per message (assumes ≥ 4,000 msg/s; a run that overran says so).
+ */
+export function leadMs(n: number): number {
+	return 1500 + Math.ceil(n / 4);
+}
+
+/** Splits 0..n-1 into chunks of `size`: [[start, end), …]. */
+export function chunks(n: number, size: number): [number, number][] {
+	const out: [number, number][] = [];
+	for (let s = 0; s < n; s += size) out.push([s, Math.min(n, s + size)]);
+	return out;
+}

@@ -1,0 +1,138 @@
+import { Queue } from "bullmq";
+import { redisAt } from "../bullmq-connection.ts";
+import { startChild } from "../children.ts";
+import type { RedisServer } from "../redis.ts";
+import { lateness } from "../stats.ts";
+import { createTopic, publishBatch } from "../sundial.ts";
+import { inParallel } from "../util.ts";
+import {
+	childCount,
+	chunks,
+	leadMs,
+	type Profile,
+	receiverCollect,
+	receiverCount,
+	receiverReset,
+	type Services,
+	schedule,
+	waitForCount,
+} from "./common.ts";
+
+/** Figures of one lateness run (ms, counts). */
+export type LatenessValues = Record<string, number>;
+
+/** How long after the last due time a run may keep waiting for stragglers. */
+const DRAIN_MS = 30_000;
+
+export interface SundialLatenessOptions {
+	rate: number;
+	topic: string;
+	/** Unique per run (message ids are `${runId}-${i}`). */
+	runId: string;
+	mode: "webhook" | "pull";
+	/** The topic (and its subscription "s") exists already (the backlog scenario). */
+	existing?: boolean;
+}
+
+/** The receiver path of a topic's webhook subscription. */
+export const hookPath = (topic: string) => `/h/${topic}`;
+
+/**
+ * Scenario 1/2 for Sundial: publishes `rate`/s × window with absolute `deliver_at` via the batch route,
+ * all before the first is due, then records when each arrives at the receiver (webhook) or at the pull
+ * consumer. Lateness = arrival − due.
+ */
+export async function sundialLateness(svc: Services, p: Profile, o: SundialLatenessOptions): Promise<LatenessValues> {
+	const s = svc.sundial;
+	const path = hookPath(o.topic);
+	if (!o.existing) await createTopic(s, o.topic, "s", o.mode === "webhook" ? `${svc.receiver.url}${path}` : null);
+	await receiverReset(svc.receiver, path);
+	const consumer =
+		o.mode === "pull"
+			? startChild("pull-consumer.ts", {
+					url: s.url,
+					token: s.token,
+					topic: o.topic,
+					sub: "s",
+					pollers: p.pullPollers,
+					max: 100,
+					wait: "5s",
+				})
+			: null;
+	try {
+		if (consumer) await consumer.next("ready");
+		const n = Math.round(o.rate * p.windowS);
+		const startMs = Date.now() + leadMs(n);
+		const dues = schedule(o.rate, p.windowS, startMs);
+		const items = dues.map((due, i) => ({
+			id: `${o.runId}-${i}`,
+			body: { i },
+			deliver_at: new Date(due).toISOString(),
+		}));
+		const parts = chunks(n, p.batchSize);
+		await inParallel(parts.length, p.batchInFlight, async (k) => {
+			const [a, b] = parts[k] as [number, number];
+			await publishBatch(s, o.topic, items.slice(a, b));
+		});
+		const publishOverranMs = Math.max(0, Date.now() - startMs);
+		const lastDue = dues[dues.length - 1] ?? startMs;
+		const count = consumer ? () => childCount(consumer) : () => receiverCount(svc.receiver, path);
+		await waitForCount(count, n, lastDue + 500, lastDue + DRAIN_MS);
+		const rec = consumer
+			? await consumer.ask<{ type: string; ids: string[]; at: number[] }>({ type: "collect" }, "records", 60_000)
+			: await receiverCollect(svc.receiver, path);
+		const prefix = `${o.runId}-`;
+		const dueOf = (id: string) => (id.startsWith(prefix) ? dues[Number(id.slice(prefix.length))] : undefined);
+		const l = lateness(n, rec.ids, rec.at, dueOf);
+		const maxConcurrent = "maxConcurrent" in rec ? (rec.maxConcurrent as number) : Number.NaN;
+		return { rate: o.rate, ...l, publishOverranMs, maxConcurrent };
+	} finally {
+		await consumer?.stop();
+	}
+}
+
+export interface BullLatenessOptions {
+	rate: number;
+	queue: string;
+	runId: string;
+}
+
+/**
+ * Scenario 1 for BullMQ: `addBulk` of the same schedule (delay = due − timestamp) into `queue`, a Worker
+ * (concurrency p.bullConcurrency) in its own process; lateness = processor start − (timestamp + delay).
+ */
+export async function bullLateness(redis: RedisServer, p: Profile, o: BullLatenessOptions): Promise<LatenessValues> {
+	const worker = startChild("bullmq-worker.ts", { port: redis.port, queue: o.queue, concurrency: p.bullConcurrency });
+	const queue = new Queue(o.queue, { connection: redisAt(redis.port) });
+	try {
+		await worker.next("ready");
+		await queue.waitUntilReady();
+		const n = Math.round(o.rate * p.windowS);
+		const startMs = Date.now() + leadMs(n);
+		const dues = schedule(o.rate, p.windowS, startMs);
+		for (const [a, b] of chunks(n, p.batchSize)) {
+			const t0 = Date.now();
+			const jobs = [];
+			for (let i = a; i < b; i++) {
+				const due = dues[i] as number;
+				const opts = { jobId: `${o.runId}-${i}`, timestamp: t0, delay: Math.max(0, due - t0), removeOnComplete: true };
+				jobs.push({ name: "m", data: { i }, opts });
+			}
+			await queue.addBulk(jobs);
+		}
+		const publishOverranMs = Math.max(0, Date.now() - startMs);
+		const lastDue = dues[dues.length - 1] ?? startMs;
+		await waitForCount(() => childCount(worker), n, lastDue + 500, lastDue + DRAIN_MS);
+		const rec = await worker.ask<{ type: string; ids: string[]; at: number[]; due: number[] }>(
+			{ type: "collect" },
+			"records",
+			60_000,
+		);
+		const prefix = `${o.runId}-`;
+		const l = lateness(n, rec.ids, rec.at, (id, i) => (id.startsWith(prefix) ? rec.due[i] : undefined));
+		return { rate: o.rate, ...l, publishOverranMs, hz: redis.hz };
+	} finally {
+		await worker.stop();
+		await queue.close();
+	}
+}

@@ -1,0 +1,151 @@
+import { randomBytes } from "node:crypto";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot, startWorker, type WorkerProcess } from "../test/support/wrangler.ts";
+import { stateBase } from "./util.ts";
+
+/** Sundial under `wrangler dev` for the bench: its own token, fresh state, a frozen copy of src/. */
+export interface SundialBench {
+	url: string;
+	token: string;
+	/** wrangler's pid (leader of its process group). */
+	pid: number;
+	api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+	stop(): Promise<void>;
+}
+
+/**
+ * Copies wrangler.toml, package.json, tsconfig.json and src/ into `dir` (node_modules linked), so that
+ * edits to the working tree during a run do not make `wrangler dev` reload the Worker under test.
+ */
+function snapshotApp(dir: string): string {
+	for (const f of ["wrangler.toml", "package.json", "tsconfig.json"]) cpSync(join(repoRoot, f), join(dir, f));
+	cpSync(join(repoRoot, "src"), join(dir, "src"), { recursive: true });
+	symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
+	return join(dir, "wrangler.toml");
+}
+
+/** State dirs not removed yet: removed on exit too (a 1M-message backlog is big, and /dev/shm is RAM). */
+const roots = new Set<string>();
+process.on("exit", () => {
+	for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+/** Starts Sundial on 127.0.0.1 with SUNDIAL_TOKEN (random) and SUNDIAL_ALLOW_HTTP=1; other limits default. */
+export async function startSundial(): Promise<SundialBench> {
+	const root = mkdtempSync(join(stateBase(), "sundial-bench-"));
+	roots.add(root);
+	const token = `bench_${randomBytes(24).toString("hex")}`;
+	let worker: WorkerProcess;
+	try {
+		const config = snapshotApp(mkdtempSync(join(root, "app-")));
+		const persistDir = mkdtempSync(join(root, "state-"));
+		worker = await startWorker({ persistDir, config, vars: { SUNDIAL_TOKEN: token, SUNDIAL_ALLOW_HTTP: "1" } });
+	} catch (error) {
+		rmSync(root, { recursive: true, force: true });
+		roots.delete(root);
+		throw error;
+	}
+	return {
+		url: worker.url,
+		token,
+		pid: worker.pid,
+		async api<T>(method: string, path: string, body?: unknown) {
+			const res = await fetch(`${worker.url}${path}`, {
+				method,
+				headers: {
+					authorization: `Bearer ${token}`,
+					...(body === undefined ? {} : { "content-type": "application/json" }),
+				},
+				body: body === undefined ? undefined : JSON.stringify(body),
+				signal: AbortSignal.timeout(60_000),
+			});
+			const text = await res.text();
+			try {
+				return { status: res.status, body: (text === "" ? null : JSON.parse(text)) as T };
+			} catch {
+				throw new Error(`${method} ${path}: ${res.status}, not JSON: ${text.slice(0, 300)}`);
+			}
+		},
+		async stop() {
+			await worker.stop();
+			rmSync(root, { recursive: true, force: true });
+			roots.delete(root);
+		},
+	};
+}
+
+/** Creates `topic` with one subscription `sub` (a webhook to `url`, or pull when url is null). */
+export async function createTopic(s: SundialBench, topic: string, sub: string, url: string | null): Promise<void> {
+	const t = await s.api("PUT", `/v1/topics/${topic}`, {});
+	if (t.status !== 201 && t.status !== 200)
+		throw new Error(`PUT topic ${topic}: ${t.status} ${JSON.stringify(t.body)}`);
+	const config = url === null ? { type: "pull" } : { type: "webhook", url, timeout: "10s" };
+	const r = await s.api("PUT", `/v1/topics/${topic}/subscriptions/${sub}`, config);
+	if (r.status !== 201) throw new Error(`PUT subscription ${sub}: ${r.status} ${JSON.stringify(r.body)}`);
+}
+
+/** Publishes one batch (≤ 1000 items); throws unless every item was scheduled. */
+export async function publishBatch(s: SundialBench, topic: string, items: readonly unknown[]): Promise<void> {
+	const res = await s.api<{ results: { error?: unknown; duplicate?: boolean }[] }>(
+		"POST",
+		`/v1/topics/${topic}/messages/batch`,
+		items,
+	);
+	if (res.status !== 200) throw new Error(`batch publish: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+	const bad = res.body.results.filter((r) => r.error !== undefined || r.duplicate === true);
+	if (bad.length > 0 || res.body.results.length !== items.length) {
+		throw new Error(`batch publish: ${bad.length} item(s) not scheduled, e.g. ${JSON.stringify(bad[0])}`);
+	}
+}
+
+/** Publishes one message; throws unless it was scheduled (201). */
+export async function publishOne(s: SundialBench, topic: string, item: unknown): Promise<void> {
+	const res = await s.api("POST", `/v1/topics/${topic}/messages`, item);
+	if (res.status !== 201) throw new Error(`publish: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+}
+
+/** The pids of `workerd` processes in wrangler's process group. */
+export function workerdPids(pgid: number): number[] {
+	const out: number[] = [];
+	for (const d of readdirSync("/proc")) {
+		if (!/^\d+$/.test(d)) continue;
+		try {
+			const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+			const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+			const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+			if (pgrp === pgid && comm === "workerd") out.push(Number(d));
+		} catch {
+			// gone meanwhile
+		}
+	}
+	return out;
+}
+
+/** Resident memory of a process in bytes: VmRSS and its anonymous / file-backed / shared parts. */
+export interface Rss {
+	rss: number;
+	anon: number;
+	file: number;
+	shmem: number;
+}
+
+export function rssOf(pid: number): Rss | null {
+	try {
+		const status = readFileSync(`/proc/${pid}/status`, "utf8");
+		const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN) * 1024;
+		return { rss: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile"), shmem: kb("RssShmem") };
+	} catch {
+		return null;
+	}
+}
+
+/** Memory of the largest workerd of the group: the one running the Worker and its Durable Objects. */
+export function workerdRss(pgid: number): Rss | null {
+	let best: Rss | null = null;
+	for (const pid of workerdPids(pgid)) {
+		const m = rssOf(pid);
+		if (m && (!best || m.rss > best.rss)) best = m;
+	}
+	return best;
+}
