@@ -286,7 +286,7 @@ export class TopicObject extends DurableObject<AppEnv> {
 	async getMessage(id: string): Promise<Result<MessageView>> {
 		if (!this.topic) return fail(topicNotFound());
 		const names = new Map([...this.subs.values()].map((s) => [s.sid, s.name]));
-		const message = this.store.getMessage(id, names);
+		const message = this.admin.getMessage(id, names);
 		return message ? ok(message) : fail(new NotFound("message_not_found", `message "${id}" not found`));
 	}
 

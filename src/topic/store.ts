@@ -333,57 +333,6 @@ export class TopicStore {
 		);
 	}
 
-	getMessage(id: string, names: Map<number, string>): MessageView | null {
-		const m = this.rows<{
-			mid: number;
-			id: string;
-			body: string;
-			content_type: string;
-			headers: string | null;
-			request_id: string | null;
-			deliver_at_ms: number;
-			published_at_ms: number;
-		}>(
-			"SELECT mid, id, body, content_type, headers, request_id, deliver_at_ms, published_at_ms FROM messages WHERE id = ?",
-			id,
-		)[0];
-		if (!m) return null;
-		const deliveries = this.rows<{
-			sid: number;
-			state: DeliveryState;
-			next_at_ms: number | null;
-			attempts: number;
-			last_status: number | null;
-			last_error: string | null;
-			delivered_at_ms: number | null;
-		}>(
-			"SELECT sid, state, next_at_ms, attempts, last_status, last_error, delivered_at_ms FROM deliveries WHERE mid = ? LIMIT 1000",
-			m.mid,
-		);
-		const views: DeliveryView[] = deliveries
-			.filter((d) => names.has(d.sid))
-			.map((d) => ({
-				subscription: names.get(d.sid) as string,
-				state: d.state,
-				attempts: d.attempts,
-				nextAttemptAtMs: d.next_at_ms,
-				lastStatus: d.last_status,
-				lastError: d.last_error,
-				deliveredAtMs: d.delivered_at_ms,
-			}));
-		views.sort((a, b) => a.subscription.localeCompare(b.subscription));
-		return {
-			id: m.id,
-			body: m.body,
-			contentType: m.content_type,
-			headers: m.headers ? (JSON.parse(m.headers) as Record<string, string>) : {},
-			requestId: m.request_id,
-			deliverAtMs: m.deliver_at_ms,
-			publishedAtMs: m.published_at_ms,
-			deliveries: views,
-		};
-	}
-
 	/** Delivery counts per subscription and state, kept by triggers (no scan). */
 	countsBySubscription(): { sid: number; state: DeliveryState; n: number }[] {
 		return this.rows<{ sid: number; state: DeliveryState; n: number }>(
