@@ -16,7 +16,8 @@ function brief(v: Values): string {
 		return `p50 ${f(v.p50)} ms, p99 ${f(v.p99)} ms, max ${f(v.max)} ms (${f(v.received)}/${f(v.expected)}, early ${f(v.early)})`;
 	}
 	if (v.maxConcurrent !== undefined) {
-		return `${f(v.perSecond)}/s (${f(v.received)}/${f(v.messages)}, max concurrency ${f(v.maxConcurrent)})`;
+		const conns = `${f(v.connections)} connection(s)`;
+		return `${f(v.perSecond)}/s (${f(v.received)}/${f(v.messages)}, max concurrency ${f(v.maxConcurrent)}, ${conns})`;
 	}
 	if (v.rssBytes !== undefined) {
 		const parts =
@@ -30,8 +31,12 @@ function brief(v: Values): string {
 	return `${f(v.perSecond)}/s (${f(v.seconds, 2)} s${floor})`;
 }
 
-/** Runs every scenario for both systems, alternating which goes first per repetition; returns the records. */
-export async function runScenarios(svc: Services, o: Options): Promise<RunRecord[]> {
+/**
+ * Runs every scenario for both systems, alternating which goes first per repetition; returns the records.
+ * `renew` replaces Sundial and the hz-10 Redis in `svc` with fresh ones (before #5, so that its memory
+ * figures are the backlog's, not the leftovers of the other scenarios).
+ */
+export async function runScenarios(svc: Services, o: Options, renew: () => Promise<void>): Promise<RunRecord[]> {
 	const p = o.profile;
 	const records: RunRecord[] = [];
 	const want = (id: string) => o.only === null || o.only.has(id);
@@ -120,7 +125,13 @@ export async function runScenarios(svc: Services, o: Options): Promise<RunRecord
 		}
 	}
 
-	if (want("5")) await runBacklog(svc, o, step, both);
+	if (want("5")) {
+		if (records.length > 0) {
+			progress("#5 restarting Sundial and Redis (hz 10) with empty state");
+			await renew();
+		}
+		await runBacklog(svc, o, step, both);
+	}
 	return records;
 }
 

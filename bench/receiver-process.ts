@@ -9,7 +9,8 @@ import { type ChildMessage, onRequest, tell } from "./children.ts";
  * once (the push concurrency a sender really used).
  *
  * IPC: {type:"reset", path} → {type:"reset"}; {type:"count", path} → {type:"count", n};
- * {type:"collect", path} → {type:"records", ids, at, maxConcurrent}. Sends {type:"ready", url} at start.
+ * {type:"collect", path} → {type:"records", ids, at, maxConcurrent, connections} (TCP connections
+ * opened since the path's reset, any path). Sends {type:"ready", url} at start.
  */
 
 interface Log {
@@ -17,13 +18,17 @@ interface Log {
 	at: number[];
 	active: number;
 	maxConcurrent: number;
+	/** The receiver's connection count when this log started. */
+	connectionsAtStart: number;
 }
+
+let connections = 0;
 
 const logs = new Map<string, Log>();
 const logOf = (path: string): Log => {
 	let log = logs.get(path);
 	if (!log) {
-		log = { ids: [], at: [], active: 0, maxConcurrent: 0 };
+		log = { ids: [], at: [], active: 0, maxConcurrent: 0, connectionsAtStart: connections };
 		logs.set(path, log);
 	}
 	return log;
@@ -50,6 +55,9 @@ const server = createServer((req, res) => {
 	});
 });
 server.keepAliveTimeout = 30_000;
+server.on("connection", () => {
+	connections++;
+});
 
 onRequest((msg: ChildMessage) => {
 	const path = String(msg.path ?? "");
@@ -60,7 +68,8 @@ onRequest((msg: ChildMessage) => {
 		tell({ type: "count", n: logs.get(path)?.ids.length ?? 0 });
 	} else if (msg.type === "collect") {
 		const log = logOf(path);
-		tell({ type: "records", ids: log.ids, at: log.at, maxConcurrent: log.maxConcurrent });
+		const opened = connections - log.connectionsAtStart;
+		tell({ type: "records", ids: log.ids, at: log.at, maxConcurrent: log.maxConcurrent, connections: opened });
 	}
 });
 

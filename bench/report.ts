@@ -131,9 +131,10 @@ ${table(rows)}
 - **#3** ${p.batchTotal.toLocaleString("en")} messages due in ≥ 2 h, batches of ${p.batchSize}: Sundial ${p.batchInFlight} batches in flight
   (the fastest of 1, 2 and 4 in flight here: ≈ 6,400 / 6,000 / 7,500 msg/s), BullMQ \`addBulk\` one after the other. **#4** ${p.singleTotal.toLocaleString("en")} single publishes,
   ${p.singleInFlight} in flight: Sundial over HTTP, BullMQ \`queue.add\` in-process (no HTTP at all).
-- **#5** ${p.backlog.toLocaleString("en")} messages 1–24 h out loaded into one topic / one queue (Redis hz 10), then #1 at
-  ${p.backlogRate}/s and #3 on that same topic / queue. Memory: VmRSS of the largest \`workerd\` process of
-  \`wrangler dev\` (the one running the Worker) vs Redis \`INFO memory\` \`used_memory_rss\`, after the runs.
+- **#5** on a freshly started Sundial and Redis (hz 10): ${p.backlog.toLocaleString("en")} messages 1–24 h out loaded into one
+  topic / one queue, then #1 at ${p.backlogRate}/s and #3 on that same topic / queue. Memory: VmRSS of the \`workerd\`
+  process running the Worker (of \`wrangler dev\`'s two, the one with the inspector) vs Redis \`INFO memory\` \`used_memory_rss\`,
+  after those runs.
 - **#6** ${p.pushTotal.toLocaleString("en")} messages due at the same instant; deliveries/s = received ÷ (last arrival − due).
   BullMQ counterpart: a Worker (concurrency 6) whose processor POSTs each job to the same receiver.
 

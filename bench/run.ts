@@ -69,7 +69,15 @@ async function main(): Promise<number> {
 			`up: Sundial ${sundial.url}, Redis :${redis10.port} (hz ${redis10.hz}) and :${redis100.port} (hz ${redis100.hz})`,
 		);
 
-		const records = await runScenarios(svc, o);
+		const renew = async () => {
+			await svc.sundial.stop();
+			svc.sundial = await startSundial();
+			started.push(svc.sundial);
+			await svc.redis10.stop();
+			svc.redis10 = await startRedis(null);
+			started.push(svc.redis10);
+		};
+		const records = await runScenarios(svc, o, renew);
 		const facts = machineFacts(redisV, loadStart);
 		const summary = summarize(records, o);
 		const files = writeReport(o, facts, records, summary);

@@ -202,7 +202,7 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 		};
 		row(
 			"5",
-			"runtime memory after the backlog (workerd RSS / Redis used_memory_rss)",
+			"memory: backlog + its runs, fresh processes (workerd RSS / Redis used_memory_rss)",
 			"MB",
 			"lower",
 			mem("sundial"),

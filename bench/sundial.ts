@@ -140,10 +140,24 @@ export function rssOf(pid: number): Rss | null {
 	}
 }
 
-/** Memory of the largest workerd of the group: the one running the Worker and its Durable Objects. */
+/**
+ * Memory of the workerd running the Worker and its Durable Objects. `wrangler dev` runs two: one with
+ * its proxy worker in front (the port we call) and one with the user Worker, started with an inspector
+ * (`--inspector-addr`); that one is picked, else the larger.
+ */
 export function workerdRss(pgid: number): Rss | null {
+	const pids = workerdPids(pgid);
+	const isUser = (pid: number) => {
+		try {
+			return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--inspector-addr");
+		} catch {
+			return false;
+		}
+	};
+	const user = pids.find(isUser);
+	if (user !== undefined) return rssOf(user);
 	let best: Rss | null = null;
-	for (const pid of workerdPids(pgid)) {
+	for (const pid of pids) {
 		const m = rssOf(pid);
 		if (m && (!best || m.rss > best.rss)) best = m;
 	}

@@ -56,6 +56,15 @@ export interface RunRecord {
 	notes: string[];
 }
 
+/** What the receiver saw on one path since its reset. */
+export type ReceiverRecords = {
+	ids: string[];
+	at: number[];
+	maxConcurrent: number;
+	/** TCP connections the receiver accepted meanwhile (on any path). */
+	connections: number;
+};
+
 export async function receiverReset(r: Receiver, path: string): Promise<void> {
 	await r.child.ask({ type: "reset", path }, "reset");
 }
@@ -64,15 +73,8 @@ export async function receiverCount(r: Receiver, path: string): Promise<number> 
 	return (await r.child.ask<{ type: string; n: number }>({ type: "count", path }, "count")).n;
 }
 
-export async function receiverCollect(
-	r: Receiver,
-	path: string,
-): Promise<{ ids: string[]; at: number[]; maxConcurrent: number }> {
-	return r.child.ask<{ type: string; ids: string[]; at: number[]; maxConcurrent: number }>(
-		{ type: "collect", path },
-		"records",
-		60_000,
-	);
+export async function receiverCollect(r: Receiver, path: string): Promise<ReceiverRecords> {
+	return r.child.ask<ReceiverRecords & { type: string }>({ type: "collect", path }, "records", 60_000);
 }
 
 /** A child (receiver, worker, consumer) that can report a count and its records. */

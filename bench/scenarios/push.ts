@@ -8,6 +8,7 @@ import {
 	chunks,
 	leadMs,
 	type Profile,
+	type ReceiverRecords,
 	receiverCollect,
 	receiverCount,
 	receiverReset,
@@ -20,7 +21,7 @@ const BULL_PUSH_CONCURRENCY = 6;
 const DRAIN_MS = 60_000;
 
 /** Deliveries/s and the receiver's view of a push run where every message was due at `dueMs`. */
-function pushFigures(n: number, dueMs: number, rec: { ids: string[]; at: number[]; maxConcurrent: number }) {
+function pushFigures(n: number, dueMs: number, rec: ReceiverRecords) {
 	const unique = new Set(rec.ids);
 	const first = rec.at.reduce((m, t) => Math.min(m, t), Number.POSITIVE_INFINITY);
 	const last = rec.at.reduce((m, t) => Math.max(m, t), Number.NEGATIVE_INFINITY);
@@ -36,6 +37,7 @@ function pushFigures(n: number, dueMs: number, rec: { ids: string[]; at: number[
 		firstLateMs: first - dueMs,
 		drainMs: last - dueMs,
 		maxConcurrent: rec.maxConcurrent,
+		connections: rec.connections,
 	};
 }
 
