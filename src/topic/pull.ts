@@ -134,7 +134,7 @@ export class PullConsumers {
 			// Timed out or abandoned while this loop awaited: it already answered, it must lease nothing.
 			if (!this.waiters.has(waiter)) continue;
 			const sub = subs.get(waiter.sid);
-			if (!sub || sub.config.type !== "pull") {
+			if (sub?.config.type !== "pull") {
 				this.waiters.delete(waiter);
 				clearTimeout(waiter.timer);
 				waiter.resolve([]);

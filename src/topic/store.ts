@@ -1,8 +1,6 @@
 import {
 	DELIVERY_STATES,
 	type DeliveryState,
-	type DeliveryView,
-	type MessageView,
 	type NewMessage,
 	type PublishOutcome,
 	type SubscriptionConfig,
