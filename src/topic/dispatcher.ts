@@ -35,7 +35,7 @@ export interface DispatchDeps {
 	maxDeliveries: number;
 	/** Moves the alarm to `atMs` (the crash safety net for leases just taken). */
 	armAt: (atMs: number) => Promise<void>;
-	/** Runs after every round (wakes waiting pull consumers). */
+	/** Runs once after every round, the last one included (wakes waiting pull consumers). */
 	afterRound?: () => Promise<void>;
 }
 
@@ -147,26 +147,27 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 				return until;
 			});
 		});
+		if (batch.length > 0) {
+			idleRounds = 0;
+			// If this instance dies mid-batch, the alarm must still fire for what else is due, and
+			// at the latest when these leases end.
+			await deps.armAt(Math.min(leaseEndMs, deps.store.nextPendingAtMs() ?? leaseEndMs));
+			const { tasks, immediate } = tasksFor(deps, subs, batch);
+			const results = await runPool(tasks, MAX_CONCURRENT_DELIVERIES, (task) => task());
+			const doneMs = Date.now();
+			deps.store.transaction(() => {
+				for (const record of [...immediate, ...results.flat()]) deps.store.recordAttempt(record, doneMs);
+			});
+			attempts += batch.length;
+		}
+		// Once per round, whatever it did (so the last round of every run ends with it).
+		await deps.afterRound?.();
 		if (batch.length === 0) {
-			await deps.afterRound?.();
 			const next = deps.store.nextPendingAtMs();
 			const waitMs = next === null ? Number.POSITIVE_INFINITY : next - Date.now();
 			if (waitMs > HOT_WAIT_MS || ++idleRounds > MAX_IDLE_ROUNDS) break;
 			await sleep(Math.max(1, waitMs));
-			continue;
 		}
-		idleRounds = 0;
-		// If this instance dies mid-batch, the alarm must still fire for what else is due, and
-		// at the latest when these leases end.
-		await deps.armAt(Math.min(leaseEndMs, deps.store.nextPendingAtMs() ?? leaseEndMs));
-		const { tasks, immediate } = tasksFor(deps, subs, batch);
-		const results = await runPool(tasks, MAX_CONCURRENT_DELIVERIES, (task) => task());
-		const doneMs = Date.now();
-		deps.store.transaction(() => {
-			for (const record of [...immediate, ...results.flat()]) deps.store.recordAttempt(record, doneMs);
-		});
-		attempts += batch.length;
-		await deps.afterRound?.();
 	}
 	return attempts;
 }

@@ -130,7 +130,6 @@ export class TopicObject extends DurableObject<AppEnv> {
 						this.armedAtMs = at;
 					},
 				});
-				await this.pull.wake(this.subs);
 				moreWork = await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now);
 			}
 		} catch (error) {
@@ -299,7 +298,7 @@ export class TopicObject extends DurableObject<AppEnv> {
 	async cancelMessage(id: string): Promise<Result<{ id: string; cancelled: number }>> {
 		if (!this.topic) return fail(topicNotFound());
 		const result = this.steering.cancel(id);
-		if (result.ok && result.value.cancelled > 0) await this.armForRetention();
+		if (result.ok && result.value.cancelled > 0) await this.rearm();
 		return result;
 	}
 
@@ -328,19 +327,11 @@ export class TopicObject extends DurableObject<AppEnv> {
 
 	async purgeDead(name: string): Promise<Result<{ purged: number; pending: number }>> {
 		if (!this.topic) return fail(topicNotFound());
-		const result = await this.steering.purge(name);
-		if (result.ok && result.value.purged > 0) await this.armForRetention();
+		const result = this.steering.purge(name);
+		// Cancelling or purging finishes messages (their retention sweep needs the alarm) and may
+		// remove the earliest pending delivery: re-arm from the one place that knows all of it.
+		if (result.ok && result.value.purged > 0) await this.rearm();
 		return result;
-	}
-
-	/**
-	 * Cancelling or purging can finish messages while no alarm is set (nothing else pending, or only
-	 * paused deliveries): make sure the retention sweep of those messages is armed.
-	 */
-	private async armForRetention(): Promise<void> {
-		if (!this.topic) return;
-		const at = nextMaintenanceAtMs(this.admin, this.topic.retentionMs, Date.now());
-		if (at !== null) await this.armBy(at);
 	}
 
 	/** Leases due messages to a pull consumer, waiting up to `waitMs` for some (long poll). */

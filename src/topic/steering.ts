@@ -147,7 +147,7 @@ export class Steering {
 	}
 
 	/** Deletes a subscription's dead deliveries: a first batch at once, the rest by the alarm. */
-	async purge(name: string): Promise<Result<{ purged: number; pending: number }>> {
+	purge(name: string): Result<{ purged: number; pending: number }> {
 		const { store, admin } = this.deps;
 		const sub = this.deps.subByName(name);
 		if (!sub) return fail(subscriptionNotFound(name));
@@ -157,8 +157,8 @@ export class Steering {
 		if (n === MAINTENANCE_BATCH) {
 			store.transaction(() => admin.addJob("purge_dead", sub.sid, nowMs));
 			pending = this.deadCount(sub.sid);
-			await this.deps.armBy(nowMs);
 		}
+		// The caller re-arms the alarm (for the queued job and the retention sweep).
 		return ok({ purged: n, pending });
 	}
 
