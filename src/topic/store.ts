@@ -200,8 +200,10 @@ export class TopicStore {
 	 */
 	expireLeases(nowMs: number, limit: number, retryAtMs: (sid: number, attempts: number) => number | null): number {
 		const expired = this.rows<{ mid: number; sid: number; attempts: number }>(
-			`SELECT mid, sid, attempts FROM deliveries WHERE next_at_ms IS NOT NULL AND next_at_ms <= ?
-			 AND state = 'in_flight' AND +sid IN (SELECT sid FROM subscriptions) ORDER BY next_at_ms LIMIT ?`,
+			// Through deliveries_by_sub (sid, state, next_at_ms): only expired leases are read, however many
+			// scheduled deliveries are due (deliveries_pending would walk all of those first).
+			`SELECT mid, sid, attempts FROM deliveries
+			 WHERE sid IN (SELECT sid FROM subscriptions) AND state = 'in_flight' AND next_at_ms <= ? LIMIT ?`,
 			nowMs,
 			limit,
 		);

@@ -234,6 +234,18 @@ describe("schema", () => {
 		expect(plan.join("\n")).not.toMatch(/TEMP B-TREE/);
 	});
 
+	// Through deliveries_pending, finding expired leases would first walk every due scheduled
+	// delivery (a backlog of 20,000 due at once made each round read all of them).
+	it("finds expired leases through deliveries_by_sub, reading only in-flight rows", async () => {
+		const plan = await queryPlan(capturedSql((store) => store.expireLeases(Date.now(), CLAIM_BATCH, () => 0)));
+		const onDeliveries = plan.filter((step) => /\b(SCAN|SEARCH) deliveries\b/.test(step));
+		expect(onDeliveries).toHaveLength(1);
+		expect(onDeliveries[0]).toMatch(
+			/^SEARCH deliveries USING (COVERING )?INDEX deliveries_by_sub \(sid=\? AND state=\? AND next_at_ms<\?\)/,
+		);
+		expect(plan.join("\n")).not.toMatch(/TEMP B-TREE/);
+	});
+
 	it("finds the next pending time through the deliveries_pending index", async () => {
 		const plan = await queryPlan(capturedSql((store) => store.nextPendingAtMs()));
 		const onDeliveries = plan.filter((step) => /\b(SCAN|SEARCH) deliveries\b/.test(step));

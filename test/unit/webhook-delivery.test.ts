@@ -1,6 +1,7 @@
 import { Webhook } from "standardwebhooks";
-import { describe, expect, it } from "vitest";
-import { api, json, received, receiverUrl, topicWithWebhook, uniqueName } from "../helpers";
+import { describe, expect, it, vi } from "vitest";
+import { sendWebhook } from "../../src/delivery/webhook";
+import { api, behave, json, received, receiverUrl, topicWithWebhook, uniqueName } from "../helpers";
 
 async function waitForReceived(path: string, count: number, timeoutMs = 10_000) {
 	const start = Date.now();
@@ -89,5 +90,48 @@ describe("webhook delivery", () => {
 		const got = await received(path);
 		expect(got.map((r) => r.headers["sundial-attempt"])).toEqual(["1", "2"]);
 		expect(new Set(got.map((r) => r.headers["webhook-id"]))).toEqual(new Set(["m1"]));
+	});
+});
+
+describe("sendWebhook timers", () => {
+	const attempt = (path: string, timeoutMs: number) => ({
+		url: `${receiverUrl()}${path}`,
+		secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+		topic: "t",
+		subscription: "s",
+		messageId: "m1",
+		attempt: 1,
+		deliverAtMs: Date.now(),
+		body: "{}",
+		contentType: "application/json",
+		requestId: null,
+		messageHeaders: {},
+		subscriptionHeaders: {},
+		timeoutMs,
+	});
+
+	// workerd allows an object 10,000 active timers; a timer left running per attempt (as
+	// AbortSignal.timeout() does) made sustained pushes fail with QuotaExceededError.
+	it("clears its timeout timer as soon as the attempt ends", async () => {
+		const set = vi.spyOn(globalThis, "setTimeout");
+		const clear = vi.spyOn(globalThis, "clearTimeout");
+		try {
+			const result = await sendWebhook(attempt(`/timers/${uniqueName()}`, 30_000));
+			expect(result).toEqual({ kind: "response", status: 200, retryAfter: null });
+			const started = set.mock.results.filter((r) => r.type === "return").map((r) => r.value);
+			expect(started.length).toBeGreaterThanOrEqual(1);
+			const cleared = new Set(clear.mock.calls.map((c) => c[0]));
+			for (const id of started) expect(cleared.has(id)).toBe(true);
+		} finally {
+			set.mockRestore();
+			clear.mockRestore();
+		}
+	});
+
+	it("still reports a timeout as one", async () => {
+		const path = `/timers/${uniqueName()}`;
+		await behave(path, { status: 200, delayMs: 1000 });
+		const result = await sendWebhook(attempt(path, 100));
+		expect(result).toEqual({ kind: "error", error: "no response within 100 ms" });
 	});
 });
