@@ -1,5 +1,5 @@
 import { afterFailure, classify } from "../delivery/classify";
-import { MAX_CONCURRENT_DELIVERIES, runPool } from "../delivery/pool";
+import { MAX_CONCURRENT_DELIVERIES } from "../delivery/pool";
 import {
 	chunkForQueue,
 	isQueueBinding,
@@ -121,20 +121,32 @@ function tasksFor(deps: DispatchDeps, subs: Map<number, SubscriptionRow>, batch:
 	return { tasks, immediate };
 }
 
+type Task = () => Promise<AttemptRecord[]>;
+
 /**
- * Delivers what is due in bounded rounds: end expired leases and claim a batch (one
- * transaction), send it with at most six requests in flight, record every outcome (one
- * transaction). Returns how many deliveries were attempted.
+ * Delivers what is due as one pipeline: six senders (the most requests one object may have
+ * waiting, PLATFORM.md §1) take attempts from a shared buffer; whichever sender finds it empty
+ * refills it in one transaction that records the outcomes gathered so far and claims the next
+ * batch. So requests stay in flight while a batch is claimed, instead of the pool draining at the
+ * end of every round. Ends when nothing is due within HOT_WAIT_MS, at `maxDeliveries` attempts or
+ * after ALARM_BUDGET_MS; returns how many deliveries were attempted.
  */
 export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 	const startedMs = Date.now();
+	const ready: Task[] = [];
+	const outcomes: AttemptRecord[] = [];
 	let attempts = 0;
-	let idleRounds = 0;
-	while (attempts < deps.maxDeliveries && Date.now() - startedMs < ALARM_BUDGET_MS) {
+	let stopped = false;
+	let refilling: Promise<boolean> | null = null;
+
+	/** Records outcomes and claims a batch; false when nothing was due. */
+	const refill = async (): Promise<boolean> => {
 		const nowMs = Date.now();
 		const subs = deps.subscriptions();
 		let leaseEndMs = nowMs;
+		const recorded = outcomes.splice(0);
 		const batch = deps.store.transaction(() => {
+			deps.store.recordAttempts(recorded, nowMs);
 			deps.store.expireLeases(nowMs, CLAIM_BATCH, (sid, used) => {
 				const sub = subs.get(sid);
 				if (!sub || used >= sub.config.retry.maxAttempts) return null;
@@ -147,28 +159,57 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 				return until;
 			});
 		});
-		if (batch.length > 0) {
-			idleRounds = 0;
-			// If this instance dies mid-batch, the alarm must still fire for what else is due, and
-			// at the latest when these leases end.
-			await deps.armAt(Math.min(leaseEndMs, deps.store.nextPendingAtMs() ?? leaseEndMs));
-			const { tasks, immediate } = tasksFor(deps, subs, batch);
-			const results = await runPool(tasks, MAX_CONCURRENT_DELIVERIES, (task) => task());
-			const doneMs = Date.now();
-			deps.store.transaction(() => {
-				for (const record of [...immediate, ...results.flat()]) deps.store.recordAttempt(record, doneMs);
-			});
-			attempts += batch.length;
-		}
-		// Once per round, whatever it did (so the last round of every run ends with it).
+		// Wakes waiting pull consumers: this round may have ended leases or recorded nacks.
 		await deps.afterRound?.();
-		if (batch.length === 0) {
+		if (batch.length === 0) return false;
+		attempts += batch.length;
+		// If this instance dies mid-batch, the alarm must still fire for what else is due, and at
+		// the latest when these leases end.
+		await deps.armAt(Math.min(leaseEndMs, deps.store.nextPendingAtMs() ?? leaseEndMs));
+		const { tasks, immediate } = tasksFor(deps, subs, batch);
+		outcomes.push(...immediate);
+		ready.push(...tasks);
+		return true;
+	};
+
+	/** One refill at a time; concurrent callers share its result. */
+	const refillOnce = (): Promise<boolean> => {
+		if (!refilling) refilling = refill().finally(() => (refilling = null));
+		return refilling;
+	};
+
+	const sender = async (): Promise<void> => {
+		let idleRounds = 0;
+		while (!stopped) {
+			const task = ready.shift();
+			if (task) {
+				outcomes.push(...(await task()));
+				continue;
+			}
+			if (attempts >= deps.maxDeliveries || Date.now() - startedMs >= ALARM_BUDGET_MS) break;
+			if (await refillOnce()) {
+				idleRounds = 0;
+				continue;
+			}
+			// Nothing due now: wait in memory for what is due very soon, else end this run.
 			const next = deps.store.nextPendingAtMs();
 			const waitMs = next === null ? Number.POSITIVE_INFINITY : next - Date.now();
 			if (waitMs > HOT_WAIT_MS || ++idleRounds > MAX_IDLE_ROUNDS) break;
 			await sleep(Math.max(1, waitMs));
 		}
+	};
+
+	const settled = await Promise.allSettled(Array.from({ length: MAX_CONCURRENT_DELIVERIES }, sender));
+	stopped = true;
+	// The outcomes gathered since the last refill. (Outcomes a failed refill had taken are left to
+	// lease expiry, as after a crash: those deliveries are retried.)
+	if (outcomes.length > 0) {
+		const doneMs = Date.now();
+		const recorded = outcomes.splice(0);
+		deps.store.transaction(() => deps.store.recordAttempts(recorded, doneMs));
 	}
+	const failed = settled.find((r) => r.status === "rejected");
+	if (failed) throw failed.reason;
 	return attempts;
 }
 

@@ -256,70 +256,90 @@ export class TopicStore {
 			nowMs,
 			limit,
 		);
-		return due.map((r) => {
+		const claimed = due.map((r) => ({
+			mid: r.mid,
+			sid: r.sid,
+			lease: r.lease + 1,
+			attempt: r.attempts + 1,
+			messageId: r.id,
+			body: r.body,
+			contentType: r.content_type,
+			headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
+			requestId: r.request_id,
+			deliverAtMs: r.deliver_at_ms,
+		}));
+		const rows = claimed.map((d) => [d.mid, d.sid, leaseUntilMs(d.sid)]);
+		for (let i = 0; i < rows.length; i += 33) {
+			const chunk = rows.slice(i, i + 33);
 			this.sql.exec(
 				`UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, lease = lease + 1,
-				 next_at_ms = ?, updated_at_ms = ? WHERE mid = ? AND sid = ?`,
-				leaseUntilMs(r.sid),
+				 next_at_ms = v.column3, updated_at_ms = ?
+				 FROM (VALUES ${Array(chunk.length).fill("(?, ?, ?)").join(", ")}) AS v
+				 WHERE deliveries.mid = v.column1 AND deliveries.sid = v.column2`,
 				nowMs,
-				r.mid,
-				r.sid,
-			);
-			return {
-				mid: r.mid,
-				sid: r.sid,
-				lease: r.lease + 1,
-				attempt: r.attempts + 1,
-				messageId: r.id,
-				body: r.body,
-				contentType: r.content_type,
-				headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
-				requestId: r.request_id,
-				deliverAtMs: r.deliver_at_ms,
-			};
-		});
-	}
-
-	/** Records an attempt's outcome unless the delivery moved on meanwhile (cancelled, rescheduled, re-leased). */
-	recordAttempt(record: AttemptRecord, nowMs: number): boolean {
-		const guard = "WHERE mid = ? AND sid = ? AND state = 'in_flight' AND lease = ?";
-		let cursor: SqlStorageCursor<Row>;
-		if (record.kind === "delivered") {
-			cursor = this.sql.exec(
-				`UPDATE deliveries SET state = 'delivered', next_at_ms = NULL, last_status = ?, last_error = NULL,
-				 delivered_at_ms = ?, updated_at_ms = ? ${guard}`,
-				record.status,
-				record.atMs,
-				nowMs,
-				record.mid,
-				record.sid,
-				record.lease,
-			);
-		} else if (record.kind === "retry") {
-			cursor = this.sql.exec(
-				`UPDATE deliveries SET state = 'scheduled', next_at_ms = ?, last_status = ?, last_error = ?,
-				 updated_at_ms = ? ${guard}`,
-				record.nextAtMs,
-				record.status,
-				record.error,
-				nowMs,
-				record.mid,
-				record.sid,
-				record.lease,
-			);
-		} else {
-			cursor = this.sql.exec(
-				`UPDATE deliveries SET state = 'dead', next_at_ms = NULL, last_status = ?, last_error = ?,
-				 updated_at_ms = ? ${guard}`,
-				record.status,
-				record.error,
-				nowMs,
-				record.mid,
-				record.sid,
-				record.lease,
+				...chunk.flat(),
 			);
 		}
-		return cursor.rowsWritten > 0;
+		return claimed;
+	}
+
+	/**
+	 * Records attempts' outcomes, a few statements per batch instead of one per attempt. Each is
+	 * skipped when its delivery moved on meanwhile (cancelled, rescheduled, re-leased); returns how
+	 * many were recorded.
+	 */
+	recordAttempts(records: readonly AttemptRecord[], nowMs: number): number {
+		const delivered: SqlStorageValue[][] = [];
+		const retry: SqlStorageValue[][] = [];
+		const dead: SqlStorageValue[][] = [];
+		for (const r of records) {
+			if (r.kind === "delivered") delivered.push([r.mid, r.sid, r.lease, r.status, r.atMs]);
+			else if (r.kind === "retry") retry.push([r.mid, r.sid, r.lease, r.status, r.error, r.nextAtMs]);
+			else dead.push([r.mid, r.sid, r.lease, r.status, r.error]);
+		}
+		return (
+			this.updateLeased(
+				"state = 'delivered', next_at_ms = NULL, last_status = v.column4, last_error = NULL, delivered_at_ms = v.column5",
+				delivered,
+				nowMs,
+			) +
+			this.updateLeased(
+				"state = 'scheduled', next_at_ms = v.column6, last_status = v.column4, last_error = v.column5",
+				retry,
+				nowMs,
+			) +
+			this.updateLeased(
+				"state = 'dead', next_at_ms = NULL, last_status = v.column4, last_error = v.column5",
+				dead,
+				nowMs,
+			)
+		);
+	}
+
+	/**
+	 * `UPDATE deliveries SET <set>` for each row `[mid, sid, lease, ...]` whose delivery is still in
+	 * flight under that lease; `v.columnN` in `set` is the row's N-th value. Chunked to stay within
+	 * 100 bound parameters per statement.
+	 */
+	private updateLeased(set: string, rows: readonly SqlStorageValue[][], nowMs: number): number {
+		const width = rows[0]?.length ?? 0;
+		if (width === 0) return 0;
+		let changed = 0;
+		const per = Math.floor(99 / width);
+		const tuple = `(${Array(width).fill("?").join(", ")})`;
+		for (let i = 0; i < rows.length; i += per) {
+			const chunk = rows.slice(i, i + per);
+			changed += changedRows(
+				this.sql,
+				`UPDATE deliveries SET ${set}, updated_at_ms = ?
+				 FROM (VALUES ${Array(chunk.length).fill(tuple).join(", ")}) AS v
+				 WHERE deliveries.mid = v.column1 AND deliveries.sid = v.column2
+				   AND deliveries.lease = v.column3 AND deliveries.state = 'in_flight'`,
+				nowMs,
+				...chunk.flat(),
+			);
+		}
+		return changed;
 	}
 
 	/** Makes every push lease expire now: the instance that held them is gone (a new one is starting). */

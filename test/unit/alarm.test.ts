@@ -246,6 +246,17 @@ describe("schema", () => {
 		expect(plan.join("\n")).not.toMatch(/TEMP B-TREE/);
 	});
 
+	// Outcomes and claims are written a batch per statement (UPDATE … FROM VALUES); each row must be
+	// found by its primary key, never by scanning deliveries.
+	it("records a batch of outcomes by primary key lookups", async () => {
+		const record = { kind: "delivered" as const, mid: 1, sid: 1, lease: 1, status: 200, atMs: 0 };
+		const captured = capturedSql((store) => store.recordAttempts([record, { ...record, mid: 2 }], 0));
+		expect(captured.query).toMatch(/FROM \(VALUES \(\?, \?, \?, \?, \?\), \(\?, \?, \?, \?, \?\)\)/);
+		const plan = await queryPlan(captured);
+		const onDeliveries = plan.filter((step) => /\b(SCAN|SEARCH) deliveries\b/.test(step));
+		expect(onDeliveries).toEqual([expect.stringMatching(/^SEARCH deliveries USING PRIMARY KEY \(mid=\? AND sid=\?\)/)]);
+	});
+
 	it("finds the next pending time through the deliveries_pending index", async () => {
 		const plan = await queryPlan(capturedSql((store) => store.nextPendingAtMs()));
 		const onDeliveries = plan.filter((step) => /\b(SCAN|SEARCH) deliveries\b/.test(step));

@@ -95,12 +95,12 @@ describe("cancel", () => {
 			const store = new TopicStore(state.storage);
 			const now = Date.now();
 			return [
-				store.recordAttempt({ kind: "delivered", ...claim, status: 200, atMs: now }, now),
-				store.recordAttempt({ kind: "retry", ...claim, status: 500, error: "HTTP 500", nextAtMs: now }, now),
-				store.recordAttempt({ kind: "dead", ...claim, status: 500, error: "HTTP 500" }, now),
+				store.recordAttempts([{ kind: "delivered", ...claim, status: 200, atMs: now }], now),
+				store.recordAttempts([{ kind: "retry", ...claim, status: 500, error: "HTTP 500", nextAtMs: now }], now),
+				store.recordAttempts([{ kind: "dead", ...claim, status: 500, error: "HTTP 500" }], now),
 			];
 		});
-		expect(recorded).toEqual([false, false, false]);
+		expect(recorded).toEqual([0, 0, 0]);
 		expect(await deliveryRow(topic, "m1")).toMatchObject({ state: "cancelled", attempts: 1, last_status: null });
 		expect(await sql(topic, "SELECT state, n FROM delivery_counts WHERE n != 0")).toEqual([
 			{ state: "cancelled", n: 1 },
@@ -120,9 +120,12 @@ describe("cancel", () => {
 		expect(await deliveryRow(topic, "m1")).toMatchObject({ state: "in_flight", next_at_ms: leaseEnd });
 		const recorded = await runInDurableObject(stubOf(topic), (_i, state) => {
 			const now = Date.now();
-			return new TopicStore(state.storage).recordAttempt({ kind: "delivered", ...claim, status: 204, atMs: now }, now);
+			return new TopicStore(state.storage).recordAttempts(
+				[{ kind: "delivered", ...claim, status: 204, atMs: now }],
+				now,
+			);
 		});
-		expect(recorded).toBe(true);
+		expect(recorded).toBe(1);
 		expect(await deliveryRow(topic, "m1")).toMatchObject({ state: "delivered", last_status: 204, next_at_ms: null });
 		expect((await subscriptionStats(topic)).counts).toEqual({ scheduled: 0, in_flight: 0, delivered: 1, dead: 0 });
 	});
