@@ -1,18 +1,11 @@
 /** The topic object's SQL for pull subscriptions: lease due deliveries, settle leases. */
 
+import { type ClaimedDelivery, DUE_COLUMNS, type DueRow, markInFlight } from "./store";
+
 type Row = Record<string, SqlStorageValue>;
 
 /** A delivery leased to a pull consumer, with what it receives. */
-export interface LeasedRow {
-	mid: number;
-	lease: number;
-	attempt: number;
-	messageId: string;
-	body: string;
-	contentType: string;
-	headers: Record<string, string>;
-	deliverAtMs: number;
-}
+export type LeasedRow = ClaimedDelivery;
 
 export class PullStore {
 	constructor(private readonly sql: SqlStorage) {}
@@ -23,17 +16,8 @@ export class PullStore {
 
 	/** Leases up to `limit` due deliveries of a subscription until `untilMs`, earliest due first. */
 	lease(sid: number, nowMs: number, untilMs: number, limit: number): LeasedRow[] {
-		const due = this.rows<{
-			mid: number;
-			attempts: number;
-			lease: number;
-			id: string;
-			body: string;
-			content_type: string;
-			headers: string | null;
-			deliver_at_ms: number;
-		}>(
-			`SELECT d.mid, d.attempts, d.lease, m.id, m.body, m.content_type, m.headers, m.deliver_at_ms
+		const due = this.rows<DueRow>(
+			`SELECT ${DUE_COLUMNS}
 			 FROM deliveries d JOIN messages m ON m.mid = d.mid
 			 WHERE d.sid = ? AND d.state = 'scheduled' AND d.next_at_ms <= ?
 			 ORDER BY d.next_at_ms LIMIT ?`,
@@ -41,26 +25,7 @@ export class PullStore {
 			nowMs,
 			limit,
 		);
-		return due.map((r) => {
-			this.sql.exec(
-				`UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, lease = lease + 1,
-				 next_at_ms = ?, updated_at_ms = ? WHERE mid = ? AND sid = ?`,
-				untilMs,
-				nowMs,
-				r.mid,
-				sid,
-			);
-			return {
-				mid: r.mid,
-				lease: r.lease + 1,
-				attempt: r.attempts + 1,
-				messageId: r.id,
-				body: r.body,
-				contentType: r.content_type,
-				headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
-				deliverAtMs: r.deliver_at_ms,
-			};
-		});
+		return markInFlight(this.sql, due, () => untilMs, nowMs);
 	}
 
 	/**

@@ -47,6 +47,59 @@ export type AttemptRecord =
 
 type Row = Record<string, SqlStorageValue>;
 
+/** The columns the push claim and the pull lease read of a due delivery and its message. */
+export const DUE_COLUMNS =
+	"d.mid, d.sid, d.attempts, d.lease, m.id, m.body, m.content_type, m.headers, m.request_id, m.deliver_at_ms";
+
+/** A row of `DUE_COLUMNS`. */
+export interface DueRow extends Row {
+	mid: number;
+	sid: number;
+	attempts: number;
+	lease: number;
+	id: string;
+	body: string;
+	content_type: string;
+	headers: string | null;
+	request_id: string | null;
+	deliver_at_ms: number;
+}
+
+/**
+ * Marks due deliveries in flight (attempt and lease + 1) until their lease ends, as the returned
+ * claims say; a few statements per batch (33 rows each, within 100 bound parameters).
+ */
+export function markInFlight(
+	sql: SqlStorage,
+	due: readonly DueRow[],
+	leaseUntilMs: (sid: number) => number,
+	nowMs: number,
+): ClaimedDelivery[] {
+	for (let i = 0; i < due.length; i += 33) {
+		const chunk = due.slice(i, i + 33);
+		sql.exec(
+			`UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, lease = lease + 1,
+			 next_at_ms = v.column3, updated_at_ms = ?
+			 FROM (VALUES ${Array(chunk.length).fill("(?, ?, ?)").join(", ")}) AS v
+			 WHERE deliveries.mid = v.column1 AND deliveries.sid = v.column2`,
+			nowMs,
+			...chunk.flatMap((r) => [r.mid, r.sid, leaseUntilMs(r.sid)]),
+		);
+	}
+	return due.map((r) => ({
+		mid: r.mid,
+		sid: r.sid,
+		lease: r.lease + 1,
+		attempt: r.attempts + 1,
+		messageId: r.id,
+		body: r.body,
+		contentType: r.content_type,
+		headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
+		requestId: r.request_id,
+		deliverAtMs: r.deliver_at_ms,
+	}));
+}
+
 /**
  * Runs an UPDATE or DELETE and returns how many rows it changed. (A cursor's `rowsWritten` is no
  * such count: it also counts index entries and the writes of triggers.)
@@ -236,19 +289,8 @@ export class TopicStore {
 	 * `leaseUntilMs(sid)` and returns them with their message, earliest first.
 	 */
 	claimDue(nowMs: number, limit: number, leaseUntilMs: (sid: number) => number): ClaimedDelivery[] {
-		const due = this.rows<{
-			mid: number;
-			sid: number;
-			attempts: number;
-			lease: number;
-			id: string;
-			body: string;
-			content_type: string;
-			headers: string | null;
-			request_id: string | null;
-			deliver_at_ms: number;
-		}>(
-			`SELECT d.mid, d.sid, d.attempts, d.lease, m.id, m.body, m.content_type, m.headers, m.request_id, m.deliver_at_ms
+		const due = this.rows<DueRow>(
+			`SELECT ${DUE_COLUMNS}
 			 FROM deliveries d JOIN messages m ON m.mid = d.mid
 			 WHERE d.next_at_ms IS NOT NULL AND d.next_at_ms <= ? AND d.state = 'scheduled'
 			   AND +d.sid IN (SELECT sid FROM subscriptions WHERE paused = 0 AND type IN ('webhook', 'queue'))
@@ -256,31 +298,7 @@ export class TopicStore {
 			nowMs,
 			limit,
 		);
-		const claimed = due.map((r) => ({
-			mid: r.mid,
-			sid: r.sid,
-			lease: r.lease + 1,
-			attempt: r.attempts + 1,
-			messageId: r.id,
-			body: r.body,
-			contentType: r.content_type,
-			headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
-			requestId: r.request_id,
-			deliverAtMs: r.deliver_at_ms,
-		}));
-		const rows = claimed.map((d) => [d.mid, d.sid, leaseUntilMs(d.sid)]);
-		for (let i = 0; i < rows.length; i += 33) {
-			const chunk = rows.slice(i, i + 33);
-			this.sql.exec(
-				`UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, lease = lease + 1,
-				 next_at_ms = v.column3, updated_at_ms = ?
-				 FROM (VALUES ${Array(chunk.length).fill("(?, ?, ?)").join(", ")}) AS v
-				 WHERE deliveries.mid = v.column1 AND deliveries.sid = v.column2`,
-				nowMs,
-				...chunk.flat(),
-			);
-		}
-		return claimed;
+		return markInFlight(this.sql, due, leaseUntilMs, nowMs);
 	}
 
 	/**
