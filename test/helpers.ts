@@ -43,6 +43,8 @@ export interface Received {
 	headers: Record<string, string>;
 	body: string;
 	receivedAtMs: number;
+	/** The receiver's number for the TCP connection it came on. */
+	connection: number;
 }
 
 /** What the receiver got on `path` so far. */
@@ -54,7 +56,7 @@ export async function received(path: string): Promise<Received[]> {
 /** Sets how the receiver answers `path`. */
 export async function behave(
 	path: string,
-	reply: { status: number; delayMs?: number; headers?: Record<string, string> },
+	reply: { status: number; delayMs?: number; headers?: Record<string, string>; body?: string },
 ) {
 	await fetch(`${receiverUrl()}/_control/behaviour?path=${encodeURIComponent(path)}`, {
 		method: "POST",

@@ -39,9 +39,38 @@ export async function webhookHeaders(a: WebhookAttempt, nowMs: number): Promise<
 	return headers;
 }
 
+/** Response bytes read so the connection can be reused; past this the body is cancelled. */
+const DRAIN_LIMIT_BYTES = 64 * 1024;
+
 /**
- * Sends one attempt. The timeout starts here, when the caller has a connection slot; the response
- * body is always cancelled so the connection is released at once. Never throws.
+ * Reads a response body to its end, so the connection goes back to the pool: cancelling a body
+ * that was not read made workerd open a new connection for every attempt. A body over 64 KB is
+ * cancelled (its connection is dropped; nobody reads what a webhook answers).
+ */
+async function drain(body: ReadableStream<Uint8Array> | null): Promise<void> {
+	if (!body) return;
+	const reader = body.getReader();
+	try {
+		let bytes = 0;
+		for (;;) {
+			const { done, value } = await reader.read();
+			if (done) return;
+			bytes += value.byteLength;
+			if (bytes > DRAIN_LIMIT_BYTES) {
+				await reader.cancel();
+				return;
+			}
+		}
+	} catch {
+		// the connection broke after the status arrived: the status still counts
+	} finally {
+		reader.releaseLock();
+	}
+}
+
+/**
+ * Sends one attempt. The timeout starts here, when the caller has a connection slot, and covers
+ * reading the (bounded) response body. Never throws.
  *
  * The timer is cleared as soon as the attempt ends. (`AbortSignal.timeout()` would keep one timer
  * alive per attempt for the whole timeout, and workerd allows an object 10,000 active timers: at
@@ -64,7 +93,7 @@ export async function sendWebhook(a: WebhookAttempt): Promise<AttemptResult> {
 			signal: abort.signal,
 		});
 		const retryAfter = response.headers.get("retry-after");
-		await response.body?.cancel().catch(() => {});
+		await drain(response.body);
 		return { kind: "response", status: response.status, retryAfter };
 	} catch (error) {
 		if (timedOut) return { kind: "error", error: `no response within ${a.timeoutMs} ms` };

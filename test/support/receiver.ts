@@ -12,6 +12,8 @@ export interface ReceivedRequest {
 	receivedAtMs: number;
 	/** Requests open when this one arrived, counting itself. */
 	activeAtArrival: number;
+	/** Which TCP connection it came on (numbered from 1 as they open): shows connection reuse. */
+	connection: number;
 }
 
 /** How the receiver answers one request. */
@@ -52,6 +54,8 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
 	const behaviours = new Map<string, Behaviour>();
 	let active = 0;
 	let maxConcurrent = 0;
+	const connectionIds = new WeakMap<object, number>();
+	let connections = 0;
 
 	const receiver: Receiver = {
 		url: "",
@@ -125,6 +129,7 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
 			body,
 			receivedAtMs,
 			activeAtArrival,
+			connection: connectionIds.get(req.socket) ?? 0,
 		};
 		receiver.received.push(record);
 		const behaviour = behaviours.get(record.path) ?? defaultReply;
@@ -153,6 +158,7 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
 			}
 		});
 	});
+	server.on("connection", (socket) => connectionIds.set(socket, ++connections));
 	await new Promise<void>((resolve, reject) => {
 		server.once("error", reject);
 		server.listen(opts.port ?? 0, host, () => resolve());

@@ -93,23 +93,24 @@ describe("webhook delivery", () => {
 	});
 });
 
-describe("sendWebhook timers", () => {
-	const attempt = (path: string, timeoutMs: number) => ({
-		url: `${receiverUrl()}${path}`,
-		secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-		topic: "t",
-		subscription: "s",
-		messageId: "m1",
-		attempt: 1,
-		deliverAtMs: Date.now(),
-		body: "{}",
-		contentType: "application/json",
-		requestId: null,
-		messageHeaders: {},
-		subscriptionHeaders: {},
-		timeoutMs,
-	});
+/** One webhook attempt to the test receiver at `path`. */
+const attempt = (path: string, timeoutMs: number) => ({
+	url: `${receiverUrl()}${path}`,
+	secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+	topic: "t",
+	subscription: "s",
+	messageId: "m1",
+	attempt: 1,
+	deliverAtMs: Date.now(),
+	body: "{}",
+	contentType: "application/json",
+	requestId: null,
+	messageHeaders: {},
+	subscriptionHeaders: {},
+	timeoutMs,
+});
 
+describe("sendWebhook timers", () => {
 	// workerd allows an object 10,000 active timers; a timer left running per attempt (as
 	// AbortSignal.timeout() does) made sustained pushes fail with QuotaExceededError.
 	it("clears its timeout timer as soon as the attempt ends", async () => {
@@ -133,5 +134,26 @@ describe("sendWebhook timers", () => {
 		await behave(path, { status: 200, delayMs: 1000 });
 		const result = await sendWebhook(attempt(path, 100));
 		expect(result).toEqual({ kind: "error", error: "no response within 100 ms" });
+	});
+});
+
+describe("webhook connections", () => {
+	// Cancelling an unread response body made workerd open a new connection for every attempt.
+	it("reuses connections: the response body is read, not cancelled", async () => {
+		const topic = uniqueName("reuse");
+		const path = `/hook/${topic}`;
+		await topicWithWebhook(topic, path);
+		await behave(path, { status: 200, body: "thanks" });
+		const items = Array.from({ length: 30 }, (_, i) => ({ body: { i } }));
+		expect((await api("POST", `/v1/topics/${topic}/messages/batch`, items)).status).toBe(200);
+		const got = await waitForReceived(path, 30);
+		expect(new Set(got.map((r) => r.connection)).size).toBeLessThanOrEqual(6);
+	});
+
+	it("counts a 2xx with a body over 64 KB as delivered (the rest of the body is not read)", async () => {
+		const path = `/timers/${uniqueName()}`;
+		await behave(path, { status: 200, body: "x".repeat(200_000) });
+		const result = await sendWebhook(attempt(path, 5_000));
+		expect(result).toEqual({ kind: "response", status: 200, retryAfter: null });
 	});
 });
