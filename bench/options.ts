@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { repoRoot } from "../test/support/wrangler.ts";
 import type { Profile } from "./scenarios/common.ts";
+import type { Runtime } from "./sundial.ts";
 
 /** Command-line options of `node bench/run.ts`. */
 export interface Options {
@@ -12,6 +13,8 @@ export interface Options {
 	out: string;
 	/** The whole run's time budget, seconds: steps that would start later are skipped (and say so). */
 	budgetS: number;
+	/** What runs Sundial: plain workerd (default) or `wrangler dev` (bench/workerd.ts says why). */
+	runtime: Runtime;
 	/** The exact command, for the report. */
 	command: string;
 	profile: Profile;
@@ -32,11 +35,12 @@ const BATCH_IN_FLIGHT = 4;
  */
 export const DEFAULT_BACKLOG = 300_000;
 
-const USAGE = `usage: node bench/run.ts [--smoke] [--only=1,3] [--reps=N] [--backlog=N] [--out=DIR]
+const USAGE = `usage: node bench/run.ts [--smoke] [--only=1,3] [--reps=N] [--backlog=N] [--runtime=R] [--out=DIR]
   --smoke      ≤ 60 s, both systems, tiny counts (the harness check that npm test runs)
   --only=IDS   scenarios to run, comma-separated, of ${SCENARIOS.join(",")}
   --reps=N     repetitions (default 3; smoke 1)
   --backlog=N  messages in scenario 5's backlog (default ${DEFAULT_BACKLOG}; smoke 5000)
+  --runtime=R  what runs Sundial: workerd (default; the runtime alone) or wrangler (all of wrangler dev)
   --out=DIR    output directory (default docs/)`;
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
@@ -56,6 +60,7 @@ export function parseOptions(argv: string[]): Options {
 			reps: { type: "string" },
 			backlog: { type: "string" },
 			out: { type: "string" },
+			runtime: { type: "string" },
 			help: { type: "boolean", default: false },
 		},
 	});
@@ -64,6 +69,10 @@ export function parseOptions(argv: string[]): Options {
 		process.exit(0);
 	}
 	const smoke = values.smoke ?? false;
+	const runtime = values.runtime ?? "workerd";
+	if (runtime !== "workerd" && runtime !== "wrangler") {
+		throw new Error(`--runtime must be workerd or wrangler, got "${runtime}"\n${USAGE}`);
+	}
 	let only: Set<string> | null = null;
 	if (values.only !== undefined) {
 		only = new Set(values.only.split(",").map((s) => s.trim()));
@@ -109,6 +118,7 @@ export function parseOptions(argv: string[]): Options {
 		smoke,
 		only,
 		out: values.out ?? join(repoRoot, "docs"),
+		runtime,
 		budgetS: smoke ? 55 : 15 * 60,
 		command: ["npm run bench", ...(argv.length ? ["--", ...argv] : [])].join(" "),
 		profile,

@@ -116,7 +116,11 @@ ${table(rows)}
 
 ## How each figure is measured
 
-- **Sundial** runs under \`wrangler dev\` (local workerd, SQLite-backed Durable Objects; state on ${facts["state dir"] ?? "tmpfs"}),
+- **Sundial** runs ${
+		o.runtime === "workerd"
+			? "under plain `workerd` (the runtime binary `wrangler dev` runs, without wrangler's dev proxy, inspector and request log, which cap even `GET /health` at a few hundred req/s here; bench/workerd.ts), serving the bundle `wrangler deploy --dry-run` builds"
+			: "under `wrangler dev` (its dev proxy and inspector included)"
+	}, SQLite-backed Durable Objects, state on ${facts["state dir"] ?? "tmpfs"},
   from a copy of \`src/\` taken at start. Requests go over loopback HTTP (Node \`fetch\`, keep-alive).
 - **BullMQ ${facts.bullmq}** runs on \`redis-server\` ${facts["redis-server"]} (\`--save "" --appendonly no\`; once with
   the default \`hz 10\`, once with \`--hz 100\`), its Worker in a separate Node process. BullMQ's Redis driver
@@ -133,7 +137,7 @@ ${table(rows)}
   ${p.singleInFlight} in flight: Sundial over HTTP, BullMQ \`queue.add\` in-process (no HTTP at all).
 - **#5** on a freshly started Sundial and Redis (hz 10): ${p.backlog.toLocaleString("en")} messages 1–24 h out loaded into one
   topic / one queue, then #1 at ${p.backlogRate}/s and #3 on that same topic / queue. Memory: VmRSS of the \`workerd\`
-  process running the Worker (of \`wrangler dev\`'s two, the one with the inspector) vs Redis \`INFO memory\` \`used_memory_rss\`,
+  process running the Worker (under \`wrangler dev\`, of its two the one with the inspector) vs Redis \`INFO memory\` \`used_memory_rss\`,
   after those runs.
 - **#6** ${p.pushTotal.toLocaleString("en")} messages due at the same instant; deliveries/s = received ÷ (last arrival − due).
   BullMQ counterpart: a Worker (concurrency 6) whose processor POSTs each job to the same receiver.

@@ -11,7 +11,7 @@ import { type SundialBench, startSundial } from "./sundial.ts";
 import { elapsedS, progress } from "./util.ts";
 
 /**
- * `npm run bench`: Sundial (wrangler dev) against BullMQ + Redis on this machine, every scenario of
+ * `npm run bench`: Sundial (plain workerd, or wrangler dev with --runtime=wrangler) against BullMQ + Redis on this machine, every scenario of
  * issue 6, alternating systems per repetition; writes BENCHMARKS.md, bench-results.json and
  * bench-lateness.svg to --out (docs/ by default). Exit 0 = every scenario produced numbers for both
  * systems; 1 = some did not; 2 = redis-server is missing or the flags are wrong.
@@ -53,7 +53,7 @@ async function main(): Promise<number> {
 
 	const started: { stop(): Promise<void> }[] = [];
 	try {
-		progress("starting the receiver, redis-server (hz 10 and hz 100) and Sundial (wrangler dev)");
+		progress(`starting the receiver, redis-server (hz 10 and hz 100) and Sundial (${o.runtime})`);
 		const receiverChild = startChild("receiver-process.ts", {});
 		started.push(receiverChild);
 		const ready = await receiverChild.next<{ type: string; url: string }>("ready");
@@ -62,7 +62,7 @@ async function main(): Promise<number> {
 		started.push(redis10);
 		const redis100: RedisServer = await startRedis(100);
 		started.push(redis100);
-		const sundial: SundialBench = await startSundial();
+		const sundial: SundialBench = await startSundial(o.runtime);
 		started.push(sundial);
 		const svc: Services = { sundial, receiver, redis10, redis100 };
 		progress(
@@ -71,7 +71,7 @@ async function main(): Promise<number> {
 
 		const renew = async () => {
 			await svc.sundial.stop();
-			svc.sundial = await startSundial();
+			svc.sundial = await startSundial(o.runtime);
 			started.push(svc.sundial);
 			await svc.redis10.stop();
 			svc.redis10 = await startRedis(null);

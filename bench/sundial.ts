@@ -3,12 +3,17 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } f
 import { join } from "node:path";
 import { repoRoot, startWorker, type WorkerProcess } from "../test/support/wrangler.ts";
 import { stateBase } from "./util.ts";
+import { startWorkerd } from "./workerd.ts";
 
-/** Sundial under `wrangler dev` for the bench: its own token, fresh state, a frozen copy of src/. */
+/** What runs Sundial in the bench: plain workerd (default), or the whole `wrangler dev`. */
+export type Runtime = "workerd" | "wrangler";
+
+/** Sundial for the bench: its own token, fresh state, a frozen copy of src/. */
 export interface SundialBench {
 	url: string;
 	token: string;
-	/** wrangler's pid (leader of its process group). */
+	runtime: Runtime;
+	/** The pid of wrangler or workerd (leader of its process group). */
 	pid: number;
 	api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
 	stop(): Promise<void>;
@@ -32,21 +37,27 @@ process.on("exit", () => {
 });
 
 /** Starts Sundial on 127.0.0.1 with SUNDIAL_TOKEN (random) and SUNDIAL_ALLOW_HTTP=1; other limits default. */
-export async function startSundial(): Promise<SundialBench> {
+export async function startSundial(runtime: Runtime): Promise<SundialBench> {
 	const root = mkdtempSync(join(stateBase(), "sundial-bench-"));
 	roots.add(root);
 	const token = `bench_${randomBytes(24).toString("hex")}`;
 	let worker: WorkerProcess;
 	try {
-		const config = snapshotApp(mkdtempSync(join(root, "app-")));
+		const appDir = mkdtempSync(join(root, "app-"));
+		const config = snapshotApp(appDir);
 		const persistDir = mkdtempSync(join(root, "state-"));
-		worker = await startWorker({ persistDir, config, vars: { SUNDIAL_TOKEN: token, SUNDIAL_ALLOW_HTTP: "1" } });
+		const vars = { SUNDIAL_TOKEN: token, SUNDIAL_ALLOW_HTTP: "1" };
+		worker =
+			runtime === "workerd"
+				? await startWorkerd({ appDir, stateDir: persistDir, vars })
+				: await startWorker({ persistDir, config, vars });
 	} catch (error) {
 		rmSync(root, { recursive: true, force: true });
 		roots.delete(root);
 		throw error;
 	}
 	return {
+		runtime,
 		url: worker.url,
 		token,
 		pid: worker.pid,
