@@ -273,7 +273,7 @@ export class TopicObject extends DurableObject<AppEnv> {
 			return fail(new Conflict("no_subscriptions", "the topic has no subscriptions: a message would reach no one"));
 		}
 		const nowMs = Date.now();
-		const outcomes = this.store.transaction(() => messages.map((m) => this.store.insertMessage(m, nowMs)));
+		const outcomes = this.store.transaction(() => this.store.insertMessages(messages, nowMs));
 		let earliestMs = Number.POSITIVE_INFINITY;
 		for (const o of outcomes) if (!o.duplicate && o.deliverAtMs < earliestMs) earliestMs = o.deliverAtMs;
 		if (earliestMs !== Number.POSITIVE_INFINITY) await this.armBy(earliestMs);

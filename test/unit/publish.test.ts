@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { api, json, topicWithWebhook, uniqueName } from "../helpers";
+import { api, json, receiverUrl, topicWithWebhook, uniqueName } from "../helpers";
+import { sql } from "../lifecycle";
 
 interface ErrorBody {
 	error: { code: string; message: string; issues?: { path: string; message: string }[] };
@@ -208,6 +209,39 @@ describe("publish a batch", () => {
 		const first = await publish({ id: "batch-seen", body: 1, delay: "3h" });
 		const res = await batch([{ id: "batch-seen", body: 2 }]);
 		expect(res.body.results).toEqual([{ id: "batch-seen", deliver_at: first.body.deliver_at, duplicate: true }]);
+	});
+
+	// Stored with multi-row statements: this batch spans several of them, with duplicates of a
+	// stored id and of an earlier item placed across their boundaries.
+	it("stores a large batch exactly once per item and subscription, duplicates included", async () => {
+		const t = uniqueName("rows");
+		await topicWithWebhook(t, `/hook/${t}`);
+		await json("PUT", `/v1/topics/${t}/subscriptions/second`, { type: "webhook", url: `${receiverUrl()}/hook/${t}/2` });
+		await json("POST", `/v1/topics/${t}/messages`, { id: "seen", body: 0, delay: "2h" });
+		const items: { id: string; body: number; delay: string }[] = Array.from({ length: 120 }, (_, i) => ({
+			id: `r-${i}`,
+			body: i,
+			delay: `${3600 + i}s`,
+		}));
+		items[13] = { id: "seen", body: -1, delay: "9h" };
+		items[14] = { id: "r-3", body: -1, delay: "9h" };
+		items[99] = { id: "r-50", body: -1, delay: "9h" };
+		const res = await json<{ results: BatchResult[] }>("POST", `/v1/topics/${t}/messages/batch`, items);
+		expect(res.status).toBe(200);
+		const dups = res.body.results.flatMap((r, i) => ((r as Published).duplicate ? [i] : []));
+		expect(dups).toEqual([13, 14, 99]);
+		expect(res.body.results[14]).toEqual({ ...(res.body.results[3] as Published), duplicate: true });
+		const rows = await sql<{ n: number; messages: number; late: number }>(
+			t,
+			`SELECT COUNT(*) AS n, COUNT(DISTINCT d.mid) AS messages,
+			        SUM(d.next_at_ms != m.deliver_at_ms) AS late
+			 FROM deliveries d JOIN messages m ON m.mid = d.mid`,
+		);
+		expect(rows).toEqual([{ n: 2 * 118, messages: 118, late: 0 }]);
+		const detail = await json<{ counts: Record<string, number>; messages: number }>("GET", `/v1/topics/${t}`);
+		expect(detail.body.messages).toBe(118);
+		expect(detail.body.counts.scheduled).toBe(2 * 118);
+		expect((await json("GET", `/v1/topics/${t}/messages/r-3`)).body).toMatchObject({ body: 3 });
 	});
 
 	it("takes 1000 items and refuses 1001 with 413", async () => {
