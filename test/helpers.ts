@@ -45,6 +45,8 @@ export interface Received {
 	receivedAtMs: number;
 	/** The receiver's number for the TCP connection it came on. */
 	connection: number;
+	/** Its place among that connection's requests (1 = it opened the connection). */
+	onConnection: number;
 }
 
 /** What the receiver got on `path` so far. */

@@ -2,8 +2,9 @@ import { z } from "@hono/zod-openapi";
 import type { Config } from "../config";
 import { AppError, InvalidRequest, TooLarge } from "../errors";
 import { toIssues } from "../http/endpoint";
-import { Duration, HeaderMap, Instant, Name } from "../http/schemas";
+import { Duration, HeaderMap, Instant, NAME_PATTERN, Name } from "../http/schemas";
 import { isJsonMedia } from "../media";
+import { parseDurationMs, parseInstantMs } from "../time";
 import type { NewMessage } from "../topic/types";
 
 /** One message as a client publishes it (DESIGN.md "Publishing"). */
@@ -44,17 +45,55 @@ export function newMessageId(nowMs: number): string {
 	return `msg_${nowMs.toString(36)}${suffix}`;
 }
 
+type ParsedItem = z.output<typeof PublishItem>;
+
+/** The fields of the common item, which quickParse takes without zod. */
+const QUICK_KEYS = new Set(["body", "delay", "deliver_at", "id"]);
+
+const asTime = (value: unknown, parse: (v: number | string) => number): number | null | undefined => {
+	if (value === undefined) return undefined;
+	if (typeof value !== "number" && typeof value !== "string") return null;
+	try {
+		return parse(value);
+	} catch {
+		return null;
+	}
+};
+
 /**
- * Turns one published item into a message to store, or throws the AppError that says why not:
- * field errors (400) named under `prefix`, or a body over the limit (413).
+ * The hot path of batch publishing: an item of only `body`, `delay` or `deliver_at`, and `id`, all
+ * valid, parsed by hand (zod per item was a large share of a batch's CPU). Anything else returns
+ * null and takes the zod path, which also words every error, so results do not depend on the path.
  */
-export function normalizeMessage(raw: unknown, config: Config, nowMs: number, prefix = ""): NewMessage {
+function quickParse(raw: unknown): ParsedItem | null {
+	if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return null;
+	const fields = raw as Record<string, unknown>;
+	for (const key in fields) if (!QUICK_KEYS.has(key)) return null;
+	const { body, id } = fields;
+	if (body === undefined) return null;
+	if (id !== undefined && (typeof id !== "string" || !NAME_PATTERN.test(id))) return null;
+	const delay = asTime(fields.delay, parseDurationMs);
+	const deliverAt = asTime(fields.deliver_at, parseInstantMs);
+	if (delay === null || deliverAt === null) return null;
+	return { body, delay, deliver_at: deliverAt, id } as ParsedItem;
+}
+
+/** Parses with the PublishItem schema; throws the 400 naming every bad field under `prefix`. */
+function fullParse(raw: unknown, prefix: string): ParsedItem {
 	const parsed = PublishItem.safeParse(raw);
 	if (!parsed.success) {
 		const issues = toIssues(parsed.error, prefix);
 		throw new InvalidRequest(`invalid message: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
 	}
-	const item = parsed.data;
+	return parsed.data;
+}
+
+/**
+ * Turns one published item into a message to store, or throws the AppError that says why not:
+ * field errors (400) named under `prefix`, or a body over the limit (413).
+ */
+export function normalizeMessage(raw: unknown, config: Config, nowMs: number, prefix = ""): NewMessage {
+	const item = quickParse(raw) ?? fullParse(raw, prefix);
 	const at = (field: string) => (prefix ? `${prefix}.${field}` : field);
 	const invalid = (field: string, message: string) =>
 		new InvalidRequest(`invalid message: ${at(field)}: ${message}`, [{ path: at(field), message }]);
@@ -83,7 +122,8 @@ export function normalizeMessage(raw: unknown, config: Config, nowMs: number, pr
 	} else {
 		throw invalid("body", `must be a string when content_type is ${contentType}`);
 	}
-	const bytes = encoder.encode(body).byteLength;
+	// A UTF-16 code unit is at most 3 UTF-8 bytes: short bodies need no encoding to be measured.
+	const bytes = body.length * 3 <= config.maxBodyBytes ? 0 : encoder.encode(body).byteLength;
 	if (bytes > config.maxBodyBytes) {
 		throw new TooLarge("body_too_large", `${at("body")} is ${bytes} bytes; the limit is ${config.maxBodyBytes}`);
 	}

@@ -14,6 +14,8 @@ export interface ReceivedRequest {
 	activeAtArrival: number;
 	/** Which TCP connection it came on (numbered from 1 as they open): shows connection reuse. */
 	connection: number;
+	/** Its place among the requests of that connection, from 1 (1 = it opened the connection). */
+	onConnection: number;
 }
 
 /** How the receiver answers one request. */
@@ -55,6 +57,7 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
 	let active = 0;
 	let maxConcurrent = 0;
 	const connectionIds = new WeakMap<object, number>();
+	const requestsOn = new WeakMap<object, number>();
 	let connections = 0;
 
 	const receiver: Receiver = {
@@ -130,7 +133,9 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
 			receivedAtMs,
 			activeAtArrival,
 			connection: connectionIds.get(req.socket) ?? 0,
+			onConnection: (requestsOn.get(req.socket) ?? 0) + 1,
 		};
+		requestsOn.set(req.socket, record.onConnection);
 		receiver.received.push(record);
 		const behaviour = behaviours.get(record.path) ?? defaultReply;
 		const reply = typeof behaviour === "function" ? await behaviour(record) : behaviour;

@@ -1,4 +1,7 @@
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { getConfig } from "../../src/config";
+import { normalizeMessage } from "../../src/publish/normalize";
 import { api, json, receiverUrl, topicWithWebhook, uniqueName } from "../helpers";
 import { sql } from "../lifecycle";
 
@@ -279,4 +282,41 @@ describe("publish a batch", () => {
 			expect(res.body.error.code).toBe("topic_not_found");
 		}
 	});
+});
+
+// Common items skip zod (src/publish/normalize.ts quickParse); an empty `headers` sends the same
+// item through the zod path: both must agree, for valid items and for every error.
+describe("publish item parsing: the quick path and the zod path agree", () => {
+	const config = getConfig(env);
+	const now = Date.UTC(2026, 10, 23, 12);
+	const outcome = (item: Record<string, unknown>) => {
+		try {
+			return normalizeMessage(item, config, now, "[0]");
+		} catch (error) {
+			return { thrown: (error as { toBody(): unknown }).toBody() };
+		}
+	};
+	const items: Record<string, unknown>[] = [
+		{ id: "a", body: { x: 1 } },
+		{ id: "a", body: "text", delay: 30 },
+		{ id: "a", body: [1, 2], delay: 0.25 },
+		{ id: "a", body: null, delay: "5m" },
+		{ id: "a", body: 1, deliver_at: "2026-12-01T09:00:00+02:00" },
+		{ id: "a", body: 1, deliver_at: 1796119200 },
+		{ id: "a", body: 1, delay: 30, deliver_at: 1796119200 },
+		{ id: "a", body: 1, delay: "soon" },
+		{ id: "a", body: 1, delay: -1 },
+		{ id: "a", body: 1, delay: 10 ** 12 },
+		{ id: "a", body: 1, delay: true },
+		{ id: "a", body: 1, deliver_at: "yesterday" },
+		{ id: "bad id", body: 1 },
+		{ id: 7, body: 1 },
+		{ id: "a" },
+		{ id: "a", body: "x".repeat(2 * 1024 * 1024) },
+	];
+	for (const item of items) {
+		it(`agrees on ${JSON.stringify(item).slice(0, 80)}`, () => {
+			expect(outcome(item)).toEqual(outcome({ ...item, headers: {} }));
+		});
+	}
 });

@@ -147,7 +147,12 @@ describe("webhook connections", () => {
 		const items = Array.from({ length: 30 }, (_, i) => ({ body: { i } }));
 		expect((await api("POST", `/v1/topics/${topic}/messages/batch`, items)).status).toBe(200);
 		const got = await waitForReceived(path, 30);
-		expect(new Set(got.map((r) => r.connection)).size).toBeLessThanOrEqual(6);
+		// Count the connections these requests opened: cancelling bodies opened one per request (30).
+		// Connections are pooled per host across every object of the process (other test files
+		// deliver to this receiver at the same time and may break some), so a few more than the six
+		// this object keeps busy can open; far fewer than one per request.
+		const opened = got.filter((r) => r.onConnection === 1).length;
+		expect(opened).toBeLessThanOrEqual(got.length / 3);
 	});
 
 	it("counts a 2xx with a body over 64 KB as delivered (the rest of the body is not read)", async () => {
