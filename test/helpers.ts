@@ -43,6 +43,8 @@ export interface Received {
 	headers: Record<string, string>;
 	body: string;
 	receivedAtMs: number;
+	/** Requests open at the receiver when this one arrived, counting itself (any path). */
+	activeAtArrival: number;
 	/** The receiver's number for the TCP connection it came on. */
 	connection: number;
 	/** Its place among that connection's requests (1 = it opened the connection). */

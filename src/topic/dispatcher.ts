@@ -22,8 +22,11 @@ export const ALARM_BUDGET_MS = 30_000;
  * ending and being woken again: at high due rates this keeps lateness at a few milliseconds.
  */
 export const HOT_WAIT_MS = 50;
-/** Rounds in a row that may wait without claiming anything (bounds the hot wait). */
-const MAX_IDLE_ROUNDS = 100;
+/**
+ * How long an alarm run may keep waiting in memory without claiming anything (bounds the hot
+ * wait, e.g. when the earliest due delivery cannot be claimed).
+ */
+const MAX_IDLE_MS = 1000;
 
 /** What the dispatcher needs from its object. */
 export interface DispatchDeps {
@@ -33,7 +36,7 @@ export interface DispatchDeps {
 	/** The Worker's bindings, where queue subscriptions find their producer. */
 	bindings: Record<string, unknown>;
 	maxDeliveries: number;
-	/** Moves the alarm to `atMs` (the crash safety net for leases just taken). */
+	/** Makes the alarm fire by `atMs` (the crash safety net for leases just taken). */
 	armAt: (atMs: number) => Promise<void>;
 	/** Runs once after every round, the last one included (wakes waiting pull consumers). */
 	afterRound?: () => Promise<void>;
@@ -138,6 +141,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 	let attempts = 0;
 	let stopped = false;
 	let refilling: Promise<boolean> | null = null;
+	let lastClaimMs = startedMs;
 
 	/** Records outcomes and claims a batch; false when nothing was due. */
 	const refill = async (): Promise<boolean> => {
@@ -162,6 +166,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 		// Wakes waiting pull consumers: this round may have ended leases or recorded nacks.
 		await deps.afterRound?.();
 		if (batch.length === 0) return false;
+		lastClaimMs = Date.now();
 		attempts += batch.length;
 		// If this instance dies mid-batch, the alarm must still fire for what else is due, and at
 		// the latest when these leases end.
@@ -179,7 +184,6 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 	};
 
 	const sender = async (): Promise<void> => {
-		let idleRounds = 0;
 		while (!stopped) {
 			const task = ready.shift();
 			if (task) {
@@ -187,14 +191,13 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 				continue;
 			}
 			if (attempts >= deps.maxDeliveries || Date.now() - startedMs >= ALARM_BUDGET_MS) break;
-			if (await refillOnce()) {
-				idleRounds = 0;
-				continue;
-			}
+			if (await refillOnce()) continue;
 			// Nothing due now: wait in memory for what is due very soon, else end this run.
 			const next = deps.store.nextPendingAtMs();
 			const waitMs = next === null ? Number.POSITIVE_INFINITY : next - Date.now();
-			if (waitMs > HOT_WAIT_MS || ++idleRounds > MAX_IDLE_ROUNDS) break;
+			// Idle time counts for the whole run, not per sender: a sender that keeps finding the buffer
+			// emptied by the others is not idle, and must not leave (that left one sender at 1,000/s).
+			if (waitMs > HOT_WAIT_MS || Date.now() - lastClaimMs > MAX_IDLE_MS) break;
 			await sleep(Math.max(1, waitMs));
 		}
 	};

@@ -124,11 +124,9 @@ export class TopicObject extends DurableObject<AppEnv> {
 					bindings: this.env as unknown as Record<string, unknown>,
 					maxDeliveries: getConfig(this.env).maxDeliveriesPerAlarm,
 					afterRound: () => this.pull.wake(this.subs),
-					armAt: async (atMs) => {
-						const at = Math.max(atMs, Date.now() + 1);
-						await this.ctx.storage.setAlarm(at);
-						this.armedAtMs = at;
-					},
+					// An alarm armed earlier covers a later need (it finds whatever is due then): only the
+					// first claim of a busy run writes the alarm.
+					armAt: (atMs) => this.armBy(atMs),
 				});
 				moreWork = await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now);
 			}

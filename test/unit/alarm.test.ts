@@ -43,6 +43,32 @@ function sql<T extends Record<string, SqlStorageValue>>(topic: string, query: st
 const getAlarm = (topic: string) => runInDurableObject(stubOf(topic), (_i, state) => state.storage.getAlarm());
 
 describe("alarm-driven delivery", () => {
+	// All six senders must stay through quiet stretches of a run: the ones that kept finding nothing
+	// to send used to leave one by one, so a burst after a quiet stretch went out one at a time.
+	it("keeps six requests in flight for a burst after a quiet stretch of the same run", async () => {
+		const topic = uniqueName("senders");
+		const path = `/hook/${topic}`;
+		await topicWithWebhook(topic, path);
+		await behave(path, { status: 200, delayMs: 30 });
+		// Published the normal way: the platform's alarm runs it (a manual alarm run here would race
+		// the alarm that the run itself arms).
+		const start = Date.now() + 200;
+		const quiet = Array.from({ length: 150 }, (_, i) => message(`q-${i}`, start + i * 15));
+		const burstAt = start + 150 * 15 + 30;
+		const burst = Array.from({ length: 60 }, (_, i) => message(`b-${i}`, burstAt));
+		await runInDurableObject(stubOf(topic), async (instance) => unwrap(await instance.publish([...quiet, ...burst])));
+
+		const deadline = Date.now() + 15_000;
+		let got = await received(path);
+		while (got.length < 210 && Date.now() < deadline) {
+			await new Promise((r) => setTimeout(r, 50));
+			got = await received(path);
+		}
+		expect(got).toHaveLength(210);
+		const inBurst = got.filter((r) => r.headers["webhook-id"]?.startsWith("b-"));
+		expect(Math.max(...inBurst.map((r) => r.activeAtArrival))).toBeGreaterThanOrEqual(5);
+	});
+
 	it("delivers every due message over several claim rounds, then clears the alarm", async () => {
 		const topic = uniqueName("alarm");
 		const path = `/hook/${topic}`;
