@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Receiver, startReceiver } from "../support/receiver.js";
-import { stopAll } from "../support/wrangler.js";
+import { describe, expect, it } from "vitest";
+import type { Receiver } from "../support/receiver.js";
+import { useSundial } from "./fixture.js";
 import {
 	byWebhookId,
 	createWebhookTopic,
@@ -9,8 +9,6 @@ import {
 	publishBatch,
 	type Sundial,
 	sleep,
-	srcChangedSince,
-	startSundial,
 } from "./lib.js";
 
 const TOPIC = "crash";
@@ -28,19 +26,9 @@ describe("crash recovery (SIGKILL of wrangler dev mid-delivery)", () => {
 	let sundial: Sundial;
 	let receiver: Receiver;
 
-	beforeAll(async () => {
-		receiver = await startReceiver();
-		sundial = await startSundial();
-	});
-	afterEach(() => {
-		const changed = sundial ? srcChangedSince(sundial.startedAtMs) : [];
-		if (changed.length > 0)
-			console.warn(`src/ changed during the run, so wrangler reloaded the Worker: ${changed.join(", ")}`);
-	});
-	afterAll(async () => {
-		await stopAll();
-		await receiver?.close();
-		sundial?.removeState();
+	useSundial(async (s, r) => {
+		sundial = s;
+		receiver = r as Receiver;
 	});
 
 	it("delivers every message at least once after the runtime is killed and restarted", async () => {

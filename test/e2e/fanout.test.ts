@@ -1,7 +1,7 @@
 import { Webhook } from "standardwebhooks";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Receiver, startReceiver } from "../support/receiver.js";
-import { stopAll } from "../support/wrangler.js";
+import { describe, expect, it } from "vitest";
+import type { Receiver } from "../support/receiver.js";
+import { useSundial } from "./fixture.js";
 import {
 	addWebhook,
 	byWebhookId,
@@ -10,8 +10,6 @@ import {
 	publishBatch,
 	type Sundial,
 	sleep,
-	srcChangedSince,
-	startSundial,
 } from "./lib.js";
 
 const TOPIC = "fanout";
@@ -24,21 +22,11 @@ describe("fan-out to two webhook subscriptions (wrangler dev + real receiver)", 
 	let secretA: string;
 	let secretB: string;
 
-	beforeAll(async () => {
-		receiver = await startReceiver();
-		sundial = await startSundial();
+	useSundial(async (s, r) => {
+		sundial = s;
+		receiver = r as Receiver;
 		secretA = await createWebhookTopic(sundial, TOPIC, "sub-a", `${receiver.url}${PATH_A}`);
 		secretB = await addWebhook(sundial, TOPIC, "sub-b", `${receiver.url}${PATH_B}`);
-	});
-	afterEach(() => {
-		const changed = sundial ? srcChangedSince(sundial.startedAtMs) : [];
-		if (changed.length > 0)
-			console.warn(`src/ changed during the run, so wrangler reloaded the Worker: ${changed.join(", ")}`);
-	});
-	afterAll(async () => {
-		await stopAll();
-		await receiver?.close();
-		sundial?.removeState();
 	});
 
 	const waitForAll = async (ids: readonly string[], timeoutMs: number) => {

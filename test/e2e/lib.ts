@@ -64,7 +64,7 @@ export function configPath(): string | undefined {
 
 /**
  * Files under src/ modified after `sinceMs`. `wrangler dev` rebuilds and reloads the Worker when one
- * changes, silently at --log-level info, and a reload resets every Durable Object mid-delivery: a
+ * changes (wrangler does not say so in the output the tests capture), and a reload resets every Durable Object mid-delivery: a
  * test that fails while src/ was being edited says so.
  */
 export function srcChangedSince(sinceMs: number): string[] {

@@ -1,15 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Receiver, startReceiver } from "../support/receiver.js";
-import { stopAll } from "../support/wrangler.js";
-import {
-	createWebhookTopic,
-	describeMissing,
-	pollUntil,
-	type Sundial,
-	sleep,
-	srcChangedSince,
-	startSundial,
-} from "./lib.js";
+import { describe, expect, it } from "vitest";
+import type { Receiver } from "../support/receiver.js";
+import { useSundial } from "./fixture.js";
+import { createWebhookTopic, describeMissing, pollUntil, type Sundial, sleep } from "./lib.js";
 
 interface Delivery {
 	subscription: string;
@@ -33,19 +25,9 @@ describe("message lifecycle: retries, Retry-After, timeout, dead letters, redriv
 	let sundial: Sundial;
 	let receiver: Receiver;
 
-	beforeAll(async () => {
-		receiver = await startReceiver();
-		sundial = await startSundial();
-	});
-	afterEach(() => {
-		const changed = sundial ? srcChangedSince(sundial.startedAtMs) : [];
-		if (changed.length > 0)
-			console.warn(`src/ changed during the run, so wrangler reloaded the Worker: ${changed.join(", ")}`);
-	});
-	afterAll(async () => {
-		await stopAll();
-		await receiver?.close();
-		sundial?.removeState();
+	useSundial(async (s, r) => {
+		sundial = s;
+		receiver = r as Receiver;
 	});
 
 	/** The one delivery of message `id` (the topics here have one subscription each). */

@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { stopAll } from "../support/wrangler.js";
-import { pollUntil, publishBatch, type Sundial, sleep, srcChangedSince, startSundial } from "./lib.js";
+import { describe, expect, it } from "vitest";
+import { useSundial } from "./fixture.js";
+import { pollUntil, publishBatch, type Sundial, sleep } from "./lib.js";
 
 interface Pulled {
 	id: string;
@@ -15,18 +15,12 @@ type Counts = { scheduled: number; in_flight: number; delivered: number; dead: n
 describe("pull consumers: long poll, leases, ack / extend (wrangler dev)", () => {
 	let sundial: Sundial;
 
-	beforeAll(async () => {
-		sundial = await startSundial();
-	});
-	afterEach(() => {
-		const changed = sundial ? srcChangedSince(sundial.startedAtMs) : [];
-		if (changed.length > 0)
-			console.warn(`src/ changed during the run, so wrangler reloaded the Worker: ${changed.join(", ")}`);
-	});
-	afterAll(async () => {
-		await stopAll();
-		sundial?.removeState();
-	});
+	useSundial(
+		(s) => {
+			sundial = s;
+		},
+		{ receiver: false },
+	);
 
 	const pullTopic = async (topic: string) => {
 		expect((await sundial.api("PUT", `/v1/topics/${topic}`, {})).status).toBe(201);

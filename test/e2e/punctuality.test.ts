@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Receiver, startReceiver } from "../support/receiver.js";
-import { stopAll } from "../support/wrangler.js";
+import { describe, expect, it } from "vitest";
+import type { Receiver } from "../support/receiver.js";
+import { useSundial } from "./fixture.js";
 import {
 	byWebhookId,
 	createWebhookTopic,
@@ -10,8 +10,6 @@ import {
 	rfc3339WithOffset,
 	type Sundial,
 	sleep,
-	srcChangedSince,
-	startSundial,
 } from "./lib.js";
 
 /** Generous bound: this checks the scheduler is not grossly late, it is not the benchmark. */
@@ -21,19 +19,9 @@ describe("punctuality (wrangler dev + real receiver)", () => {
 	let sundial: Sundial;
 	let receiver: Receiver;
 
-	beforeAll(async () => {
-		receiver = await startReceiver();
-		sundial = await startSundial();
-	});
-	afterEach(() => {
-		const changed = sundial ? srcChangedSince(sundial.startedAtMs) : [];
-		if (changed.length > 0)
-			console.warn(`src/ changed during the run, so wrangler reloaded the Worker: ${changed.join(", ")}`);
-	});
-	afterAll(async () => {
-		await stopAll();
-		await receiver?.close();
-		sundial?.removeState();
+	useSundial(async (s, r) => {
+		sundial = s;
+		receiver = r as Receiver;
 	});
 
 	it("delivers 200 messages (delay, RFC 3339 +02:00, fractional unix seconds) once each, never early", async () => {

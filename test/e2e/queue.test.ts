@@ -1,9 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot, stopAll } from "../support/wrangler.js";
-import { configPath, pollUntil, publishBatch, type Sundial, sleep, srcChangedSince, startSundial } from "./lib.js";
+import { describe, expect, it } from "vitest";
+import { useSundial } from "./fixture.js";
+import { pollUntil, publishBatch, type Sundial, sleep } from "./lib.js";
 
 const TOPIC = "queue-e2e";
 const SUB = "to-queue";
@@ -18,55 +15,16 @@ interface Seen {
 	body: unknown;
 }
 
-/**
- * The harness runs `wrangler dev --log-level info`, and wrangler ranks a Worker's `console.log` below
- * "info" (levels: error < warn < info < log < debug), so the example consumer's lines never reach the
- * process output. This writes a config that is the project's own wrangler.toml with `main` pointing at a
- * two-line wrapper of the unchanged src/index.ts that routes console.log to console.info. Returns the
- * config path (for SUNDIAL_E2E_CONFIG) and the temp dir to remove.
- */
-function consumerLogConfig(): { config: string; dir: string } {
-	const base = configPath() ?? join(repoRoot, "wrangler.toml");
-	const srcDir = join(dirname(base), "src");
-	const dir = mkdtempSync(join(tmpdir(), "sundial-queue-e2e-"));
-	writeFileSync(
-		join(dir, "entry.ts"),
-		`import worker from ${JSON.stringify(join(srcDir, "index.ts"))};\n` +
-			`export * from ${JSON.stringify(join(srcDir, "index.ts"))};\n` +
-			"console.log = console.info;\nexport default worker;\n",
-	);
-	const toml = readFileSync(base, "utf8");
-	const patched = toml.replace(/^main\s*=.*$/m, 'main = "entry.ts"');
-	if (patched === toml) throw new Error(`no main = … line in ${base}`);
-	writeFileSync(join(dir, "wrangler.toml"), patched);
-	return { config: join(dir, "wrangler.toml"), dir };
-}
-
 describe("queue subscription: due messages reach the example consumer (wrangler dev, local queue)", () => {
 	let sundial: Sundial;
-	let wrapper: { config: string; dir: string } | undefined;
 
-	beforeAll(async () => {
-		wrapper = consumerLogConfig();
-		const previous = process.env.SUNDIAL_E2E_CONFIG;
-		process.env.SUNDIAL_E2E_CONFIG = wrapper.config;
-		try {
-			sundial = await startSundial();
-		} finally {
-			if (previous === undefined) delete process.env.SUNDIAL_E2E_CONFIG;
-			else process.env.SUNDIAL_E2E_CONFIG = previous;
-		}
-	});
-	afterEach(() => {
-		const changed = sundial ? srcChangedSince(sundial.startedAtMs) : [];
-		if (changed.length > 0)
-			console.warn(`src/ changed during the run, so wrangler reloaded the Worker: ${changed.join(", ")}`);
-	});
-	afterAll(async () => {
-		await stopAll();
-		sundial?.removeState();
-		if (wrapper) rmSync(wrapper.dir, { recursive: true, force: true });
-	});
+	// The harness runs wrangler at --log-level log, so the consumer's console.log lines reach its output.
+	useSundial(
+		(s) => {
+			sundial = s;
+		},
+		{ receiver: false },
+	);
 
 	it("sends each due message into EXAMPLE_QUEUE once; the consumer logs it with its body", async () => {
 		expect((await sundial.api("PUT", `/v1/topics/${TOPIC}`, {})).status).toBe(201);

@@ -42,7 +42,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerProcess> {
 		...["--ip", "127.0.0.1"],
 		...["--port", String(port), "--inspector-port", String(inspectorPort)],
 		...["--persist-to", resolve(opts.persistDir), "--env-file", envFile],
-		...["--show-interactive-dev-session=false", "--log-level", "info"],
+		...["--show-interactive-dev-session=false", "--log-level", "log"],
 	];
 	const env: NodeJS.ProcessEnv = {
 		...process.env,
