@@ -83,7 +83,7 @@ const worker :Workerd.Worker = (
 }
 
 /** The workerd binary wrangler runs (the `workerd` package wrangler depends on). */
-function workerdBinary(): string {
+export function workerdBinary(): string {
 	const fromWrangler = createRequire(join(repoRoot, "node_modules", "wrangler", "package.json"));
 	return (fromWrangler("workerd") as { default: string }).default;
 }
