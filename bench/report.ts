@@ -9,6 +9,7 @@ import type { RunRecord } from "./scenarios/common.ts";
 import type { Spread } from "./stats.ts";
 import type { SummaryRow } from "./summary.ts";
 import { stateBase } from "./util.ts";
+import { workerdVersion } from "./workerd.ts";
 
 export { summarize } from "./summary.ts";
 
@@ -41,7 +42,7 @@ export function machineFacts(redisVersion: string, loadStart: number[]): Facts {
 		os: `${os.type()} ${os.release()} (${os.arch()})`,
 		node: process.version,
 		wrangler: pkgVersion("wrangler"),
-		workerd: pkgVersion("workerd"),
+		workerd: workerdVersion(),
 		"redis-server": redisVersion,
 		bullmq: pkgVersion("bullmq"),
 		"sundial commit": `${git("rev-parse", "--short", "HEAD")}${dirty ? " + uncommitted changes in src/" : ""}`,

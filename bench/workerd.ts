@@ -82,10 +82,20 @@ const worker :Workerd.Worker = (
 `;
 }
 
-/** The workerd binary wrangler runs (the `workerd` package wrangler depends on). */
-export function workerdBinary(): string {
+/** The `workerd` package wrangler depends on (its binary is what `wrangler dev` runs). */
+function workerdPackage(): { default: string; version: string } {
 	const fromWrangler = createRequire(join(repoRoot, "node_modules", "wrangler", "package.json"));
-	return (fromWrangler("workerd") as { default: string }).default;
+	return fromWrangler("workerd") as { default: string; version: string };
+}
+
+/** The workerd binary wrangler runs. */
+export function workerdBinary(): string {
+	return workerdPackage().default;
+}
+
+/** Its version, for the report. */
+export function workerdVersion(): string {
+	return workerdPackage().version;
 }
 
 /**
