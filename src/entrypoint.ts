@@ -1,16 +1,14 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { type AppEnv, getConfig } from "./config";
-import { AppError, TooLarge, unwrap } from "./errors";
+import { AppError, unwrap } from "./errors";
 import { NAME_PATTERN } from "./http/schemas";
 import { topicStub } from "./http/stubs";
+import { type PublishReply, publishBatch } from "./publish/batch";
 import { normalizeMessage } from "./publish/normalize";
 import { formatInstant } from "./time";
-import type { NewMessage } from "./topic/types";
 
 /** What a publish over the service binding answers, per message. */
-export type PublishReply =
-	| { id: string; deliver_at: string; duplicate?: true }
-	| { error: { code: string; message: string; issues?: { path: string; message: string }[] } };
+export type { PublishReply };
 
 function checkTopic(topic: string): void {
 	if (typeof topic !== "string" || !NAME_PATTERN.test(topic)) {
@@ -42,38 +40,10 @@ export class PublishEntrypoint extends WorkerEntrypoint<AppEnv> {
 	async publishBatch(topic: string, messages: unknown[]): Promise<PublishReply[]> {
 		try {
 			checkTopic(topic);
-			const config = getConfig(this.env);
 			if (!Array.isArray(messages)) {
 				throw new AppError(400, "invalid_request", "messages must be an array");
 			}
-			if (messages.length > config.maxBatchItems) {
-				throw new TooLarge("batch_too_large", `a batch is an array of at most ${config.maxBatchItems} messages`);
-			}
-			const nowMs = Date.now();
-			const replies: PublishReply[] = new Array(messages.length);
-			const valid: NewMessage[] = [];
-			const slots: number[] = [];
-			messages.forEach((raw, index) => {
-				try {
-					valid.push(normalizeMessage(raw, config, nowMs, `[${index}]`));
-					slots.push(index);
-				} catch (error) {
-					if (!(error instanceof AppError)) throw error;
-					replies[index] = { error: error.toBody() };
-				}
-			});
-			if (valid.length > 0) {
-				const outcomes = unwrap(await topicStub(this.env, topic).publish(valid));
-				outcomes.forEach((o, i) => {
-					replies[slots[i] as number] = o.duplicate
-						? { id: o.id, deliver_at: formatInstant(o.deliverAtMs), duplicate: true }
-						: { id: o.id, deliver_at: formatInstant(o.deliverAtMs) };
-				});
-			} else {
-				// Nothing valid to store, but an unknown topic is still topic_not_found (as over HTTP).
-				unwrap(await topicStub(this.env, topic).describe());
-			}
-			return replies;
+			return await publishBatch(this.env, topic, messages);
 		} catch (error) {
 			if (error instanceof AppError) throw new Error(`${error.code}: ${error.message}`);
 			throw error;

@@ -2,14 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { decodeBody } from "../media";
 import type { TopicEntry } from "../registry/object";
 import { formatInstant } from "../time";
-import type {
-	DeadView,
-	MessageSummary,
-	MessageView,
-	PublishOutcome,
-	SubscriptionView,
-	TopicView,
-} from "../topic/types";
+import type { DeadView, MessageSummary, MessageView, SubscriptionView, TopicView } from "../topic/types";
 
 const instant = (ms: number | null) => (ms === null ? null : formatInstant(ms));
 const Time = z.string().openapi({ example: "2026-12-01T09:00:00.000Z" });
@@ -102,12 +95,6 @@ export function subscriptionJson(s: SubscriptionView) {
 export const PublishResultSchema = z
 	.object({ id: z.string(), deliver_at: Time, duplicate: z.boolean().optional() })
 	.openapi("PublishResult");
-
-export function publishJson(o: PublishOutcome) {
-	return o.duplicate
-		? { id: o.id, deliver_at: formatInstant(o.deliverAtMs), duplicate: true }
-		: { id: o.id, deliver_at: formatInstant(o.deliverAtMs) };
-}
 
 export const MessageSchema = z
 	.object({

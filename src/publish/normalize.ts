@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { Config } from "../config";
-import { AppError, InvalidRequest, TooLarge } from "../errors";
+import { InvalidRequest, TooLarge } from "../errors";
 import { toIssues } from "../http/endpoint";
 import { Duration, HeaderMap, Instant, NAME_PATTERN, Name } from "../http/schemas";
 import { isJsonMedia } from "../media";
@@ -135,12 +135,4 @@ export function normalizeMessage(raw: unknown, config: Config, nowMs: number, pr
 		requestId: item.request_id ?? null,
 		deliverAtMs,
 	};
-}
-
-/** An item's error as a batch result carries it. */
-export function itemError(error: unknown): {
-	error: { code: string; message: string; issues?: { path: string; message: string }[] };
-} {
-	if (error instanceof AppError) return { error: error.toBody() };
-	throw error;
 }

@@ -1,13 +1,13 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { getConfig } from "../../config";
-import { TooLarge, unwrap } from "../../errors";
-import { itemError, normalizeMessage, PublishItem } from "../../publish/normalize";
-import type { NewMessage } from "../../topic/types";
+import { unwrap } from "../../errors";
+import { publishBatch, publishReply } from "../../publish/batch";
+import { normalizeMessage, PublishItem } from "../../publish/normalize";
 import { endpoint } from "../endpoint";
 import { errors, Name } from "../schemas";
 import { topicStub } from "../stubs";
 import type { HonoEnv } from "../types";
-import { MessageSchema, messageJson, PublishResultSchema, publishJson } from "../views";
+import { MessageSchema, messageJson, PublishResultSchema } from "../views";
 
 const TopicParams = z.object({ topic: Name });
 const MessageParams = z.object({ topic: Name, id: Name });
@@ -47,7 +47,7 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 			const message = normalizeMessage(body, getConfig(c.env), Date.now());
 			const [outcome] = unwrap(await topicStub(c.env, params.topic).publish([message]));
 			if (!outcome) throw new Error("publish returned no outcome");
-			return c.json(publishJson(outcome), outcome.duplicate ? 200 : 201);
+			return c.json(publishReply(outcome), outcome.duplicate ? 200 : 201);
 		},
 	);
 
@@ -69,34 +69,7 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 			},
 		},
 		async (c, { params, body }) => {
-			const config = getConfig(c.env);
-			if (body.length > config.maxBatchItems) {
-				throw new TooLarge(
-					"batch_too_large",
-					`a batch holds at most ${config.maxBatchItems} messages, got ${body.length}`,
-				);
-			}
-			const nowMs = Date.now();
-			const results: unknown[] = new Array(body.length);
-			const valid: NewMessage[] = [];
-			const slots: number[] = [];
-			body.forEach((raw, index) => {
-				try {
-					valid.push(normalizeMessage(raw, config, nowMs, `[${index}]`));
-					slots.push(index);
-				} catch (error) {
-					results[index] = itemError(error);
-				}
-			});
-			if (valid.length > 0) {
-				const outcomes = unwrap(await topicStub(c.env, params.topic).publish(valid));
-				outcomes.forEach((o, i) => {
-					results[slots[i] as number] = publishJson(o);
-				});
-			} else {
-				// Nothing valid to store, but an unknown topic is still a 404, not a list of item errors.
-				unwrap(await topicStub(c.env, params.topic).describe());
-			}
+			const results = await publishBatch(c.env, params.topic, body);
 			return c.json({ results });
 		},
 	);
