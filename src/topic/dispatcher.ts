@@ -13,6 +13,12 @@ import type { AttemptRecord, ClaimedDelivery, SubscriptionRow, TopicStore } from
 
 /** Deliveries claimed per round: small enough to keep lateness low, big enough to batch SQL. */
 export const CLAIM_BATCH = 48;
+/**
+ * How far ahead of their due time deliveries are claimed. The claim's commit (which outgoing
+ * requests wait for) then happens before the due time, and each attempt waits in memory for its
+ * exact due millisecond: never early, and late by the fetch alone.
+ */
+export const CLAIM_AHEAD_MS = 5;
 /** How long past an attempt's timeout a push lease lasts before the delivery is retried. */
 export const LEASE_GRACE_MS = 2000;
 /** Wall time one alarm run spends delivering before it re-arms and yields. */
@@ -43,6 +49,11 @@ export interface DispatchDeps {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Resolves once the clock has reached `atMs` (at once when it has). */
+async function untilDue(atMs: number): Promise<void> {
+	for (let wait = atMs - Date.now(); wait > 0; wait = atMs - Date.now()) await sleep(wait);
+}
 
 /** The lease a push attempt holds: its timeout plus grace. */
 export function pushLeaseMs(sub: SubscriptionRow | undefined): number {
@@ -94,7 +105,10 @@ function tasksFor(deps: DispatchDeps, subs: Map<number, SubscriptionRow>, batch:
 		const sub = subs.get(d.sid);
 		if (!sub) continue; // removed meanwhile: its deliveries are being dropped
 		if (sub.config.type === "webhook") {
-			tasks.push(() => webhookTask(deps, sub, d));
+			tasks.push(async () => {
+				await untilDue(d.dueAtMs);
+				return webhookTask(deps, sub, d);
+			});
 			continue;
 		}
 		const message = queueDelivery({ ...d, topic: deps.topicName, subscription: sub.name });
@@ -111,6 +125,7 @@ function tasksFor(deps: DispatchDeps, subs: Map<number, SubscriptionRow>, batch:
 		const binding = deps.bindings[sub.config.queue ?? ""];
 		for (const chunk of chunkForQueue(items, (i) => queueBytes(i.message))) {
 			tasks.push(async () => {
+				await untilDue(Math.max(...chunk.map((i) => i.d.dueAtMs)));
 				const result = isQueueBinding(binding)
 					? await sendToQueue(
 							binding,
@@ -157,7 +172,8 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 				// A push lease only outlives its attempt when the instance died: retry at once.
 				return sub.config.type === "pull" ? afterFailureAt(sub, used, nowMs) : nowMs;
 			});
-			return deps.store.claimDue(nowMs, Math.min(CLAIM_BATCH, deps.maxDeliveries - attempts), (sid) => {
+			const dueBy = nowMs + CLAIM_AHEAD_MS;
+			return deps.store.claimDue(dueBy, Math.min(CLAIM_BATCH, deps.maxDeliveries - attempts), (sid) => {
 				const until = nowMs + pushLeaseMs(subs.get(sid));
 				leaseEndMs = Math.max(leaseEndMs, until);
 				return until;
@@ -170,7 +186,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 		attempts += batch.length;
 		// If this instance dies mid-batch, the alarm must still fire for what else is due, and at
 		// the latest when these leases end.
-		await deps.armAt(Math.min(leaseEndMs, deps.store.nextPendingAtMs() ?? leaseEndMs));
+		await deps.armAt(Math.min(leaseEndMs, (deps.store.nextPendingAtMs() ?? leaseEndMs) - CLAIM_AHEAD_MS));
 		const { tasks, immediate } = tasksFor(deps, subs, batch);
 		outcomes.push(...immediate);
 		ready.push(...tasks);
@@ -194,7 +210,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 			if (await refillOnce()) continue;
 			// Nothing due now: wait in memory for what is due very soon, else end this run.
 			const next = deps.store.nextPendingAtMs();
-			const waitMs = next === null ? Number.POSITIVE_INFINITY : next - Date.now();
+			const waitMs = next === null ? Number.POSITIVE_INFINITY : next - CLAIM_AHEAD_MS - Date.now();
 			// Idle time counts for the whole run, not per sender: a sender that keeps finding the buffer
 			// emptied by the others is not idle, and must not leave (that left one sender at 1,000/s).
 			if (waitMs > HOT_WAIT_MS || Date.now() - lastClaimMs > MAX_IDLE_MS) break;

@@ -1,4 +1,5 @@
 import { AppError, Conflict, fail, NotFound, ok, type Result } from "../errors";
+import { CLAIM_AHEAD_MS } from "./dispatcher";
 import { MAINTENANCE_BATCH } from "./maintenance";
 import type { SubscriptionRow, TopicStore } from "./store";
 import type { AdminStore } from "./store-admin";
@@ -57,7 +58,7 @@ export class Steering {
 		if (n === 0) {
 			return fail(new Conflict("not_scheduled", `message "${id}" has no scheduled delivery to move`));
 		}
-		await this.deps.armBy(atMs);
+		await this.deps.armBy(atMs - CLAIM_AHEAD_MS); // claimed a few ms ahead, sent at atMs
 		return ok({ id, deliverAtMs: atMs, scheduled: n });
 	}
 

@@ -29,6 +29,8 @@ export interface ClaimedDelivery {
 	headers: Record<string, string>;
 	requestId: string | null;
 	deliverAtMs: number;
+	/** When this attempt is due (the message's due time, or its retry time): never sent before. */
+	dueAtMs: number;
 }
 
 /** The recorded result of one attempt. */
@@ -54,7 +56,7 @@ const DELIVERIES_PER_INSERT = 49;
 
 /** The columns the push claim and the pull lease read of a due delivery and its message. */
 export const DUE_COLUMNS =
-	"d.mid, d.sid, d.attempts, d.lease, m.id, m.body, m.content_type, m.headers, m.request_id, m.deliver_at_ms";
+	"d.mid, d.sid, d.attempts, d.lease, d.next_at_ms, m.id, m.body, m.content_type, m.headers, m.request_id, m.deliver_at_ms";
 
 /** A row of `DUE_COLUMNS`. */
 export interface DueRow extends Row {
@@ -62,6 +64,7 @@ export interface DueRow extends Row {
 	sid: number;
 	attempts: number;
 	lease: number;
+	next_at_ms: number;
 	id: string;
 	body: string;
 	content_type: string;
@@ -102,6 +105,7 @@ export function markInFlight(
 		headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
 		requestId: r.request_id,
 		deliverAtMs: r.deliver_at_ms,
+		dueAtMs: r.next_at_ms,
 	}));
 }
 

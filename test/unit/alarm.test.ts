@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { unwrap } from "../../src/errors";
-import { CLAIM_BATCH } from "../../src/topic/dispatcher";
+import { CLAIM_AHEAD_MS, CLAIM_BATCH } from "../../src/topic/dispatcher";
 import { migrate, SCHEMA_VERSION } from "../../src/topic/schema";
 import { TopicStore } from "../../src/topic/store";
 import type { NewMessage } from "../../src/topic/types";
@@ -118,7 +118,7 @@ describe("alarm-driven delivery", () => {
 
 		expect(await runDurableObjectAlarm(stubOf(topic))).toBe(true);
 		expect((await received(path)).map((r) => r.headers["webhook-id"])).toEqual(["due"]);
-		expect(await getAlarm(topic)).toBe(later);
+		expect(await getAlarm(topic)).toBe(later - CLAIM_AHEAD_MS);
 
 		const earlier = await json<{ deliver_at: string }>("POST", `/v1/topics/${topic}/messages`, {
 			body: 1,
@@ -127,11 +127,11 @@ describe("alarm-driven delivery", () => {
 		expect(earlier.status).toBe(201);
 		const earlierMs = Date.parse(earlier.body.deliver_at);
 		expect(earlierMs).toBeLessThan(later);
-		expect(await getAlarm(topic)).toBe(earlierMs);
+		expect(await getAlarm(topic)).toBe(earlierMs - CLAIM_AHEAD_MS);
 
 		const laterStill = await api("POST", `/v1/topics/${topic}/messages`, { body: 2, delay: "1h" });
 		expect(laterStill.status).toBe(201);
-		expect(await getAlarm(topic)).toBe(earlierMs);
+		expect(await getAlarm(topic)).toBe(earlierMs - CLAIM_AHEAD_MS);
 
 		const pending = await sql<{ next_at_ms: number }>(
 			topic,
@@ -158,14 +158,14 @@ describe("alarm-driven delivery", () => {
 		// Retry-After 120 s is capped at the policy's max of 60 s.
 		expect(row?.next_at_ms).toBeGreaterThanOrEqual(before + 60_000);
 		expect(row?.next_at_ms).toBeLessThanOrEqual(after + 60_000);
-		expect(await getAlarm(topic)).toBe(row?.next_at_ms);
+		expect(await getAlarm(topic)).toBe((row?.next_at_ms ?? 0) - CLAIM_AHEAD_MS);
 	});
 
 	it("moves the alarm to the retention sweep when the last pending delivery goes away, and drops it with the topic", async () => {
 		const topic = uniqueName("alarm");
 		await topicWithWebhook(topic, `/hook/${topic}`);
 		const res = await json<{ deliver_at: string }>("POST", `/v1/topics/${topic}/messages`, { body: 1, delay: "1h" });
-		expect(await getAlarm(topic)).toBe(Date.parse(res.body.deliver_at));
+		expect(await getAlarm(topic)).toBe(Date.parse(res.body.deliver_at) - CLAIM_AHEAD_MS);
 		const before = Date.now();
 		expect((await api("DELETE", `/v1/topics/${topic}/subscriptions/hook`)).status).toBe(200);
 		const alarm = await getAlarm(topic);
