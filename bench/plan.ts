@@ -51,7 +51,14 @@ export async function runScenarios(svc: Services, o: Options, renew: () => Promi
 		}
 		try {
 			record.values = await fn();
-			if ((record.values.missing ?? 0) > 0) record.notes.push(`${record.values.missing} message(s) never arrived`);
+			if ((record.values.missing ?? 0) > 0) {
+				// Sundial says how many of those it still holds: late beyond the window, not lost.
+				const held = record.values.pending;
+				record.notes.push(
+					`${record.values.missing} message(s) did not arrive within the window` +
+						(held === undefined ? "" : `; Sundial still holds ${held} as scheduled or in flight (late, not lost)`),
+				);
+			}
 			if ((record.values.early ?? 0) > 0) record.notes.push(`${record.values.early} arrival(s) before due`);
 			if ((record.values.publishOverranMs ?? 0) > 0) {
 				record.notes.push(`publishing ended ${record.values.publishOverranMs} ms after the first due time`);

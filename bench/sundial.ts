@@ -110,6 +110,16 @@ export async function publishBatch(s: SundialBench, topic: string, items: readon
 	}
 }
 
+/**
+ * Deliveries Sundial still holds as scheduled or in flight on `topic`: messages that did not arrive
+ * within a run's window but are late, not lost.
+ */
+export async function stillPending(s: SundialBench, topic: string): Promise<number> {
+	const res = await s.api<{ counts: { scheduled: number; in_flight: number } }>("GET", `/v1/topics/${topic}`);
+	if (res.status !== 200) throw new Error(`GET topic ${topic}: ${res.status}`);
+	return res.body.counts.scheduled + res.body.counts.in_flight;
+}
+
 /** Publishes one message; throws unless it was scheduled (201). */
 export async function publishOne(s: SundialBench, topic: string, item: unknown): Promise<void> {
 	const res = await s.api("POST", `/v1/topics/${topic}/messages`, item);

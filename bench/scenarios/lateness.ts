@@ -3,7 +3,7 @@ import { redisAt } from "../bullmq-connection.ts";
 import { startChild } from "../children.ts";
 import type { RedisServer } from "../redis.ts";
 import { lateness } from "../stats.ts";
-import { createTopic, publishBatch } from "../sundial.ts";
+import { createTopic, publishBatch, stillPending } from "../sundial.ts";
 import { inParallel } from "../util.ts";
 import {
 	childCount,
@@ -85,7 +85,8 @@ export async function sundialLateness(svc: Services, p: Profile, o: SundialLaten
 		const dueOf = (id: string) => (id.startsWith(prefix) ? dues[Number(id.slice(prefix.length))] : undefined);
 		const l = lateness(n, rec.ids, rec.at, dueOf);
 		const maxConcurrent = "maxConcurrent" in rec ? (rec.maxConcurrent as number) : Number.NaN;
-		return { rate: o.rate, ...l, publishOverranMs, maxConcurrent };
+		const pending = l.missing > 0 ? await stillPending(s, o.topic) : 0;
+		return { rate: o.rate, ...l, publishOverranMs, maxConcurrent, pending };
 	} finally {
 		await consumer?.stop();
 	}

@@ -2,7 +2,7 @@ import { Queue } from "bullmq";
 import { redisAt } from "../bullmq-connection.ts";
 import { startChild } from "../children.ts";
 import type { RedisServer } from "../redis.ts";
-import { createTopic, publishBatch } from "../sundial.ts";
+import { createTopic, publishBatch, stillPending } from "../sundial.ts";
 import { inParallel } from "../util.ts";
 import {
 	chunks,
@@ -64,7 +64,9 @@ export async function sundialPush(
 	const publishOverranMs = Math.max(0, Date.now() - dueMs);
 	await waitForCount(() => receiverCount(svc.receiver, path), n, dueMs + 500, dueMs + DRAIN_MS);
 	const rec = await receiverCollect(svc.receiver, path);
-	return { ...pushFigures(n, dueMs, rec), publishOverranMs };
+	const figures = pushFigures(n, dueMs, rec);
+	const pending = figures.missing > 0 ? await stillPending(svc.sundial, topic) : 0;
+	return { ...figures, publishOverranMs, pending };
 }
 
 /**
