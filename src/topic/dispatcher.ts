@@ -50,11 +50,6 @@ export interface DispatchDeps {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Resolves once the clock has reached `atMs` (at once when it has). */
-async function untilDue(atMs: number): Promise<void> {
-	for (let wait = atMs - Date.now(); wait > 0; wait = atMs - Date.now()) await sleep(wait);
-}
-
 /** The lease a push attempt holds: its timeout plus grace. */
 export function pushLeaseMs(sub: SubscriptionRow | undefined): number {
 	return (sub?.config.timeoutMs ?? 30_000) + LEASE_GRACE_MS;
@@ -96,19 +91,22 @@ async function webhookTask(deps: DispatchDeps, sub: SubscriptionRow, d: ClaimedD
 	return [judge(sub, d, result)];
 }
 
+/** One request to make: not before `dueAtMs`. */
+interface Task {
+	dueAtMs: number;
+	run: () => Promise<AttemptRecord[]>;
+}
+
 /** Turns a round's claims into tasks: one per webhook attempt, one per queue sendBatch chunk. */
 function tasksFor(deps: DispatchDeps, subs: Map<number, SubscriptionRow>, batch: ClaimedDelivery[]) {
-	const tasks: (() => Promise<AttemptRecord[]>)[] = [];
+	const tasks: Task[] = [];
 	const immediate: AttemptRecord[] = [];
 	const queued = new Map<number, { d: ClaimedDelivery; message: ReturnType<typeof queueDelivery> }[]>();
 	for (const d of batch) {
 		const sub = subs.get(d.sid);
 		if (!sub) continue; // removed meanwhile: its deliveries are being dropped
 		if (sub.config.type === "webhook") {
-			tasks.push(async () => {
-				await untilDue(d.dueAtMs);
-				return webhookTask(deps, sub, d);
-			});
+			tasks.push({ dueAtMs: d.dueAtMs, run: () => webhookTask(deps, sub, d) });
 			continue;
 		}
 		const message = queueDelivery({ ...d, topic: deps.topicName, subscription: sub.name });
@@ -124,22 +122,22 @@ function tasksFor(deps: DispatchDeps, subs: Map<number, SubscriptionRow>, batch:
 		const sub = subs.get(sid) as SubscriptionRow;
 		const binding = deps.bindings[sub.config.queue ?? ""];
 		for (const chunk of chunkForQueue(items, (i) => queueBytes(i.message))) {
-			tasks.push(async () => {
-				await untilDue(Math.max(...chunk.map((i) => i.d.dueAtMs)));
-				const result = isQueueBinding(binding)
-					? await sendToQueue(
-							binding,
-							chunk.map((i) => i.message),
-						)
-					: { kind: "error" as const, error: `the Worker has no queue binding "${sub.config.queue}"` };
-				return chunk.map((i) => judge(sub, i.d, result));
+			tasks.push({
+				dueAtMs: Math.max(...chunk.map((i) => i.d.dueAtMs)),
+				run: async () => {
+					const result = isQueueBinding(binding)
+						? await sendToQueue(
+								binding,
+								chunk.map((i) => i.message),
+							)
+						: { kind: "error" as const, error: `the Worker has no queue binding "${sub.config.queue}"` };
+					return chunk.map((i) => judge(sub, i.d, result));
+				},
 			});
 		}
 	}
 	return { tasks, immediate };
 }
-
-type Task = () => Promise<AttemptRecord[]>;
 
 /**
  * Delivers what is due as one pipeline: six senders (the most requests one object may have
@@ -190,6 +188,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 		const { tasks, immediate } = tasksFor(deps, subs, batch);
 		outcomes.push(...immediate);
 		ready.push(...tasks);
+		ready.sort((x, y) => x.dueAtMs - y.dueAtMs);
 		return true;
 	};
 
@@ -201,9 +200,17 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 
 	const sender = async (): Promise<void> => {
 		while (!stopped) {
-			const task = ready.shift();
-			if (task) {
-				outcomes.push(...(await task()));
+			// The buffer is in due order: when its head is not due yet, nothing is. Wait for it without
+			// taking it, so a sender is never held by a request that may not leave yet.
+			const head = ready[0];
+			if (head) {
+				const waitMs = head.dueAtMs - Date.now();
+				if (waitMs > 0) {
+					await sleep(waitMs);
+					continue;
+				}
+				ready.shift();
+				outcomes.push(...(await head.run()));
 				continue;
 			}
 			if (attempts >= deps.maxDeliveries || Date.now() - startedMs >= ALARM_BUDGET_MS) break;
