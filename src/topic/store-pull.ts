@@ -1,6 +1,7 @@
 /** The topic object's SQL for pull subscriptions: lease due deliveries, settle leases. */
 
-import { type ClaimedDelivery, DUE_COLUMNS, type DueRow, markInFlight } from "./store";
+import type { ClaimedDelivery } from "./store";
+import { DUE_COLUMNS, type DueRow, markInFlight } from "./store-claim";
 
 type Row = Record<string, SqlStorageValue>;
 

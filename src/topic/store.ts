@@ -1,3 +1,4 @@
+import { DUE_COLUMNS, type DueRow, markInFlight } from "./store-claim";
 import {
 	DELIVERY_STATES,
 	type DeliveryState,
@@ -53,61 +54,6 @@ type Row = Record<string, SqlStorageValue>;
 const MESSAGES_PER_INSERT = 14;
 /** Messages per deliveries INSERT (2 bound parameters each, plus one). */
 const DELIVERIES_PER_INSERT = 49;
-
-/** The columns the push claim and the pull lease read of a due delivery and its message. */
-export const DUE_COLUMNS =
-	"d.mid, d.sid, d.attempts, d.lease, d.next_at_ms, m.id, m.body, m.content_type, m.headers, m.request_id, m.deliver_at_ms";
-
-/** A row of `DUE_COLUMNS`. */
-export interface DueRow extends Row {
-	mid: number;
-	sid: number;
-	attempts: number;
-	lease: number;
-	next_at_ms: number;
-	id: string;
-	body: string;
-	content_type: string;
-	headers: string | null;
-	request_id: string | null;
-	deliver_at_ms: number;
-}
-
-/**
- * Marks due deliveries in flight (attempt and lease + 1) until their lease ends, as the returned
- * claims say; a few statements per batch (33 rows each, within 100 bound parameters).
- */
-export function markInFlight(
-	sql: SqlStorage,
-	due: readonly DueRow[],
-	leaseUntilMs: (sid: number) => number,
-	nowMs: number,
-): ClaimedDelivery[] {
-	for (let i = 0; i < due.length; i += 33) {
-		const chunk = due.slice(i, i + 33);
-		sql.exec(
-			`UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, lease = lease + 1,
-			 next_at_ms = v.column3, updated_at_ms = ?
-			 FROM (VALUES ${Array(chunk.length).fill("(?, ?, ?)").join(", ")}) AS v
-			 WHERE deliveries.mid = v.column1 AND deliveries.sid = v.column2`,
-			nowMs,
-			...chunk.flatMap((r) => [r.mid, r.sid, leaseUntilMs(r.sid)]),
-		);
-	}
-	return due.map((r) => ({
-		mid: r.mid,
-		sid: r.sid,
-		lease: r.lease + 1,
-		attempt: r.attempts + 1,
-		messageId: r.id,
-		body: r.body,
-		contentType: r.content_type,
-		headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
-		requestId: r.request_id,
-		deliverAtMs: r.deliver_at_ms,
-		dueAtMs: r.next_at_ms,
-	}));
-}
 
 /**
  * Runs an UPDATE or DELETE and returns how many rows it changed. (A cursor's `rowsWritten` is no
