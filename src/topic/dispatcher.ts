@@ -19,6 +19,15 @@ export const CLAIM_BATCH = 48;
  * exact due millisecond: never early, and late by the fetch alone.
  */
 export const CLAIM_AHEAD_MS = 5;
+/**
+ * When the alarm is next needed for deliveries: CLAIM_AHEAD_MS before the earliest due push
+ * delivery or lease expiry (the one place the claim lead is applied to pending work).
+ */
+export function nextWorkAtMs(store: TopicStore): number | null {
+	const at = store.nextPendingAtMs();
+	return at === null ? null : at - CLAIM_AHEAD_MS;
+}
+
 /** How long past an attempt's timeout a push lease lasts before the delivery is retried. */
 export const LEASE_GRACE_MS = 2000;
 /** Wall time one alarm run spends delivering before it re-arms and yields. */
@@ -44,7 +53,7 @@ export interface DispatchDeps {
 	maxDeliveries: number;
 	/** Makes the alarm fire by `atMs` (the crash safety net for leases just taken). */
 	armAt: (atMs: number) => Promise<void>;
-	/** Runs once after every round, the last one included (wakes waiting pull consumers). */
+	/** Runs after every claim transaction, whatever it claimed (wakes waiting pull consumers). */
 	afterRound?: () => Promise<void>;
 }
 
@@ -152,7 +161,6 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 	const ready: Task[] = [];
 	const outcomes: AttemptRecord[] = [];
 	let attempts = 0;
-	let stopped = false;
 	let refilling: Promise<boolean> | null = null;
 	let lastClaimMs = startedMs;
 
@@ -184,7 +192,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 		attempts += batch.length;
 		// If this instance dies mid-batch, the alarm must still fire for what else is due, and at
 		// the latest when these leases end.
-		await deps.armAt(Math.min(leaseEndMs, (deps.store.nextPendingAtMs() ?? leaseEndMs) - CLAIM_AHEAD_MS));
+		await deps.armAt(Math.min(leaseEndMs, nextWorkAtMs(deps.store) ?? leaseEndMs));
 		const { tasks, immediate } = tasksFor(deps, subs, batch);
 		outcomes.push(...immediate);
 		ready.push(...tasks);
@@ -199,7 +207,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 	};
 
 	const sender = async (): Promise<void> => {
-		while (!stopped) {
+		for (;;) {
 			// The buffer is in due order: when its head is not due yet, nothing is. Wait for it without
 			// taking it, so a sender is never held by a request that may not leave yet.
 			const head = ready[0];
@@ -216,8 +224,8 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 			if (attempts >= deps.maxDeliveries || Date.now() - startedMs >= ALARM_BUDGET_MS) break;
 			if (await refillOnce()) continue;
 			// Nothing due now: wait in memory for what is due very soon, else end this run.
-			const next = deps.store.nextPendingAtMs();
-			const waitMs = next === null ? Number.POSITIVE_INFINITY : next - CLAIM_AHEAD_MS - Date.now();
+			const next = nextWorkAtMs(deps.store);
+			const waitMs = next === null ? Number.POSITIVE_INFINITY : next - Date.now();
 			// Idle time counts for the whole run, not per sender: a sender that keeps finding the buffer
 			// emptied by the others is not idle, and must not leave (that left one sender at 1,000/s).
 			if (waitMs > HOT_WAIT_MS || Date.now() - lastClaimMs > MAX_IDLE_MS) break;
@@ -226,7 +234,6 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 	};
 
 	const settled = await Promise.allSettled(Array.from({ length: MAX_CONCURRENT_DELIVERIES }, sender));
-	stopped = true;
 	// The outcomes gathered since the last refill. (Outcomes a failed refill had taken are left to
 	// lease expiry, as after a crash: those deliveries are retried.)
 	if (outcomes.length > 0) {

@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { type AppEnv, getConfig } from "../config";
 import { newSecret } from "../delivery/signing";
 import { Conflict, fail, NotFound, ok, type Result } from "../errors";
-import { CLAIM_AHEAD_MS, dispatchDue } from "./dispatcher";
+import { CLAIM_AHEAD_MS, dispatchDue, nextWorkAtMs } from "./dispatcher";
 import { MAINTENANCE_BATCH, nextMaintenanceAtMs, runMaintenance } from "./maintenance";
 import { PullConsumers, type PulledMessage } from "./pull";
 import { migrate } from "./schema";
@@ -57,7 +57,7 @@ export class TopicObject extends DurableObject<AppEnv> {
 			admin: this.admin,
 			subByName: (name) => this.subByName(name),
 			subNames: () => new Map([...this.subs.values()].map((s) => [s.sid, s.name])),
-			armBy: (atMs) => this.armBy(atMs),
+			armBy: (atMs) => this.armForDue(atMs),
 		});
 		this.pull = new PullConsumers({
 			store: this.store,
@@ -92,13 +92,16 @@ export class TopicObject extends DurableObject<AppEnv> {
 		this.armedAtMs = at;
 	}
 
+	/** Makes sure the alarm fires in time to claim deliveries due at `dueMs` (CLAIM_AHEAD_MS early). */
+	private armForDue(dueMs: number): Promise<void> {
+		return this.armBy(dueMs - CLAIM_AHEAD_MS);
+	}
+
 	/** The one place the alarm is re-armed from the earliest pending time, or deleted when none. */
 	private async rearm(moreWork = false): Promise<void> {
 		const nowMs = Date.now();
-		const pendingAtMs = this.store.nextPendingAtMs();
 		const times = [
-			// Deliveries are claimed a few ms ahead of their due time (see CLAIM_AHEAD_MS).
-			pendingAtMs === null ? null : pendingAtMs - CLAIM_AHEAD_MS,
+			nextWorkAtMs(this.store),
 			this.topic ? nextMaintenanceAtMs(this.admin, this.topic.retentionMs, nowMs) : null,
 			this.pull.nextWakeAtMs(),
 			moreWork ? nowMs : null,
@@ -276,7 +279,7 @@ export class TopicObject extends DurableObject<AppEnv> {
 		const outcomes = this.store.transaction(() => this.store.insertMessages(messages, nowMs));
 		let earliestMs = Number.POSITIVE_INFINITY;
 		for (const o of outcomes) if (!o.duplicate && o.deliverAtMs < earliestMs) earliestMs = o.deliverAtMs;
-		if (earliestMs !== Number.POSITIVE_INFINITY) await this.armBy(earliestMs - CLAIM_AHEAD_MS);
+		if (earliestMs !== Number.POSITIVE_INFINITY) await this.armForDue(earliestMs);
 		if (this.pull.waiting && earliestMs <= Date.now()) await this.pull.wake(this.subs);
 		return ok(outcomes);
 	}

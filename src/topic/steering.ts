@@ -1,5 +1,4 @@
 import { AppError, Conflict, fail, NotFound, ok, type Result } from "../errors";
-import { CLAIM_AHEAD_MS } from "./dispatcher";
 import { MAINTENANCE_BATCH } from "./maintenance";
 import type { SubscriptionRow, TopicStore } from "./store";
 import type { AdminStore } from "./store-admin";
@@ -11,7 +10,7 @@ export interface SteeringDeps {
 	admin: AdminStore;
 	subByName: (name: string) => SubscriptionRow | undefined;
 	subNames: () => Map<number, string>;
-	/** Makes the alarm fire no later than `atMs`. */
+	/** Makes the alarm fire in time for deliveries due at `atMs`. */
 	armBy: (atMs: number) => Promise<void>;
 }
 
@@ -58,7 +57,7 @@ export class Steering {
 		if (n === 0) {
 			return fail(new Conflict("not_scheduled", `message "${id}" has no scheduled delivery to move`));
 		}
-		await this.deps.armBy(atMs - CLAIM_AHEAD_MS); // claimed a few ms ahead, sent at atMs
+		await this.deps.armBy(atMs);
 		return ok({ id, deliverAtMs: atMs, scheduled: n });
 	}
 
