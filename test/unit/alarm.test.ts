@@ -43,8 +43,9 @@ function sql<T extends Record<string, SqlStorageValue>>(topic: string, query: st
 const getAlarm = (topic: string) => runInDurableObject(stubOf(topic), (_i, state) => state.storage.getAlarm());
 
 describe("alarm-driven delivery", () => {
-	// All six senders must stay through quiet stretches of a run: the ones that kept finding nothing
-	// to send used to leave one by one, so a burst after a quiet stretch went out one at a time.
+	// End to end through the platform's alarm: a burst after a quiet stretch of the same run gets six
+	// requests in flight. (It does not reproduce the senders-leaving-one-by-one bug: that needed
+	// desynchronised senders at ~1,000/s, which no test here recreates deterministically.)
 	it("keeps six requests in flight for a burst after a quiet stretch of the same run", async () => {
 		const topic = uniqueName("senders");
 		const path = `/hook/${topic}`;
