@@ -45,8 +45,6 @@ export interface Received {
 	receivedAtMs: number;
 	/** Requests open at the receiver when this one arrived, counting itself (any path). */
 	activeAtArrival: number;
-	/** The receiver's number for the TCP connection it came on. */
-	connection: number;
 	/** Its place among that connection's requests (1 = it opened the connection). */
 	onConnection: number;
 }

@@ -1,3 +1,4 @@
+import { readAtMost } from "../streams";
 import { formatInstant } from "../time";
 import type { AttemptResult } from "./classify";
 import { signWebhook } from "./signing";
@@ -43,32 +44,6 @@ export async function webhookHeaders(a: WebhookAttempt, nowMs: number): Promise<
 const DRAIN_LIMIT_BYTES = 64 * 1024;
 
 /**
- * Reads a response body to its end, so the connection goes back to the pool: cancelling a body
- * that was not read made workerd open a new connection for every attempt. A body over 64 KB is
- * cancelled (its connection is dropped; nobody reads what a webhook answers).
- */
-async function drain(body: ReadableStream<Uint8Array> | null): Promise<void> {
-	if (!body) return;
-	const reader = body.getReader();
-	try {
-		let bytes = 0;
-		for (;;) {
-			const { done, value } = await reader.read();
-			if (done) return;
-			bytes += value.byteLength;
-			if (bytes > DRAIN_LIMIT_BYTES) {
-				await reader.cancel();
-				return;
-			}
-		}
-	} catch {
-		// the connection broke after the status arrived: the status still counts
-	} finally {
-		reader.releaseLock();
-	}
-}
-
-/**
  * Sends one attempt. The timeout starts here, when the caller has a connection slot, and covers
  * reading the (bounded) response body. Never throws.
  *
@@ -93,7 +68,9 @@ export async function sendWebhook(a: WebhookAttempt): Promise<AttemptResult> {
 			signal: abort.signal,
 		});
 		const retryAfter = response.headers.get("retry-after");
-		await drain(response.body);
+		// Read the body (≤ 64 KB; a longer one is cancelled): cancelling a body that was not read made
+		// workerd drop the connection and open a new one for every attempt.
+		if (response.body) await readAtMost(response.body, DRAIN_LIMIT_BYTES).catch(() => null);
 		return { kind: "response", status: response.status, retryAfter };
 	} catch (error) {
 		if (timedOut) return { kind: "error", error: `no response within ${a.timeoutMs} ms` };

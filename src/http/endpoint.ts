@@ -2,6 +2,7 @@ import type { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { getConfig } from "../config";
 import { AppError, type ErrorIssue, InvalidRequest, TooLarge } from "../errors";
+import { readAtMost } from "../streams";
 import type { HonoEnv } from "./types";
 
 type Method = "get" | "put" | "post" | "delete";
@@ -68,25 +69,8 @@ export async function readJsonBody(c: Context<HonoEnv>): Promise<unknown> {
 	}
 	const body = c.req.raw.body;
 	if (!body) return {};
-	const reader = body.getReader();
-	const chunks: Uint8Array[] = [];
-	let size = 0;
-	for (;;) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		size += value.byteLength;
-		if (size > limit) {
-			await reader.cancel();
-			throw new TooLarge("request_too_large", `request body is over ${limit} bytes`);
-		}
-		chunks.push(value);
-	}
-	const bytes = new Uint8Array(size);
-	let offset = 0;
-	for (const chunk of chunks) {
-		bytes.set(chunk, offset);
-		offset += chunk.byteLength;
-	}
+	const bytes = await readAtMost(body, limit);
+	if (!bytes) throw new TooLarge("request_too_large", `request body is over ${limit} bytes`);
 	let text: string;
 	try {
 		text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);

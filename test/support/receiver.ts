@@ -12,9 +12,7 @@ export interface ReceivedRequest {
 	receivedAtMs: number;
 	/** Requests open when this one arrived, counting itself. */
 	activeAtArrival: number;
-	/** Which TCP connection it came on (numbered from 1 as they open): shows connection reuse. */
-	connection: number;
-	/** Its place among the requests of that connection, from 1 (1 = it opened the connection). */
+	/** Its place among the requests of its TCP connection, from 1 (1 = it opened the connection). */
 	onConnection: number;
 }
 
@@ -56,9 +54,7 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
 	const behaviours = new Map<string, Behaviour>();
 	let active = 0;
 	let maxConcurrent = 0;
-	const connectionIds = new WeakMap<object, number>();
 	const requestsOn = new WeakMap<object, number>();
-	let connections = 0;
 
 	const receiver: Receiver = {
 		url: "",
@@ -132,7 +128,6 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
 			body,
 			receivedAtMs,
 			activeAtArrival,
-			connection: connectionIds.get(req.socket) ?? 0,
 			onConnection: (requestsOn.get(req.socket) ?? 0) + 1,
 		};
 		requestsOn.set(req.socket, record.onConnection);
@@ -163,7 +158,6 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
 			}
 		});
 	});
-	server.on("connection", (socket) => connectionIds.set(socket, ++connections));
 	await new Promise<void>((resolve, reject) => {
 		server.once("error", reject);
 		server.listen(opts.port ?? 0, host, () => resolve());
