@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { freePort, startServer } from "../test/support/server-process.ts";
 import { startChild } from "./children.ts";
 import { stateBase } from "./util.ts";
-import { workerdBinary } from "./workerd.ts";
+import { workerdBinary, workerdConfig } from "./workerd.ts";
 
 /**
  * `node bench/fetch-ceiling.ts`: how many webhook-like POSTs per second workerd itself sends to the
@@ -48,16 +48,9 @@ async function main(): Promise<void> {
 		const { url: receiverUrl } = await receiver.next<{ type: string; url: string }>("ready");
 		writeFileSync(join(dir, "worker.js"), WORKER);
 		const port = await freePort();
-		writeFileSync(
-			join(dir, "config.capnp"),
-			`using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [(name = "main", worker = .worker), (name = "internet", network = (allow = ["public", "private", "local"]))],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-const worker :Workerd.Worker = (modules = [(name = "worker.js", esModule = embed "worker.js")], compatibilityDate = "2026-11-01");
-`,
-		);
+		// The same config as Sundial's bench runs, with no objects or vars.
+		const app = { compatibilityDate: "2026-11-01", compatibilityFlags: [], durableObjects: [], vars: {} };
+		writeFileSync(join(dir, "config.capnp"), workerdConfig(app, { port, stateDir: dir, module: "worker.js" }));
 		const workerd = await startServer({
 			label: "workerd",
 			command: workerdBinary(),
