@@ -1,85 +1,62 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { freePort, startServer } from "../test/support/server-process.ts";
+import { parseArgs } from "node:util";
 import { startChild } from "./children.ts";
-import { stateBase } from "./util.ts";
-import { workerdBinary, workerdConfig } from "./workerd.ts";
+import { type FetchMode, startFetchLoop } from "./fetch-loop.ts";
 
 /**
- * `node bench/fetch-ceiling.ts`: how many webhook-like POSTs per second workerd itself sends to the
- * bench's receiver with 6 in flight, with no Durable Object, SQL or Sundial code: the local ceiling
- * under scenario 6 (push) and the 3,000/s lateness run. Two modes, 3 runs of 10,000 each, medians:
- * "plain" (fetch, read the body) and "webhook" (as Sundial sends: 12 headers, an HMAC-SHA256
- * signature, a timeout timer, the body read through a reader).
+ * `npm run bench:fetch-ceiling [-- --in-flight=N --delay-ms=MS --n=N]`: how many webhook-like POSTs
+ * per second workerd itself sends to the bench's receiver with N in flight (default 6, Sundial's cap
+ * per object), with no Durable Object, SQL or Sundial code: the local ceiling under scenario 6 (push)
+ * and the 3,000/s lateness run. With `--delay-ms` the receiver answers that late (scenario 7's slow
+ * receiver: `--in-flight=96 --delay-ms=50` is the ceiling under 16 partitions). Both modes of
+ * bench/fetch-loop.ts, 3 runs of n (default 10,000) each, medians.
  */
 
-const WORKER = `
-const key = crypto.subtle.importKey("raw", new Uint8Array(32), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-export default {
-	async fetch(request) {
-		const url = new URL(request.url);
-		if (url.pathname === "/health") return new Response("ok");
-		const n = Number(url.searchParams.get("n")), to = url.searchParams.get("to"), webhook = url.searchParams.get("mode") === "webhook";
-		let sent = 0;
-		const one = async () => {
-			if (!webhook) return (await fetch(to, { method: "POST", body: "{}" })).arrayBuffer();
-			const abort = new AbortController();
-			const timer = setTimeout(() => abort.abort(), 30000);
-			const headers = new Headers();
-			for (let h = 0; h < 11; h++) headers.set("x-h" + h, "value-" + h);
-			const mac = await crypto.subtle.sign("HMAC", await key, new TextEncoder().encode("id." + sent + ".{}"));
-			headers.set("webhook-signature", "v1," + btoa(String.fromCharCode(...new Uint8Array(mac))));
-			const response = await fetch(to, { method: "POST", body: "{}", headers, signal: abort.signal, redirect: "manual" });
-			const reader = response.body.getReader();
-			while (!(await reader.read()).done);
-			clearTimeout(timer);
-		};
-		const t0 = Date.now();
-		await Promise.all(Array.from({ length: 6 }, async () => { while (sent++ < n) await one(); }));
-		return Response.json({ perSecond: n / ((Date.now() - t0) / 1000) });
-	},
-};
-`;
+const USAGE = "usage: node bench/fetch-ceiling.ts [--in-flight=6] [--delay-ms=0] [--n=10000]";
+
+function options(): { inFlight: number; delayMs: number; n: number } {
+	const { values } = parseArgs({
+		args: process.argv.slice(2),
+		strict: true,
+		options: { "in-flight": { type: "string" }, "delay-ms": { type: "string" }, n: { type: "string" } },
+	});
+	const int = (name: string, raw: string | undefined, fallback: number, min: number, max: number) => {
+		const v = raw === undefined ? fallback : Number(raw);
+		if (!Number.isInteger(v) || v < min || v > max) throw new Error(`--${name} must be ${min}–${max}\n${USAGE}`);
+		return v;
+	};
+	return {
+		inFlight: int("in-flight", values["in-flight"], 6, 1, 1000),
+		delayMs: int("delay-ms", values["delay-ms"], 0, 0, 10_000),
+		n: int("n", values.n, 10_000, 1, 1_000_000),
+	};
+}
 
 async function main(): Promise<void> {
-	const dir = mkdtempSync(join(stateBase(), "sundial-fetch-ceiling-"));
+	const o = options();
 	const receiver = startChild("receiver-process.ts", {});
 	try {
 		const { url: receiverUrl } = await receiver.next<{ type: string; url: string }>("ready");
-		writeFileSync(join(dir, "worker.js"), WORKER);
-		const port = await freePort();
-		// The same config as Sundial's bench runs, with no objects or vars.
-		const app = { compatibilityDate: "2026-11-01", compatibilityFlags: [], durableObjects: [], vars: {} };
-		writeFileSync(join(dir, "config.capnp"), workerdConfig(app, { port, stateDir: dir, module: "worker.js" }));
-		const workerd = await startServer({
-			label: "workerd",
-			command: workerdBinary(),
-			args: ["serve", "--experimental", join(dir, "config.capnp")],
-			cwd: dir,
-			env: { ...process.env },
-			port,
-		});
+		const path = "/ceiling";
+		await receiver.ask({ type: "reset", path, delayMs: o.delayMs }, "reset");
+		const loop = await startFetchLoop();
 		try {
-			for (const mode of ["plain", "webhook"]) {
+			for (const mode of ["plain", "webhook"] as FetchMode[]) {
 				const rates: number[] = [];
 				for (let run = 0; run < 3; run++) {
-					const res = await fetch(
-						`${workerd.url}/run?n=10000&mode=${mode}&to=${encodeURIComponent(`${receiverUrl}/ceiling`)}`,
-					);
-					rates.push(((await res.json()) as { perSecond: number }).perSecond);
+					rates.push(await loop.rate(`${receiverUrl}${path}`, { n: o.n, inFlight: o.inFlight, mode }));
 				}
 				rates.sort((a, b) => a - b);
 				const fmt = (v: number) => Math.round(v).toLocaleString("en");
+				const slow = o.delayMs > 0 ? `, receiver answers after ${o.delayMs} ms` : "";
 				process.stdout.write(
-					`${mode}: median ${fmt(rates[1] ?? Number.NaN)} req/s (${rates.map(fmt).join(", ")}), 6 in flight\n`,
+					`${mode}: median ${fmt(rates[1] ?? Number.NaN)} req/s (${rates.map(fmt).join(", ")}), ${o.inFlight} in flight${slow}\n`,
 				);
 			}
 		} finally {
-			await workerd.stop();
+			await loop.stop();
 		}
 	} finally {
 		await receiver.stop();
-		rmSync(dir, { recursive: true, force: true });
 	}
 }
 

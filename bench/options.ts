@@ -7,7 +7,7 @@ import type { Runtime } from "./sundial.ts";
 /** Command-line options of `node bench/run.ts`. */
 export interface Options {
 	smoke: boolean;
-	/** Scenario ids to run ("1"…"6"); null = all. */
+	/** Scenario ids to run ("1"…"8"); null = all. */
 	only: Set<string> | null;
 	/** Where BENCHMARKS.md, bench-results.json and bench-lateness.svg go. */
 	out: string;
@@ -20,7 +20,13 @@ export interface Options {
 	profile: Profile;
 }
 
-export const SCENARIOS = ["1", "2", "3", "4", "5", "6"];
+export const SCENARIOS = ["1", "2", "3", "4", "5", "6", "7", "8"];
+
+/**
+ * What `--smoke` runs without `--only`: issue 6's scenarios, the harness check that npm test runs
+ * within its minute. `--smoke --only=7,8` checks the partition scenarios the same way.
+ */
+const SMOKE_SCENARIOS = ["1", "2", "3", "4", "5", "6"];
 
 /**
  * Batches in flight for Sundial's batch route: the fastest of 1, 2 and 4 on the 2-core machine
@@ -36,8 +42,10 @@ const BATCH_IN_FLIGHT = 4;
 export const DEFAULT_BACKLOG = 300_000;
 
 const USAGE = `usage: node bench/run.ts [--smoke] [--only=1,3] [--reps=N] [--backlog=N] [--runtime=R] [--out=DIR]
-  --smoke      ≤ 60 s, both systems, tiny counts (the harness check that npm test runs)
-  --only=IDS   scenarios to run, comma-separated, of ${SCENARIOS.join(",")}
+  --smoke      ≤ 60 s, both systems, tiny counts, scenarios ${SMOKE_SCENARIOS.join(",")} unless --only (the harness check that npm test runs)
+  --only=IDS   scenarios to run, comma-separated, of ${SCENARIOS.join(",")}:
+               1 webhook lateness, 2 pull lateness, 3 batch publish (P = 1, 4, 16), 4 single publish,
+               5 backlog, 6 push, 7 partition scaling (50 ms receiver), 8 pull drain (P = 1, 4, 16)
   --reps=N     repetitions (default 3; smoke 1)
   --backlog=N  messages in scenario 5's backlog (default ${DEFAULT_BACKLOG}; smoke 5000)
   --runtime=R  what runs Sundial: workerd (default; the runtime alone) or wrangler (all of wrangler dev)
@@ -73,7 +81,7 @@ export function parseOptions(argv: string[]): Options {
 	if (runtime !== "workerd" && runtime !== "wrangler") {
 		throw new Error(`--runtime must be workerd or wrangler, got "${runtime}"\n${USAGE}`);
 	}
-	let only: Set<string> | null = null;
+	let only: Set<string> | null = smoke ? new Set(SMOKE_SCENARIOS) : null;
 	if (values.only !== undefined) {
 		only = new Set(values.only.split(",").map((s) => s.trim()));
 		const bad = [...only].filter((s) => !SCENARIOS.includes(s));
@@ -97,6 +105,15 @@ export function parseOptions(argv: string[]): Options {
 				pushTotal: 1_000,
 				pullPollers: 2,
 				bullConcurrency: 50,
+				batchPartitions: [1, 4],
+				scalingPartitions: [1, 2],
+				slowReceiverMs: 50,
+				scalingDrainS: 0.5,
+				scalingRateShare: 0.5,
+				scalingWindowS: 1,
+				drainPartitions: [1, 4],
+				drainTotal: 1_000,
+				drainPollers: 4,
 			}
 		: {
 				smoke,
@@ -113,13 +130,22 @@ export function parseOptions(argv: string[]): Options {
 				pushTotal: 20_000,
 				pullPollers: 2,
 				bullConcurrency: 50,
+				batchPartitions: [1, 4, 16],
+				scalingPartitions: [1, 2, 4, 8, 16],
+				slowReceiverMs: 50,
+				scalingDrainS: 3,
+				scalingRateShare: 0.5,
+				scalingWindowS: 3,
+				drainPartitions: [1, 4, 16],
+				drainTotal: 20_000,
+				drainPollers: 4,
 			};
 	return {
 		smoke,
 		only,
 		out: values.out ?? join(repoRoot, "docs"),
 		runtime,
-		budgetS: smoke ? 55 : 15 * 60,
+		budgetS: smoke ? 55 : 20 * 60,
 		command: ["npm run bench", ...(argv.length ? ["--", ...argv] : [])].join(" "),
 		profile,
 	};

@@ -1,4 +1,5 @@
 import type { Options } from "./options.ts";
+import { NO_PARTITIONS, pVariant, runDrain, runScaling } from "./plan-partitions.ts";
 import type { RedisServer } from "./redis.ts";
 import { bullLoadBacklog, memoryNow, sundialLoadBacklog } from "./scenarios/backlog.ts";
 import type { RunRecord, Services } from "./scenarios/common.ts";
@@ -26,6 +27,10 @@ function brief(v: Values): string {
 				: ` (anon ${f(v.anonBytes / 2 ** 20)}, file ${f((v.fileBytes ?? 0) / 2 ** 20)}, shmem ${f((v.shmemBytes ?? 0) / 2 ** 20)})`;
 		return `${f(v.rssBytes / 2 ** 20)} MB${parts}`;
 	}
+	if (v.seconds === undefined && v.inFlight !== undefined) return `${f(v.perSecond)}/s (${f(v.inFlight)} in flight)`;
+	if (v.drainMs !== undefined) {
+		return `${f(v.perSecond)}/s (${f(v.received)}/${f(v.messages)} in ${f(v.drainMs)} ms after due)`;
+	}
 	const floor =
 		v.healthPerSecond === undefined ? "" : `; GET /health at the same concurrency: ${f(v.healthPerSecond)}/s`;
 	return `${f(v.perSecond)}/s (${f(v.seconds, 2)} s${floor})`;
@@ -40,7 +45,7 @@ export async function runScenarios(svc: Services, o: Options, renew: () => Promi
 	const p = o.profile;
 	const records: RunRecord[] = [];
 	const want = (id: string) => o.only === null || o.only.has(id);
-	const step = async (scenario: string, system: string, variant: string, rep: number, fn: () => Promise<Values>) => {
+	const step: Step = async (scenario, system, variant, rep, fn) => {
 		const label = `#${scenario} ${variant ? `${variant} ` : ""}rep ${rep}/${p.reps} ${system}`;
 		const record: RunRecord = { scenario, system, variant, rep, values: {}, notes: [] };
 		records.push(record);
@@ -50,7 +55,13 @@ export async function runScenarios(svc: Services, o: Options, renew: () => Promi
 			return;
 		}
 		try {
-			record.values = await fn();
+			const run = fn();
+			if (typeof run === "string") {
+				record.notes.push(run);
+				progress(`${label}: ${run}`);
+				return;
+			}
+			record.values = await run;
 			if ((record.values.missing ?? 0) > 0) {
 				// Sundial says how many of those it still holds: late beyond the window, not lost.
 				const held = record.values.pending;
@@ -69,7 +80,7 @@ export async function runScenarios(svc: Services, o: Options, renew: () => Promi
 			progress(`${label}: FAILED ${String(err)}`);
 		}
 	};
-	const both = async (first: boolean, a: () => Promise<void>, b: () => Promise<void>) => {
+	const both: Both = async (first, a, b) => {
 		for (const f of first ? [a, b] : [b, a]) await f();
 	};
 	const bulls: [string, RedisServer][] = [
@@ -110,7 +121,15 @@ export async function runScenarios(svc: Services, o: Options, renew: () => Promi
 			const id = `s3-${tag}`;
 			await both(
 				sundialFirst,
-				() => step("3", "sundial", "", rep, () => sundialBatch(svc, p, id, id)),
+				async () => {
+					for (const partitions of p.batchPartitions) {
+						const variant = partitions === 1 ? "" : pVariant(partitions);
+						const topic = partitions === 1 ? id : `${id}-p${partitions}`;
+						await step("3", "sundial", variant, rep, () =>
+							partitions > 1 && !svc.partitions ? NO_PARTITIONS : sundialBatch(svc, p, topic, topic, false, partitions),
+						);
+					}
+				},
 				() => step("3", "bullmq-hz10", "", rep, () => bullAddBulk(svc.redis10, p, id, id)),
 			);
 		}
@@ -130,6 +149,8 @@ export async function runScenarios(svc: Services, o: Options, renew: () => Promi
 				() => step("6", "bullmq-hz10", "", rep, () => bullPush(svc, svc.redis10, p, id, id)),
 			);
 		}
+		if (want("7")) await runScaling(svc, o, rep, step, both);
+		if (want("8")) await runDrain(svc, o, rep, step, both);
 	}
 
 	if (want("5")) {
@@ -142,14 +163,16 @@ export async function runScenarios(svc: Services, o: Options, renew: () => Promi
 	return records;
 }
 
-type Step = (
+/** Runs one measurement and records it; `fn` returning a string skips it with that reason. */
+export type Step = (
 	scenario: string,
 	system: string,
 	variant: string,
 	rep: number,
-	fn: () => Promise<Values>,
+	fn: () => Promise<Values> | string,
 ) => Promise<void>;
-type Both = (first: boolean, a: () => Promise<void>, b: () => Promise<void>) => Promise<void>;
+/** Runs `a` then `b` when `first`, else `b` then `a`. */
+export type Both = (first: boolean, a: () => Promise<void>, b: () => Promise<void>) => Promise<void>;
 
 /** Scenario 5: load the backlog into each system once, then per repetition #1 at backlogRate and #3 on it. */
 async function runBacklog(svc: Services, o: Options, step: Step, both: Both): Promise<void> {

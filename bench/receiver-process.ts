@@ -3,12 +3,13 @@ import type { AddressInfo } from "node:net";
 import { type ChildMessage, onRequest, tell } from "./children.ts";
 
 /**
- * The webhook receiver, in its own process (started by bench/run.ts): answers every POST 200 at once
- * and records, per path, each request's `webhook-id` and its arrival time (Date.now() when the request
- * headers arrived; the senders run on this machine, so clocks agree). Also counts the requests open at
- * once (the push concurrency a sender really used).
+ * The webhook receiver, in its own process (started by bench/run.ts): answers every POST 200, at once
+ * or `delayMs` after the body arrived (set per path at its reset: a slow receiver), and records, per
+ * path, each request's `webhook-id` and its arrival time (Date.now() when the request headers arrived;
+ * the senders run on this machine, so clocks agree). Also counts the requests open at once (the push
+ * concurrency a sender really used; with an instant answer it rarely sees two).
  *
- * IPC: {type:"reset", path} → {type:"reset"}; {type:"count", path} → {type:"count", n};
+ * IPC: {type:"reset", path, delayMs?} → {type:"reset"}; {type:"count", path} → {type:"count", n};
  * {type:"collect", path} → {type:"records", ids, at, maxConcurrent, connections} (TCP connections
  * opened since the path's reset, any path). Sends {type:"ready", url} at start.
  */
@@ -20,15 +21,17 @@ interface Log {
 	maxConcurrent: number;
 	/** The receiver's connection count when this log started. */
 	connectionsAtStart: number;
+	/** How long the receiver waits before answering on this path. */
+	delayMs: number;
 }
 
 let connections = 0;
 
 const logs = new Map<string, Log>();
-const logOf = (path: string): Log => {
+const logOf = (path: string, delayMs = 0): Log => {
 	let log = logs.get(path);
 	if (!log) {
-		log = { ids: [], at: [], active: 0, maxConcurrent: 0, connectionsAtStart: connections };
+		log = { ids: [], at: [], active: 0, maxConcurrent: 0, connectionsAtStart: connections, delayMs };
 		logs.set(path, log);
 	}
 	return log;
@@ -49,9 +52,13 @@ const server = createServer((req, res) => {
 	res.once("finish", done);
 	res.once("close", done);
 	req.resume();
-	req.once("end", () => {
+	const answer = () => {
 		res.writeHead(200, { "content-type": "text/plain" });
 		res.end("ok");
+	};
+	req.once("end", () => {
+		if (log.delayMs > 0) setTimeout(answer, log.delayMs);
+		else answer();
 	});
 });
 server.keepAliveTimeout = 30_000;
@@ -63,6 +70,7 @@ onRequest((msg: ChildMessage) => {
 	const path = String(msg.path ?? "");
 	if (msg.type === "reset") {
 		logs.delete(path);
+		logOf(path, Number(msg.delayMs ?? 0));
 		tell({ type: "reset" });
 	} else if (msg.type === "count") {
 		tell({ type: "count", n: logs.get(path)?.ids.length ?? 0 });

@@ -7,12 +7,12 @@ import { runScenarios } from "./plan.ts";
 import { type RedisServer, redisVersion, startRedis } from "./redis.ts";
 import { machineFacts, summarize, writeReport } from "./report.ts";
 import type { Receiver, Services } from "./scenarios/common.ts";
-import { type SundialBench, startSundial } from "./sundial.ts";
+import { partitionsSupported, type SundialBench, startSundial } from "./sundial.ts";
 import { elapsedS, progress } from "./util.ts";
 
 /**
  * `npm run bench`: Sundial (plain workerd, or wrangler dev with --runtime=wrangler) against BullMQ + Redis on this machine, every scenario of
- * issue 6, alternating systems per repetition; writes BENCHMARKS.md, bench-results.json and
+ * issue 6 and the partition scenarios of issue 10, alternating systems per repetition; writes BENCHMARKS.md, bench-results.json and
  * bench-lateness.svg to --out (docs/ by default). Exit 0 = every scenario produced numbers for both
  * systems; 1 = some did not; 2 = redis-server is missing or the flags are wrong.
  */
@@ -64,9 +64,11 @@ async function main(): Promise<number> {
 		started.push(redis100);
 		const sundial: SundialBench = await startSundial(o.runtime);
 		started.push(sundial);
-		const svc: Services = { sundial, receiver, redis10, redis100 };
+		const partitions = await partitionsSupported(sundial);
+		const svc: Services = { sundial, receiver, redis10, redis100, partitions };
 		progress(
-			`up: Sundial ${sundial.url}, Redis :${redis10.port} (hz ${redis10.hz}) and :${redis100.port} (hz ${redis100.hz})`,
+			`up: Sundial ${sundial.url} (${partitions ? "takes partitions" : "no partitions: P > 1 runs are skipped"}), ` +
+				`Redis :${redis10.port} (hz ${redis10.hz}) and :${redis100.port} (hz ${redis100.hz})`,
 		);
 
 		const renew = async () => {
@@ -79,7 +81,7 @@ async function main(): Promise<number> {
 		};
 		const records = await runScenarios(svc, o, renew);
 		const facts = machineFacts(redisV, loadStart);
-		const summary = summarize(records, o);
+		const summary = summarize(records, o, svc.partitions);
 		const files = writeReport(o, facts, records, summary);
 		progress(`wrote ${files.join(", ")} in ${elapsedS().toFixed(0)} s`);
 		const missing = summary.filter((row) => row.required && !row.complete);

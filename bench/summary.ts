@@ -1,75 +1,21 @@
 import type { Options } from "./options.ts";
 import type { RunRecord } from "./scenarios/common.ts";
-import { type Spread, spread } from "./stats.ts";
+import { spread } from "./stats.ts";
+import { summarizePartitions } from "./summary-partitions.ts";
+import { RowBuilder, type SummaryRow } from "./summary-rows.ts";
 
-/** One line of the results table: one figure, both systems, the ratio and the target. */
-export interface SummaryRow {
-	scenario: string;
-	figure: string;
-	unit: string;
-	/** Which way is better for this figure. */
-	better: "lower" | "higher";
-	sundial: Spread;
-	/** BullMQ on Redis with the default hz (10); null where it has no counterpart. */
-	bullmq: Spread | null;
-	/** BullMQ on Redis with hz 100 (lateness figures only). */
-	bullmqHz100: Spread | null;
-	/** Sundial median ÷ BullMQ median (hz 10, and hz 100). */
-	ratio: number | null;
-	ratioHz100: number | null;
-	target: string;
-	/** null = no target for this figure. */
-	met: boolean | null;
-	/** Counts for "every scenario produced numbers for both systems". */
-	required: boolean;
-	complete: boolean;
-}
+export type { SummaryRow } from "./summary-rows.ts";
 
 const MB = 1024 * 1024;
 
-export function summarize(records: readonly RunRecord[], o: Options): SummaryRow[] {
+/** The results table's rows from the run records: issue 6's scenarios, then issue 10's (7 and 8). */
+export function summarize(records: readonly RunRecord[], o: Options, partitions = true): SummaryRow[] {
 	const p = o.profile;
 	const want = (id: string) => o.only === null || o.only.has(id);
-	const values = (scenario: string, system: string, variant: string, key: string) =>
-		records
-			.filter((r) => r.scenario === scenario && r.system === system && r.variant === variant)
-			.map((r) => r.values[key])
-			.filter((v): v is number => v !== undefined && Number.isFinite(v));
-	const sp = (scenario: string, system: string, variant: string, key: string) =>
-		spread(values(scenario, system, variant, key));
-	const rows: SummaryRow[] = [];
-	const row = (
-		scenario: string,
-		figure: string,
-		unit: string,
-		better: "lower" | "higher",
-		sundial: Spread,
-		bullmq: Spread | null,
-		bullmqHz100: Spread | null,
-		target: string,
-		check: ((s: number, ratio: number | null) => boolean) | null,
-		required = true,
-	) => {
-		const ratioOf = (b: Spread | null) => (b && b.n > 0 && b.median !== 0 ? sundial.median / b.median : null);
-		const ratio = ratioOf(bullmq);
-		const complete = sundial.n > 0 && (bullmq === null || bullmq.n > 0) && (bullmqHz100 === null || bullmqHz100.n > 0);
-		const met = check && sundial.n > 0 ? check(sundial.median, ratio) : null;
-		rows.push({
-			scenario,
-			figure,
-			unit,
-			better,
-			sundial,
-			bullmq,
-			bullmqHz100,
-			ratio,
-			ratioHz100: ratioOf(bullmqHz100),
-			target,
-			met,
-			required,
-			complete,
-		});
-	};
+	const b = new RowBuilder(records);
+	const values = b.values.bind(b);
+	const sp = b.sp.bind(b);
+	const row = b.row.bind(b);
 	const lateTarget = (rate: number, q: "p50" | "p99"): [string, ((s: number) => boolean) | null] => {
 		if (rate === 1000 && q === "p50") return ["≤ 2 ms", (s) => s <= 2];
 		if (rate === 1000 && q === "p99") return ["≤ 10 ms", (s) => s <= 10];
@@ -77,15 +23,9 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 		return ["—", null];
 	};
 	const earlyRow = (scenario: string, system: string) => {
-		const perRun = (sc: string, sys: string) =>
-			spread(
-				records
-					.filter((r) => r.scenario === sc && r.system === sys && r.values.early !== undefined)
-					.map((r) => (r.values.early ?? 0) + (r.values.missing ?? 0)),
-			);
-		const s = perRun(scenario, system);
-		const b10 = want("1") ? perRun("1", "bullmq-hz10") : null;
-		const b100 = want("1") ? perRun("1", "bullmq-hz100") : null;
+		const s = b.earlyOrMissing(scenario, system);
+		const b10 = want("1") ? b.earlyOrMissing("1", "bullmq-hz10") : null;
+		const b100 = want("1") ? b.earlyOrMissing("1", "bullmq-hz100") : null;
 		row(
 			scenario,
 			"early + missing arrivals per run (all rates)",
@@ -96,7 +36,7 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 			b100,
 			"0 (never early, none lost)",
 			() => s.max === 0,
-			false,
+			{ required: false },
 		);
 	};
 
@@ -125,16 +65,29 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 		earlyRow(scenario, system);
 	}
 	if (want("3")) {
+		const bull = sp("3", "bullmq-hz10", "", "perSecond");
 		row(
 			"3",
 			`batch publish, ${p.batchTotal.toLocaleString("en")} in batches of ${p.batchSize}`,
 			"msg/s",
 			"higher",
 			sp("3", "sundial", "", "perSecond"),
-			sp("3", "bullmq-hz10", "", "perSecond"),
+			bull,
 			null,
 			"≥ 50,000 msg/s and ≥ 2× BullMQ",
 			(s, r) => s >= 50_000 && r !== null && r >= 2,
+		);
+		row(
+			"3",
+			"batch publish ÷ BullMQ `addBulk` (medians)",
+			"×",
+			"higher",
+			ratioOfMedians(sp("3", "sundial", "", "perSecond"), bull),
+			null,
+			null,
+			"≥ 2×",
+			(s) => s >= 2,
+			{ issue10: true, required: false },
 		);
 	}
 	if (want("4")) {
@@ -148,6 +101,30 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 			null,
 			"≥ 5,000 req/s",
 			(s) => s >= 5_000,
+		);
+		row(
+			"4",
+			`\`GET /health\` (no auth, no object), same client, ${p.singleInFlight} in flight`,
+			"req/s",
+			"higher",
+			sp("4", "sundial", "", "healthPerSecond"),
+			null,
+			null,
+			"—",
+			null,
+			{ required: false },
+		);
+		row(
+			"4",
+			"single publish ÷ `GET /health` at the same concurrency (per repetition)",
+			"×",
+			"higher",
+			b.ratioPerRep("4", ["sundial", "", "perSecond"], ["sundial", "", "healthPerSecond"]),
+			null,
+			null,
+			"≥ 0.6×",
+			(s) => s >= 0.6,
+			{ issue10: true, required: false },
 		);
 	}
 	if (want("5")) {
@@ -164,7 +141,7 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 			"—",
 			null,
 		);
-		const empty99 = spread(values("1", "sundial", v, "p99")).median;
+		const empty99 = sp("1", "sundial", v, "p99").median;
 		for (const q of ["p50", "p99"] as const) {
 			const check =
 				q === "p99" ? (s: number) => s <= Math.max(10, Number.isFinite(empty99) ? empty99 / 0.8 : 10) : null;
@@ -184,7 +161,7 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 				check,
 			);
 		}
-		const emptyPub = spread(values("3", "sundial", "", "perSecond")).median;
+		const emptyPub = sp("3", "sundial", "", "perSecond").median;
 		row(
 			"5",
 			`with backlog: batch publish, ${p.batchTotal.toLocaleString("en")}`,
@@ -197,7 +174,7 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 			(s) => Number.isFinite(emptyPub) && s >= 0.8 * emptyPub,
 		);
 		const mem = (system: string) => {
-			const a = values("5", system, "memory", "rssBytes").map((b) => b / MB);
+			const a = values("5", system, "memory", "rssBytes").map((bytes) => bytes / MB);
 			return spread(a);
 		};
 		row(
@@ -237,5 +214,12 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 			() => conc.max <= 6,
 		);
 	}
-	return rows;
+	summarizePartitions(b, o, partitions);
+	// Issue 10's rows of #3 next to #3's (sort is stable: each scenario keeps its own order).
+	return b.rows.sort((x, y) => Number(x.scenario) - Number(y.scenario));
+}
+
+/** One ratio of two medians, as a spread of one value (none when either is missing). */
+export function ratioOfMedians(a: { median: number; n: number }, b: { median: number; n: number }) {
+	return spread(a.n > 0 && b.n > 0 && b.median !== 0 ? [a.median / b.median] : []);
 }

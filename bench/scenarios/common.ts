@@ -24,8 +24,33 @@ export interface Profile {
 	pushTotal: number;
 	/** Long polls the pull consumer keeps out at once. */
 	pullPollers: number;
-	/** BullMQ Worker concurrency in the lateness runs. */
+	/** BullMQ Worker concurrency in the lateness runs (and scenario 8's drain). */
 	bullConcurrency: number;
+	/** Scenario 3: the partitions of the topics batch publish runs on (1 = the scenario as before). */
+	batchPartitions: number[];
+	/** Scenario 7: partitions per topic, and how late the slow receiver answers. */
+	scalingPartitions: number[];
+	slowReceiverMs: number;
+	/**
+	 * Scenario 7 push: messages per run = this many seconds at the bound of P partitions
+	 * (P × 6 in flight ÷ the receiver's delay), so each run takes about as long whatever P.
+	 */
+	scalingDrainS: number;
+	/** Scenario 7 lateness: due rate = this share of the bound of P partitions, for scalingWindowS. */
+	scalingRateShare: number;
+	scalingWindowS: number;
+	/** Scenario 8: partitions, messages due at once, long polls out at once. */
+	drainPartitions: number[];
+	drainTotal: number;
+	drainPollers: number;
+}
+
+/** Webhook requests one Durable Object (one partition) keeps in flight at most: src/topic/dispatcher.ts. */
+export const SENDERS_PER_PARTITION = 6;
+
+/** Deliveries/s that P partitions can reach at most when the receiver answers `delayMs` late. */
+export function partitionBound(partitions: number, delayMs: number): number {
+	return (partitions * SENDERS_PER_PARTITION * 1000) / delayMs;
 }
 
 /** The receiver process and how to ask it about one path. */
@@ -41,19 +66,23 @@ export interface Services {
 	/** Redis with the default hz (10) and with hz 100. */
 	redis10: RedisServer;
 	redis100: RedisServer;
+	/** This Sundial takes `partitions` on its topics (else only P = 1 runs, and the rest says why). */
+	partitions: boolean;
 }
 
 /** One measured repetition of one figure set. */
 export interface RunRecord {
-	/** Scenario id: "1" … "6". */
+	/** Scenario id: "1" … "8". */
 	scenario: string;
-	/** "sundial", "sundial-pull", "bullmq-hz10", "bullmq-hz100". */
+	/** "sundial", "sundial-pull", "bullmq-hz10", "bullmq-hz100", "workerd-alone". */
 	system: string;
 	/** What varies within the scenario, e.g. "rate=1000" (empty when nothing). */
 	variant: string;
 	rep: number;
 	values: Record<string, number>;
 	notes: string[];
+	/** Set on a record carried over from an earlier run's results: that run (bench/report-carry.ts). */
+	from?: string;
 }
 
 /** What the receiver saw on one path since its reset. */
@@ -65,8 +94,9 @@ export type ReceiverRecords = {
 	connections: number;
 };
 
-export async function receiverReset(r: Receiver, path: string): Promise<void> {
-	await r.child.ask({ type: "reset", path }, "reset");
+/** Forgets what `path` received; from now on the receiver answers there after `delayMs` (0 = at once). */
+export async function receiverReset(r: Receiver, path: string, delayMs = 0): Promise<void> {
+	await r.child.ask({ type: "reset", path, delayMs }, "reset");
 }
 
 export async function receiverCount(r: Receiver, path: string): Promise<number> {
@@ -83,7 +113,8 @@ export async function childCount(c: Child, path = ""): Promise<number> {
 }
 
 /**
- * Waits until `count()` reaches `target`, or nothing new arrived for `idleMs` after `notBeforeMs`,
+ * Waits until `count()` reaches `target`, or nothing new arrived for `idleMs` after `notBeforeMs`
+ * (quiet time before it does not count: a sender that starts late is not given up on at once),
  * or `deadlineMs` passed. Returns the last count.
  */
 export async function waitForCount(
@@ -103,7 +134,7 @@ export async function waitForCount(
 			lastChangeMs = now;
 		}
 		if (n >= target || now > deadlineMs) return n;
-		if (now > notBeforeMs && now - lastChangeMs > idleMs) return n;
+		if (now > notBeforeMs && now - Math.max(lastChangeMs, notBeforeMs) > idleMs) return n;
 		await sleep(n === 0 && now < notBeforeMs - 200 ? 100 : 25);
 	}
 }

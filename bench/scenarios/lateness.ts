@@ -10,6 +10,7 @@ import {
 	chunks,
 	leadMs,
 	type Profile,
+	type Receiver,
 	receiverCollect,
 	receiverCount,
 	receiverReset,
@@ -32,6 +33,12 @@ export interface SundialLatenessOptions {
 	mode: "webhook" | "pull";
 	/** The topic (and its subscription "s") exists already (the backlog scenario). */
 	existing?: boolean;
+	/** Seconds of due times (default p.windowS). */
+	windowS?: number;
+	/** The topic's partitions (default 1). */
+	partitions?: number;
+	/** The receiver answers each webhook this late (default 0: at once). */
+	receiverDelayMs?: number;
 }
 
 /** The receiver path of a topic's webhook subscription. */
@@ -45,8 +52,10 @@ export const hookPath = (topic: string) => `/h/${topic}`;
 export async function sundialLateness(svc: Services, p: Profile, o: SundialLatenessOptions): Promise<LatenessValues> {
 	const s = svc.sundial;
 	const path = hookPath(o.topic);
-	if (!o.existing) await createTopic(s, o.topic, "s", o.mode === "webhook" ? `${svc.receiver.url}${path}` : null);
-	await receiverReset(svc.receiver, path);
+	const url = o.mode === "webhook" ? `${svc.receiver.url}${path}` : null;
+	if (!o.existing) await createTopic(s, o.topic, "s", url, o.partitions ?? 1);
+	await receiverReset(svc.receiver, path, o.receiverDelayMs ?? 0);
+	const windowS = o.windowS ?? p.windowS;
 	const consumer =
 		o.mode === "pull"
 			? startChild("pull-consumer.ts", {
@@ -61,9 +70,9 @@ export async function sundialLateness(svc: Services, p: Profile, o: SundialLaten
 			: null;
 	try {
 		if (consumer) await consumer.next("ready");
-		const n = Math.round(o.rate * p.windowS);
+		const n = Math.round(o.rate * windowS);
 		const startMs = Date.now() + leadMs(n);
-		const dues = schedule(o.rate, p.windowS, startMs);
+		const dues = schedule(o.rate, windowS, startMs);
 		const items = dues.map((due, i) => ({
 			id: `${o.runId}-${i}`,
 			body: { i },
@@ -86,7 +95,7 @@ export async function sundialLateness(svc: Services, p: Profile, o: SundialLaten
 		const l = lateness(n, rec.ids, rec.at, dueOf);
 		const maxConcurrent = "maxConcurrent" in rec ? (rec.maxConcurrent as number) : Number.NaN;
 		const pending = l.missing > 0 ? await stillPending(s, o.topic) : 0;
-		return { rate: o.rate, ...l, publishOverranMs, maxConcurrent, pending };
+		return { rate: o.rate, ...l, publishOverranMs, maxConcurrent, pending, partitions: o.partitions ?? 1 };
 	} finally {
 		await consumer?.stop();
 	}
@@ -96,21 +105,40 @@ export interface BullLatenessOptions {
 	rate: number;
 	queue: string;
 	runId: string;
+	/** Seconds of due times (default p.windowS). */
+	windowS?: number;
+	/** Worker concurrency (default p.bullConcurrency). */
+	concurrency?: number;
+	/**
+	 * The processor POSTs each job to the receiver, which answers `delayMs` late; lateness is then
+	 * measured where Sundial's webhook runs measure it, at the receiver (default: no POST).
+	 */
+	webhook?: { receiver: Receiver; delayMs: number };
 }
 
 /**
  * Scenario 1 for BullMQ: `addBulk` of the same schedule (delay = due − timestamp) into `queue`, a Worker
- * (concurrency p.bullConcurrency) in its own process; lateness = processor start − (timestamp + delay).
+ * (concurrency p.bullConcurrency) in its own process; lateness = processor start − (timestamp + delay),
+ * or with `o.webhook` arrival at the receiver − due.
  */
 export async function bullLateness(redis: RedisServer, p: Profile, o: BullLatenessOptions): Promise<LatenessValues> {
-	const worker = startChild("bullmq-worker.ts", { port: redis.port, queue: o.queue, concurrency: p.bullConcurrency });
+	const path = hookPath(o.queue);
+	const hook = o.webhook;
+	if (hook) await receiverReset(hook.receiver, path, hook.delayMs);
+	const worker = startChild("bullmq-worker.ts", {
+		port: redis.port,
+		queue: o.queue,
+		concurrency: o.concurrency ?? p.bullConcurrency,
+		...(hook ? { webhookUrl: `${hook.receiver.url}${path}` } : {}),
+	});
 	const queue = new Queue(o.queue, { connection: redisAt(redis.port) });
+	const windowS = o.windowS ?? p.windowS;
 	try {
 		await worker.next("ready");
 		await queue.waitUntilReady();
-		const n = Math.round(o.rate * p.windowS);
+		const n = Math.round(o.rate * windowS);
 		const startMs = Date.now() + leadMs(n);
-		const dues = schedule(o.rate, p.windowS, startMs);
+		const dues = schedule(o.rate, windowS, startMs);
 		for (const [a, b] of chunks(n, p.batchSize)) {
 			const t0 = Date.now();
 			const jobs = [];
@@ -123,13 +151,20 @@ export async function bullLateness(redis: RedisServer, p: Profile, o: BullLatene
 		}
 		const publishOverranMs = Math.max(0, Date.now() - startMs);
 		const lastDue = dues[dues.length - 1] ?? startMs;
+		const prefix = `${o.runId}-`;
+		if (hook) {
+			await waitForCount(() => receiverCount(hook.receiver, path), n, lastDue + 500, lastDue + DRAIN_MS);
+			const rec = await receiverCollect(hook.receiver, path);
+			const dueOf = (id: string) => (id.startsWith(prefix) ? dues[Number(id.slice(prefix.length))] : undefined);
+			const l = lateness(n, rec.ids, rec.at, dueOf);
+			return { rate: o.rate, ...l, publishOverranMs, hz: redis.hz, maxConcurrent: rec.maxConcurrent };
+		}
 		await waitForCount(() => childCount(worker), n, lastDue + 500, lastDue + DRAIN_MS);
 		const rec = await worker.ask<{ type: string; ids: string[]; at: number[]; due: number[] }>(
 			{ type: "collect" },
 			"records",
 			60_000,
 		);
-		const prefix = `${o.runId}-`;
 		const l = lateness(n, rec.ids, rec.at, (id, i) => (id.startsWith(prefix) ? rec.due[i] : undefined));
 		return { rate: o.rate, ...l, publishOverranMs, hz: redis.hz };
 	} finally {

@@ -11,14 +11,15 @@ const DELAY_S = 2 * 3600;
 /** Where the (never due during the run) messages of publish-only topics would be delivered. */
 const sinkPath = "/sink";
 
-/** Creates a topic for a publish-only run unless `existing`. */
-async function topicFor(svc: Services, topic: string, existing: boolean): Promise<void> {
-	if (!existing) await createTopic(svc.sundial, topic, "s", `${svc.receiver.url}${sinkPath}`);
+/** Creates a topic (with `partitions` partitions) for a publish-only run unless `existing`. */
+async function topicFor(svc: Services, topic: string, existing: boolean, partitions = 1): Promise<void> {
+	if (!existing) await createTopic(svc.sundial, topic, "s", `${svc.receiver.url}${sinkPath}`, partitions);
 }
 
 /**
  * Scenario 3 for Sundial: `total` delayed messages in batches of `batchSize` via the batch route,
- * `batchInFlight` batches at a time. Returns messages/s (first request sent → last response read).
+ * `batchInFlight` batches at a time, into a topic with `partitions` partitions. Returns messages/s
+ * (first request sent → last response read).
  */
 export async function sundialBatch(
 	svc: Services,
@@ -26,8 +27,9 @@ export async function sundialBatch(
 	topic: string,
 	runId: string,
 	existing = false,
+	partitions = 1,
 ): Promise<Record<string, number>> {
-	await topicFor(svc, topic, existing);
+	await topicFor(svc, topic, existing, partitions);
 	const parts = chunks(p.batchTotal, p.batchSize);
 	const t0 = performance.now();
 	await inParallel(parts.length, p.batchInFlight, async (k) => {
@@ -37,7 +39,7 @@ export async function sundialBatch(
 		await publishBatch(svc.sundial, topic, items);
 	});
 	const s = (performance.now() - t0) / 1000;
-	return { messages: p.batchTotal, seconds: s, perSecond: p.batchTotal / s, inFlight: p.batchInFlight };
+	return { messages: p.batchTotal, seconds: s, perSecond: p.batchTotal / s, inFlight: p.batchInFlight, partitions };
 }
 
 /** Scenario 3 for BullMQ: `addBulk` of the same counts, one batch after the other. Returns jobs/s. */

@@ -16,42 +16,62 @@ import {
 	waitForCount,
 } from "./common.ts";
 
-/** Concurrent webhook requests the BullMQ sender may have open (Sundial's own cap per object). */
+/** Concurrent webhook requests the BullMQ sender may have open by default (Sundial's own cap per object). */
 const BULL_PUSH_CONCURRENCY = 6;
 const DRAIN_MS = 60_000;
 
-/** Deliveries/s and the receiver's view of a push run where every message was due at `dueMs`. */
-function pushFigures(n: number, dueMs: number, rec: ReceiverRecords) {
-	const unique = new Set(rec.ids);
-	const first = rec.at.reduce((m, t) => Math.min(m, t), Number.POSITIVE_INFINITY);
-	const last = rec.at.reduce((m, t) => Math.max(m, t), Number.NEGATIVE_INFINITY);
-	if (unique.size === 0) throw new Error(`push run: nothing of ${n} arrived`);
+/** What one push run sends and to whom; the defaults are scenario 6's. */
+export interface PushOptions {
+	/** Messages due at the same instant. */
+	n: number;
+	/** Sundial: the topic's partitions (default 1). */
+	partitions?: number;
+	/** BullMQ: the Worker's concurrency (default 6, Sundial's cap per object). */
+	concurrency?: number;
+	/** The receiver answers each request this late (default 0: at once). */
+	receiverDelayMs?: number;
+	/** Give up waiting this long after the due instant (default 60 s). */
+	drainMs?: number;
+}
+
+/**
+ * Deliveries/s of a run where `n` messages were all due at `dueMs`, from the arrivals seen
+ * (ids, Date.now() at arrival): received ÷ (last arrival − due), the whole drain, start-up included.
+ */
+export function drainFigures(n: number, dueMs: number, ids: readonly string[], at: readonly number[]) {
+	const unique = new Set(ids);
+	const first = at.reduce((m, t) => Math.min(m, t), Number.POSITIVE_INFINITY);
+	const last = at.reduce((m, t) => Math.max(m, t), Number.NEGATIVE_INFINITY);
+	if (unique.size === 0) throw new Error(`drain run: nothing of ${n} arrived`);
 	return {
 		messages: n,
 		received: unique.size,
 		missing: n - unique.size,
-		duplicates: rec.ids.length - unique.size,
-		early: rec.at.filter((t) => t < dueMs).length,
-		/** n ÷ (last arrival − due): the whole drain, start-up included. */
+		duplicates: ids.length - unique.size,
+		early: at.filter((t) => t < dueMs).length,
 		perSecond: unique.size / (Math.max(1, last - dueMs) / 1000),
 		firstLateMs: first - dueMs,
 		drainMs: last - dueMs,
-		maxConcurrent: rec.maxConcurrent,
-		connections: rec.connections,
 	};
 }
 
-/** Scenario 6 for Sundial: `pushTotal` messages due at the same instant, pushed to the receiver. */
+/** Push figures: the drain plus the receiver's view of the sender's concurrency. */
+function pushFigures(n: number, dueMs: number, rec: ReceiverRecords) {
+	return { ...drainFigures(n, dueMs, rec.ids, rec.at), maxConcurrent: rec.maxConcurrent, connections: rec.connections };
+}
+
+/** Scenario 6 (and 7) for Sundial: `o.n` messages due at the same instant, pushed to the receiver. */
 export async function sundialPush(
 	svc: Services,
 	p: Profile,
 	topic: string,
 	runId: string,
+	o: PushOptions = { n: p.pushTotal },
 ): Promise<Record<string, number>> {
 	const path = `/push/${topic}`;
-	await createTopic(svc.sundial, topic, "s", `${svc.receiver.url}${path}`);
-	await receiverReset(svc.receiver, path);
-	const n = p.pushTotal;
+	await createTopic(svc.sundial, topic, "s", `${svc.receiver.url}${path}`, o.partitions ?? 1);
+	await receiverReset(svc.receiver, path, o.receiverDelayMs ?? 0);
+	const n = o.n;
 	const dueMs = Date.now() + leadMs(n);
 	const deliverAt = new Date(dueMs).toISOString();
 	const parts = chunks(n, p.batchSize);
@@ -62,16 +82,17 @@ export async function sundialPush(
 		await publishBatch(svc.sundial, topic, items);
 	});
 	const publishOverranMs = Math.max(0, Date.now() - dueMs);
-	await waitForCount(() => receiverCount(svc.receiver, path), n, dueMs + 500, dueMs + DRAIN_MS);
+	await waitForCount(() => receiverCount(svc.receiver, path), n, dueMs + 500, dueMs + (o.drainMs ?? DRAIN_MS));
 	const rec = await receiverCollect(svc.receiver, path);
 	const figures = pushFigures(n, dueMs, rec);
 	const pending = figures.missing > 0 ? await stillPending(svc.sundial, topic) : 0;
-	return { ...figures, publishOverranMs, pending };
+	return { ...figures, publishOverranMs, pending, partitions: o.partitions ?? 1 };
 }
 
 /**
- * Scenario 6 for BullMQ: the same count due at once in a delayed queue; a Worker (own process,
- * concurrency 6) whose processor POSTs each job to the receiver, like a webhook sender would.
+ * Scenario 6 (and 7) for BullMQ: the same count due at once in a delayed queue; a Worker (own process,
+ * concurrency `o.concurrency`, default 6) whose processor POSTs each job to the receiver, like a
+ * webhook sender would.
  */
 export async function bullPush(
 	svc: Services,
@@ -79,20 +100,22 @@ export async function bullPush(
 	p: Profile,
 	queueName: string,
 	runId: string,
+	o: PushOptions = { n: p.pushTotal },
 ): Promise<Record<string, number>> {
 	const path = `/push/${queueName}`;
-	await receiverReset(svc.receiver, path);
+	const concurrency = o.concurrency ?? BULL_PUSH_CONCURRENCY;
+	await receiverReset(svc.receiver, path, o.receiverDelayMs ?? 0);
 	const worker = startChild("bullmq-worker.ts", {
 		port: redis.port,
 		queue: queueName,
-		concurrency: BULL_PUSH_CONCURRENCY,
+		concurrency,
 		webhookUrl: `${svc.receiver.url}${path}`,
 	});
 	const queue = new Queue(queueName, { connection: redisAt(redis.port) });
 	try {
 		await worker.next("ready");
 		await queue.waitUntilReady();
-		const n = p.pushTotal;
+		const n = o.n;
 		const dueMs = Date.now() + leadMs(n);
 		for (const [a, b] of chunks(n, p.batchSize)) {
 			const t0 = Date.now();
@@ -107,9 +130,10 @@ export async function bullPush(
 			await queue.addBulk(jobs);
 		}
 		const publishOverranMs = Math.max(0, Date.now() - dueMs);
-		await waitForCount(() => receiverCount(svc.receiver, path), n, dueMs + 500, dueMs + DRAIN_MS);
+		const deadlineMs = dueMs + (o.drainMs ?? DRAIN_MS);
+		await waitForCount(() => receiverCount(svc.receiver, path), n, dueMs + 500, deadlineMs);
 		const rec = await receiverCollect(svc.receiver, path);
-		return { ...pushFigures(n, dueMs, rec), publishOverranMs, workerConcurrency: BULL_PUSH_CONCURRENCY };
+		return { ...pushFigures(n, dueMs, rec), publishOverranMs, workerConcurrency: concurrency };
 	} finally {
 		await worker.stop();
 		await queue.close();
