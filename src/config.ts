@@ -30,8 +30,7 @@ export interface Config {
 	maxBatchItems: number;
 	maxDelayMs: number;
 	maxDeliveriesPerAlarm: number;
-	/** Fixed limits, documented in the README. */
-	maxHeaders: number;
+	/** Fixed limit, documented in the README. */
 	maxSubscriptions: number;
 }
 
@@ -60,7 +59,6 @@ export function getConfig(env: SundialVars): Config {
 		maxBatchItems: intVar(env, "SUNDIAL_MAX_BATCH", 1000, 1, 1000),
 		maxDelayMs: intVar(env, "SUNDIAL_MAX_DELAY_SECONDS", 31_536_000, 1, 10 * 31_536_000) * 1000,
 		maxDeliveriesPerAlarm: intVar(env, "SUNDIAL_MAX_DELIVERIES_PER_ALARM", 1000, 1, 100_000),
-		maxHeaders: 32,
 		maxSubscriptions: 100,
 	};
 	cache.set(env, config);

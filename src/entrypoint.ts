@@ -1,38 +1,58 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { type AppEnv, getConfig } from "./config";
-import { AppError, unwrap } from "./errors";
-import { NAME_PATTERN } from "./http/schemas";
-import { topicStub } from "./http/stubs";
-import { type PublishReply, publishBatch } from "./publish/batch";
+import { AppError, InvalidRequest } from "./errors";
+import { type PublishReply, publishBatch, publishReply } from "./publish/batch";
 import { normalizeMessage } from "./publish/normalize";
-import { formatInstant } from "./time";
+import { topicClient } from "./topic/client";
+import { NAME_PATTERN } from "./validation";
 
 /** What a publish over the service binding answers, per message. */
 export type { PublishReply };
 
+/**
+ * What the binding's methods throw: an Error whose `code` (e.g. "invalid_request",
+ * "topic_not_found"), `status` (the HTTP status the API would answer) and `issues` (bad fields)
+ * survive RPC as own properties. Check `error.code`, never the message.
+ */
+export interface PublishError extends Error {
+	code: string;
+	status: number;
+	issues?: { path: string; message: string }[];
+}
+
 function checkTopic(topic: string): void {
 	if (typeof topic !== "string" || !NAME_PATTERN.test(topic)) {
-		throw new AppError(400, "invalid_request", `invalid topic name "${String(topic)}"`);
+		throw new InvalidRequest(`invalid topic name "${String(topic)}"`, [{ path: "topic", message: "not a topic name" }]);
 	}
+}
+
+/** Rethrows an AppError as a plain Error carrying its code, status and issues (class identity does not survive RPC). */
+function typed(error: unknown): never {
+	if (!(error instanceof AppError)) throw error;
+	const plain = new Error(error.message) as PublishError;
+	plain.code = error.code;
+	plain.status = error.status;
+	if (error.issues) plain.issues = error.issues;
+	throw plain;
 }
 
 /**
  * Publishing for other Workers on the same account, over a service binding (no HTTP, no token):
  * `services = [{ binding = "SUNDIAL", service = "sundial", entrypoint = "PublishEntrypoint" }]`.
- * Messages take the same fields as the HTTP API.
+ * Messages take the same fields as the HTTP API; errors are PublishErrors.
  */
 export class PublishEntrypoint extends WorkerEntrypoint<AppEnv> {
-	/** Publishes one message; throws an Error whose message starts with the error code on bad input. */
+	/** Publishes one message. */
 	async publish(topic: string, message: unknown): Promise<{ id: string; deliver_at: string; duplicate: boolean }> {
 		try {
 			checkTopic(topic);
 			const normalized = normalizeMessage(message, getConfig(this.env), Date.now());
-			const [o] = unwrap(await topicStub(this.env, topic).publish([normalized]));
-			if (!o) throw new Error("publish returned no outcome");
-			return { id: o.id, deliver_at: formatInstant(o.deliverAtMs), duplicate: o.duplicate };
+			const [result] = await topicClient(this.env, topic).messages.publish([normalized]);
+			const reply = result ? publishReply(result) : null;
+			if (!reply || "error" in reply) throw new Error("a single publish answers an error by throwing it");
+			return { id: reply.id, deliver_at: reply.deliver_at, duplicate: reply.duplicate === true };
 		} catch (error) {
-			if (error instanceof AppError) throw new Error(`${error.code}: ${error.message}`);
-			throw error;
+			typed(error);
 		}
 	}
 
@@ -41,12 +61,11 @@ export class PublishEntrypoint extends WorkerEntrypoint<AppEnv> {
 		try {
 			checkTopic(topic);
 			if (!Array.isArray(messages)) {
-				throw new AppError(400, "invalid_request", "messages must be an array");
+				throw new InvalidRequest("messages must be an array", [{ path: "messages", message: "must be an array" }]);
 			}
 			return await publishBatch(this.env, topic, messages);
 		} catch (error) {
-			if (error instanceof AppError) throw new Error(`${error.code}: ${error.message}`);
-			throw error;
+			typed(error);
 		}
 	}
 }

@@ -47,7 +47,7 @@ export function message(id: string, deliverAtMs: number, body: unknown = { id })
  */
 export function publishParked(topic: string, messages: NewMessage[]) {
 	return runInDurableObject(stubOf(topic), async (instance, state) => {
-		const outcomes = unwrap(await instance.publish(messages));
+		const outcomes = unwrap(await instance.publish({ partitions: 1 }, messages));
 		await state.storage.setAlarm(Date.now() + HOUR_MS);
 		return outcomes;
 	});

@@ -1,4 +1,19 @@
-import type { RetryPolicy } from "../topic/types";
+/** How the wait before the next attempt grows. */
+export type BackoffKind = "exponential" | "linear" | "fixed";
+
+/** When and how often a failed delivery is tried again. */
+export interface RetryPolicy {
+	/** Attempts before the delivery is dead, 1–100. @default 10 */
+	maxAttempts: number;
+	/** @default "exponential" */
+	backoff: BackoffKind;
+	/** @default 1000 */
+	baseMs: number;
+	/** Upper bound of any wait, also of a Retry-After. @default 3600000 */
+	maxMs: number;
+	/** Full jitter on exponential waits. @default true */
+	jitter: boolean;
+}
 
 /** The default retry policy (DESIGN.md "Subscription body"). */
 export const DEFAULT_RETRY: RetryPolicy = {

@@ -1,5 +1,4 @@
-import type { RetryPolicy } from "../topic/types";
-import { backoffDelayMs, parseRetryAfterMs } from "./backoff";
+import { backoffDelayMs, parseRetryAfterMs, type RetryPolicy } from "./backoff";
 
 /** What one push attempt produced, before any policy is applied. */
 export type AttemptResult =

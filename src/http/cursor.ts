@@ -5,10 +5,6 @@ import { InvalidRequest } from "../errors";
  * topic/subscription `scope`) and the position after which the next page starts. A cursor of
  * another list, another topic, or one that was tampered into a bad shape is a 400.
  */
-export interface CursorPosition {
-	/** Numbers (times, row keys) or a name, depending on the list. */
-	at: (number | string)[];
-}
 
 function toBase64Url(text: string): string {
 	const bytes = new TextEncoder().encode(text);

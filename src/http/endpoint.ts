@@ -1,8 +1,9 @@
 import type { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { getConfig } from "../config";
-import { AppError, type ErrorIssue, InvalidRequest, TooLarge } from "../errors";
+import { AppError, InvalidRequest, TooLarge } from "../errors";
 import { readAtMost } from "../streams";
+import { validate } from "../validation";
 import type { HonoEnv } from "./types";
 
 type Method = "get" | "put" | "post" | "delete";
@@ -22,8 +23,6 @@ export interface EndpointSpec<P extends AnyObject, Q extends AnyObject, B extend
 	/** Documents the body when validation is looser than the documented shape (batch items). */
 	docBody?: z.ZodType;
 	responses: Record<number, { description: string; schema?: z.ZodType }>;
-	/** Public routes skip bearer auth. @default false */
-	public?: boolean;
 }
 
 /** The validated input a handler receives. */
@@ -31,25 +30,6 @@ export interface EndpointInput<P extends AnyObject, Q extends AnyObject, B exten
 	params: z.output<P>;
 	query: z.output<Q>;
 	body: z.output<B>;
-}
-
-/** Turns zod issues into DESIGN.md's `issues[]`, paths joined with dots under `prefix`. */
-export function toIssues(error: z.ZodError, prefix = ""): ErrorIssue[] {
-	const join = (parts: PropertyKey[]) => [prefix, ...parts.map(String)].filter((p) => p !== "").join(".") || "(body)";
-	return error.issues.flatMap((issue) =>
-		// An unknown field is named by its own path, not its parent's ("(body)").
-		issue.code === "unrecognized_keys"
-			? issue.keys.map((key) => ({ path: join([...issue.path, key]), message: "unknown field" }))
-			: [{ path: join(issue.path), message: issue.message }],
-	);
-}
-
-/** Validates `value` or throws a 400 naming each bad field. */
-export function validate<S extends z.ZodType>(schema: S, value: unknown, what: string, prefix = ""): z.output<S> {
-	const parsed = schema.safeParse(value);
-	if (parsed.success) return parsed.data;
-	const issues = toIssues(parsed.error, prefix);
-	throw new InvalidRequest(`invalid ${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, issues);
 }
 
 const JSON_TYPES = /^(application\/json|application\/[\w.+-]+\+json|application\/x-www-form-urlencoded)\s*(;|$)/i;
@@ -98,7 +78,7 @@ export function endpoint<P extends AnyObject, Q extends AnyObject, B extends z.Z
 		tags: [spec.tag],
 		summary: spec.summary,
 		description: spec.description,
-		security: spec.public ? [] : [{ bearer: [] }],
+		security: [{ bearer: [] }],
 		request: {
 			params: spec.params as never,
 			query: spec.query as never,

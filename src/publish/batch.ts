@@ -1,9 +1,9 @@
 import type { AppEnv } from "../config";
 import { getConfig } from "../config";
-import { AppError, TooLarge, unwrap } from "../errors";
-import { topicStub } from "../http/stubs";
+import { AppError, TooLarge } from "../errors";
 import { formatInstant } from "../time";
-import type { NewMessage, PublishOutcome } from "../topic/types";
+import { type PublishResult, topicClient } from "../topic/client";
+import type { NewMessage } from "../topic/types";
 import { normalizeMessage } from "./normalize";
 
 /** What a publish answers per message (HTTP batch route and service binding alike). */
@@ -11,8 +11,9 @@ export type PublishReply =
 	| { id: string; deliver_at: string; duplicate?: true }
 	| { error: { code: string; message: string; issues?: { path: string; message: string }[] } };
 
-/** A stored message as a publish answers it. */
-export function publishReply(o: PublishOutcome): { id: string; deliver_at: string; duplicate?: true } {
+/** A stored message as a publish answers it, or the error of the partition that did not store it. */
+export function publishReply(o: PublishResult): PublishReply {
+	if ("error" in o) return { error: o.error };
 	return o.duplicate
 		? { id: o.id, deliver_at: formatInstant(o.deliverAtMs), duplicate: true }
 		: { id: o.id, deliver_at: formatInstant(o.deliverAtMs) };
@@ -20,9 +21,10 @@ export function publishReply(o: PublishOutcome): { id: string; deliver_at: strin
 
 /**
  * Publishes a batch: each item validated on its own (an invalid one gets an `error` reply and does
- * not stop the others), the valid ones stored in one call to the topic object; one reply per item,
- * in order. Throws an AppError for the whole batch: too many items, or an unknown topic (also when
- * no item was valid).
+ * not stop the others), the valid ones stored with one call per partition they route to; one
+ * reply per item, in order (an item whose partition failed gets that error). Throws an AppError
+ * for the whole batch: too many items, or an error every partition gave (e.g. an unknown topic,
+ * also when no item was valid).
  */
 export async function publishBatch(env: AppEnv, topic: string, items: readonly unknown[]): Promise<PublishReply[]> {
 	const config = getConfig(env);
@@ -45,14 +47,15 @@ export async function publishBatch(env: AppEnv, topic: string, items: readonly u
 			replies[index] = { error: error.toBody() };
 		}
 	});
+	const topicOf = topicClient(env, topic);
 	if (valid.length > 0) {
-		const outcomes = unwrap(await topicStub(env, topic).publish(valid));
-		outcomes.forEach((o, i) => {
+		const results = await topicOf.messages.publish(valid);
+		results.forEach((o, i) => {
 			replies[slots[i] as number] = publishReply(o);
 		});
 	} else {
 		// Nothing valid to store, but an unknown topic is still topic_not_found, not a list of item errors.
-		unwrap(await topicStub(env, topic).describe());
+		await topicOf.admin.partitions();
 	}
 	return replies;
 }

@@ -1,11 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import type { Config } from "../config";
 import { InvalidRequest, TooLarge } from "../errors";
-import { toIssues } from "../http/endpoint";
-import { Duration, HeaderMap, Instant, NAME_PATTERN, Name } from "../http/schemas";
 import { isJsonMedia } from "../media";
 import { parseDurationMs, parseInstantMs } from "../time";
 import type { NewMessage } from "../topic/types";
+import { Duration, HeaderMap, Instant, NAME_PATTERN, Name, toIssues } from "../validation";
 
 /** One message as a client publishes it (DESIGN.md "Publishing"). */
 export const PublishItem = z

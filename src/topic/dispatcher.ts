@@ -25,7 +25,12 @@ export const CLAIM_AHEAD_MS = 5;
  */
 export function nextWorkAtMs(store: TopicStore): number | null {
 	const at = store.nextPendingAtMs();
-	return at === null ? null : at - CLAIM_AHEAD_MS;
+	return at === null ? null : claimAtMs(at);
+}
+
+/** When the alarm must fire to send a delivery due at `dueMs` on time. */
+export function claimAtMs(dueMs: number): number {
+	return dueMs - CLAIM_AHEAD_MS;
 }
 
 /** How long past an attempt's timeout a push lease lasts before the delivery is retried. */
@@ -52,7 +57,7 @@ export interface DispatchDeps {
 	bindings: Record<string, unknown>;
 	maxDeliveries: number;
 	/** Makes the alarm fire by `atMs` (the crash safety net for leases just taken). */
-	armAt: (atMs: number) => Promise<void>;
+	wakeBy: (atMs: number) => Promise<void>;
 	/** Runs after every claim transaction, whatever it claimed (wakes waiting pull consumers). */
 	afterRound?: () => Promise<void>;
 }
@@ -192,7 +197,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 		attempts += batch.length;
 		// If this instance dies mid-batch, the alarm must still fire for what else is due, and at
 		// the latest when these leases end.
-		await deps.armAt(Math.min(leaseEndMs, nextWorkAtMs(deps.store) ?? leaseEndMs));
+		await deps.wakeBy(Math.min(leaseEndMs, nextWorkAtMs(deps.store) ?? leaseEndMs));
 		const { tasks, immediate } = tasksFor(deps, subs, batch);
 		outcomes.push(...immediate);
 		ready.push(...tasks);

@@ -1,5 +1,5 @@
 import { afterFailure } from "../delivery/classify";
-import { makeReceipt, newReceiptKey, readReceipt, receiptKey } from "../delivery/receipt";
+import { makeReceipt, newReceiptKey, type ReceiptClaim, readReceipt, receiptKey } from "../delivery/receipt";
 import { AppError, fail, NotFound, ok, type Result } from "../errors";
 import type { SubscriptionRow, TopicStore } from "./store";
 import { type LeasedRow, PullStore } from "./store-pull";
@@ -32,7 +32,7 @@ export interface PullDeps {
 	sql: SqlStorage;
 	subByName: (name: string) => SubscriptionRow | undefined;
 	/** Makes the alarm fire no later than `atMs`. */
-	armBy: (atMs: number) => Promise<void>;
+	wakeBy: (atMs: number) => Promise<void>;
 }
 
 /**
@@ -92,7 +92,7 @@ export class PullConsumers {
 		if (sub.config.paused) return [];
 		const nowMs = Date.now();
 		const rows = this.deps.store.transaction(() => this.pull.lease(sub.sid, nowMs, nowMs + visibilityMs, max));
-		if (rows.length > 0) await this.deps.armBy(nowMs + visibilityMs);
+		if (rows.length > 0) await this.deps.wakeBy(nowMs + visibilityMs);
 		return rows;
 	}
 
@@ -110,7 +110,7 @@ export class PullConsumers {
 		const rows = await this.leaseNow(sub, max, leaseMs);
 		if (rows.length > 0 || waitMs <= 0) return ok({ messages: await this.toPulled(sub.sid, rows) });
 		const next = this.pull.nextScheduledAtMs(sub.sid);
-		if (next !== null && next < Date.now() + waitMs) await this.deps.armBy(next);
+		if (next !== null && next < Date.now() + waitMs) await this.deps.wakeBy(next);
 		const messages = await new Promise<PulledMessage[]>((resolve) => {
 			const waiter: Waiter = {
 				waitId,
@@ -175,10 +175,26 @@ export class PullConsumers {
 	}
 
 	/** Acks receipts; each is true only if it names the current lease. */
-	async ack(name: string, receipts: string[]): Promise<Result<Record<string, boolean>>> {
+	ack(name: string, receipts: string[]): Promise<Result<Record<string, boolean>>> {
+		return this.settle(name, receipts, (sid, c, nowMs) => this.pull.ack(sid, c.mid, c.lease, nowMs));
+	}
+
+	/** Gives leases back uncounted, due now (a receive over several partitions leased too many). */
+	release(name: string, receipts: string[]): Promise<Result<Record<string, boolean>>> {
+		return this.settle(name, receipts, (sid, c, nowMs) => this.pull.unlease(sid, c.mid, c.lease, nowMs, nowMs));
+	}
+
+	/**
+	 * Applies `fn` to the lease each receipt names, in one transaction; a receipt given twice is
+	 * settled once and reported once (a second `false` would hide the first result).
+	 */
+	private async settle(
+		name: string,
+		receipts: string[],
+		fn: (sid: number, claim: ReceiptClaim, nowMs: number) => boolean,
+	): Promise<Result<Record<string, boolean>>> {
 		const sub = this.pullSub(name);
 		if (sub instanceof AppError) return fail(sub);
-		// A receipt given twice is settled once and reported once (a second `false` would hide the first result).
 		const unique = [...new Set(receipts)];
 		const claims = await this.readAll(sub.sid, unique);
 		const nowMs = Date.now();
@@ -187,7 +203,7 @@ export class PullConsumers {
 				Object.fromEntries(
 					unique.map((r, i) => {
 						const c = claims[i];
-						return [r, c ? this.pull.ack(sub.sid, c.mid, c.lease, nowMs) : false];
+						return [r, c ? fn(sub.sid, c, nowMs) : false];
 					}),
 				),
 			),
@@ -216,7 +232,7 @@ export class PullConsumers {
 				}),
 			),
 		);
-		if (earliest !== Number.POSITIVE_INFINITY && this.waiting) await this.deps.armBy(earliest);
+		if (earliest !== Number.POSITIVE_INFINITY && this.waiting) await this.deps.wakeBy(earliest);
 		return ok(results);
 	}
 
@@ -235,7 +251,7 @@ export class PullConsumers {
 			? this.deps.store.transaction(() => this.pull.extend(sub.sid, c.mid, c.lease, untilMs, nowMs))
 			: false;
 		// A shortened lease must still come back when it ends.
-		if (extended) await this.deps.armBy(untilMs);
+		if (extended) await this.deps.wakeBy(untilMs);
 		return ok({ extended, untilMs: extended ? untilMs : null });
 	}
 

@@ -1,4 +1,5 @@
 import { AppError, Conflict, fail, NotFound, ok, type Result } from "../errors";
+import { claimAtMs } from "./dispatcher";
 import { MAINTENANCE_BATCH } from "./maintenance";
 import type { SubscriptionRow, TopicStore } from "./store";
 import type { AdminStore } from "./store-admin";
@@ -10,8 +11,8 @@ export interface SteeringDeps {
 	admin: AdminStore;
 	subByName: (name: string) => SubscriptionRow | undefined;
 	subNames: () => Map<number, string>;
-	/** Makes the alarm fire in time for deliveries due at `atMs`. */
-	armBy: (atMs: number) => Promise<void>;
+	/** Makes the alarm fire no later than `atMs`. */
+	wakeBy: (atMs: number) => Promise<void>;
 }
 
 const messageNotFound = (id: string) => new NotFound("message_not_found", `message "${id}" not found`);
@@ -40,7 +41,7 @@ export class Steering {
 		if (mid === null) return fail(messageNotFound(id));
 		const nowMs = Date.now();
 		const n = store.transaction(() => admin.moveScheduled(mid, nowMs, nowMs));
-		if (n > 0) await this.deps.armBy(nowMs);
+		if (n > 0) await this.deps.wakeBy(claimAtMs(nowMs));
 		return ok({ id, scheduled: n });
 	}
 
@@ -57,7 +58,7 @@ export class Steering {
 		if (n === 0) {
 			return fail(new Conflict("not_scheduled", `message "${id}" has no scheduled delivery to move`));
 		}
-		await this.deps.armBy(atMs);
+		await this.deps.wakeBy(claimAtMs(atMs));
 		return ok({ id, deliverAtMs: atMs, scheduled: n });
 	}
 
@@ -82,6 +83,7 @@ export class Steering {
 		const last = page.at(-1);
 		return ok({
 			messages: page.map((r) => ({
+				mid: r.mid,
 				id: r.id,
 				contentType: r.contentType,
 				requestId: r.requestId,
@@ -102,6 +104,7 @@ export class Steering {
 		const last = page.at(-1);
 		return ok({
 			dead: page.map((r) => ({
+				mid: r.mid,
 				messageId: r.messageId,
 				subscription: name,
 				attempts: r.attempts,
@@ -111,6 +114,12 @@ export class Steering {
 			})),
 			next: rows.length > limit && last ? last.mid : null,
 		});
+	}
+
+	/** Which of these message ids are not dead for the subscription (unknown ids included). */
+	notDead(name: string, ids: string[]): Result<string[]> {
+		const sub = this.deps.subByName(name);
+		return sub ? ok(this.deps.admin.notDead(sub.sid, [...new Set(ids)])) : fail(subscriptionNotFound(name));
 	}
 
 	/**
@@ -133,7 +142,7 @@ export class Steering {
 				);
 			}
 			const n = store.transaction(() => admin.redriveIds(sub.sid, unique, nowMs));
-			if (n > 0) await this.deps.armBy(nowMs);
+			if (n > 0) await this.deps.wakeBy(claimAtMs(nowMs));
 			return ok({ redriven: n, pending: 0 });
 		}
 		const n = store.transaction(() => admin.redriveBatch(sub.sid, nowMs, nowMs, MAINTENANCE_BATCH));
@@ -142,7 +151,7 @@ export class Steering {
 			store.transaction(() => admin.addJob("redrive", sub.sid, nowMs));
 			pending = this.deadCount(sub.sid);
 		}
-		if (n > 0) await this.deps.armBy(nowMs);
+		if (n > 0) await this.deps.wakeBy(claimAtMs(nowMs));
 		return ok({ redriven: n, pending });
 	}
 

@@ -332,9 +332,4 @@ export class AdminStore {
 	finishJob(id: number): void {
 		this.sql.exec("DELETE FROM jobs WHERE id = ?", id);
 	}
-
-	/** Jobs of a subscription still waiting (for "pending" counts). */
-	hasJob(kind: JobKind, sid: number): boolean {
-		return this.rows("SELECT 1 FROM jobs WHERE kind = ? AND sid = ? LIMIT 1", kind, sid).length > 0;
-	}
 }

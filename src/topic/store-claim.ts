@@ -1,6 +1,20 @@
 /** The SQL shared by the push claim and the pull lease: what they read, and marking it in flight. */
 
-import type { ClaimedDelivery } from "./store";
+/** A delivery claimed for a push attempt, joined with what is sent. */
+export interface ClaimedDelivery {
+	mid: number;
+	sid: number;
+	lease: number;
+	attempt: number;
+	messageId: string;
+	body: string;
+	contentType: string;
+	headers: Record<string, string>;
+	requestId: string | null;
+	deliverAtMs: number;
+	/** When this attempt is due (the message's due time, or its retry time): never sent before. */
+	dueAtMs: number;
+}
 
 /** The columns the push claim and the pull lease read of a due delivery and its message. */
 export const DUE_COLUMNS =

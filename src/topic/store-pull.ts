@@ -1,7 +1,6 @@
 /** The topic object's SQL for pull subscriptions: lease due deliveries, settle leases. */
 
-import type { ClaimedDelivery } from "./store";
-import { DUE_COLUMNS, type DueRow, markInFlight } from "./store-claim";
+import { type ClaimedDelivery, DUE_COLUMNS, type DueRow, markInFlight } from "./store-claim";
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -96,6 +95,24 @@ export class PullStore {
 						lease,
 					);
 		return cursor.rowsWritten > 0;
+	}
+
+	/**
+	 * Gives a live lease back as if it had never been taken: scheduled again at `atMs`, the attempt
+	 * not counted (a receive leased more than it could return).
+	 */
+	unlease(sid: number, mid: number, lease: number, atMs: number, nowMs: number): boolean {
+		return (
+			this.sql.exec(
+				`UPDATE deliveries SET state = 'scheduled', next_at_ms = ?, attempts = attempts - 1, updated_at_ms = ?
+				 WHERE mid = ? AND sid = ? AND state = 'in_flight' AND lease = ?`,
+				atMs,
+				nowMs,
+				mid,
+				sid,
+				lease,
+			).rowsWritten > 0
+		);
 	}
 
 	/** Moves a live lease's end. */

@@ -1,4 +1,4 @@
-import { DUE_COLUMNS, type DueRow, markInFlight } from "./store-claim";
+import { type ClaimedDelivery, DUE_COLUMNS, type DueRow, markInFlight } from "./store-claim";
 import {
 	DELIVERY_STATES,
 	type DeliveryState,
@@ -18,21 +18,7 @@ export interface SubscriptionRow {
 	updatedAtMs: number;
 }
 
-/** A delivery claimed for a push attempt, joined with what is sent. */
-export interface ClaimedDelivery {
-	mid: number;
-	sid: number;
-	lease: number;
-	attempt: number;
-	messageId: string;
-	body: string;
-	contentType: string;
-	headers: Record<string, string>;
-	requestId: string | null;
-	deliverAtMs: number;
-	/** When this attempt is due (the message's due time, or its retry time): never sent before. */
-	dueAtMs: number;
-}
+export type { ClaimedDelivery };
 
 /** The recorded result of one attempt. */
 export type AttemptRecord =

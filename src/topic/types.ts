@@ -1,3 +1,5 @@
+import type { RetryPolicy } from "../delivery/backoff";
+
 /** The life of one delivery (message × subscription); mirrored by a SQL CHECK in schema.ts. */
 export type DeliveryState = "scheduled" | "in_flight" | "delivered" | "dead" | "cancelled";
 
@@ -6,23 +8,6 @@ export const DELIVERY_STATES: readonly DeliveryState[] = ["scheduled", "in_fligh
 
 /** How a subscription receives its messages. */
 export type SubscriptionType = "webhook" | "queue" | "pull";
-
-/** How the wait before the next attempt grows. */
-export type BackoffKind = "exponential" | "linear" | "fixed";
-
-/** When and how often a failed delivery is tried again. */
-export interface RetryPolicy {
-	/** Attempts before the delivery is dead, 1–100. @default 10 */
-	maxAttempts: number;
-	/** @default "exponential" */
-	backoff: BackoffKind;
-	/** @default 1000 */
-	baseMs: number;
-	/** Upper bound of any wait, also of a Retry-After. @default 3600000 */
-	maxMs: number;
-	/** Full jitter on exponential waits. @default true */
-	jitter: boolean;
-}
 
 /** A subscription's stored configuration (the secret is kept apart). */
 export interface SubscriptionConfig {
@@ -51,11 +36,14 @@ export interface SubscriptionView extends SubscriptionConfig {
 	oldestDueLagMs: number;
 }
 
-/** Topic configuration as stored in its object. */
+/** Topic configuration as stored in each of its partition objects. */
 export interface TopicConfig {
 	name: string;
 	retentionMs: number;
+	/** How many partitions the topic has, 1–64, fixed at creation. */
 	partitions: number;
+	/** Which partition this object is, 0 to partitions − 1. */
+	partition: number;
 	createdAtMs: number;
 	updatedAtMs: number;
 }
@@ -110,6 +98,8 @@ export interface MessageView {
 
 /** A message in a list, with each subscription's delivery state (no body). */
 export interface MessageSummary {
+	/** The message's row in its partition: its place in list order (not shown to clients). */
+	mid: number;
 	id: string;
 	contentType: string;
 	requestId: string | null;
@@ -120,12 +110,22 @@ export interface MessageSummary {
 
 /** A dead delivery as the dead-letter list shows it. */
 export interface DeadView {
+	/** The message's row in its partition: its place in list order (not shown to clients). */
+	mid: number;
 	messageId: string;
 	subscription: string;
 	attempts: number;
 	lastStatus: number | null;
 	lastError: string | null;
 	deadAtMs: number;
+}
+
+/** The code of a call refused because it was routed with another partition count than the topic has. */
+export const STALE_ROUTE = "stale_route";
+
+/** How the Worker routed a call: with this partition count (a partition of another count refuses it). */
+export interface Route {
+	partitions: number;
 }
 
 /** Filters of the message list as the Worker passes them. */

@@ -28,7 +28,7 @@ function message(id: string, deliverAtMs: number): NewMessage {
  */
 async function publishParked(topic: string, messages: NewMessage[]) {
 	return runInDurableObject(stubOf(topic), async (instance, state) => {
-		const outcomes = unwrap(await instance.publish(messages));
+		const outcomes = unwrap(await instance.publish({ partitions: 1 }, messages));
 		await state.storage.setAlarm(Date.now() + HOUR_MS);
 		return outcomes;
 	});
@@ -57,7 +57,9 @@ describe("alarm-driven delivery", () => {
 		const quiet = Array.from({ length: 150 }, (_, i) => message(`q-${i}`, start + i * 15));
 		const burstAt = start + 150 * 15 + 30;
 		const burst = Array.from({ length: 60 }, (_, i) => message(`b-${i}`, burstAt));
-		await runInDurableObject(stubOf(topic), async (instance) => unwrap(await instance.publish([...quiet, ...burst])));
+		await runInDurableObject(stubOf(topic), async (instance) =>
+			unwrap(await instance.publish({ partitions: 1 }, [...quiet, ...burst])),
+		);
 
 		const deadline = Date.now() + 15_000;
 		let got = await received(path);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { RetryPolicy } from "../../src/delivery/backoff";
 import { backoffDelayMs, DEFAULT_RETRY, parseRetryAfterMs } from "../../src/delivery/backoff";
 import { afterFailure, classify } from "../../src/delivery/classify";
-import type { RetryPolicy } from "../../src/topic/types";
 
 const policy = (p: Partial<RetryPolicy>): RetryPolicy => ({ ...DEFAULT_RETRY, jitter: false, ...p });
 const never = () => {

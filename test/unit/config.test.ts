@@ -42,7 +42,6 @@ describe("configuration", () => {
 			maxBatchItems: 1000,
 			maxDelayMs: 365 * 86_400_000,
 			maxDeliveriesPerAlarm: 1000,
-			maxHeaders: 32,
 			maxSubscriptions: 100,
 		});
 		expect(getConfig({ SUNDIAL_ALLOW_HTTP: "1" }).allowHttp).toBe(true);

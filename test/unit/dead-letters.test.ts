@@ -106,7 +106,7 @@ describe("dead-letter list", () => {
 		const other = await topicWithDead(ids(3));
 		await json("PUT", `/v1/topics/${topic}/subscriptions/second`, { type: "webhook", url: `${receiverUrl()}/x` });
 		const otherCursor = (await json<DeadPage>("GET", `${other.deadPath}?limit=1`)).body.next_cursor;
-		const secondCursor = encodeCursor("dead", `${topic}/second`, [1]);
+		const secondCursor = encodeCursor("dead", `${topic}/second`, [0, 1]);
 		const messagesCursor = (await json<{ next_cursor: string }>("GET", `/v1/topics/${topic}/messages?limit=1`)).body
 			.next_cursor;
 		expect(otherCursor).toEqual(expect.any(String));
@@ -117,10 +117,14 @@ describe("dead-letter list", () => {
 			otherCursor as string,
 			secondCursor,
 			messagesCursor,
-			encodeCursor("dead", `${topic}/hook`, ["1"]),
-			encodeCursor("dead", `${topic}/hook`, [1, 2]),
-			btoa(JSON.stringify({ k: "dead", s: `${topic}/hook`, a: [1.5] })),
-			btoa(JSON.stringify({ k: "dead", s: `${topic}/hook`, a: [1e300] })),
+			encodeCursor("dead", `${topic}/hook`, [0, "1"]),
+			encodeCursor("dead", `${topic}/hook`, [1]),
+			encodeCursor("dead", `${topic}/hook`, [0, 1, 2]),
+			// A partition the topic does not have (it has one: partition 0).
+			encodeCursor("dead", `${topic}/hook`, [1, 1]),
+			encodeCursor("dead", `${topic}/hook`, [-1, 1]),
+			btoa(JSON.stringify({ k: "dead", s: `${topic}/hook`, a: [0, 1.5] })),
+			btoa(JSON.stringify({ k: "dead", s: `${topic}/hook`, a: [0, 1e300] })),
 		];
 		for (const cursor of forged) {
 			const res = await json<ErrorBody>("GET", `${deadPath}?cursor=${encodeURIComponent(cursor)}`);

@@ -71,7 +71,7 @@ describe("dispatchDue (with a stand-in store)", () => {
 			subscriptions: () => new Map([[1, queueSub()]]),
 			bindings: { Q: binding },
 			maxDeliveries: 100,
-			armAt: async () => {},
+			wakeBy: async () => {},
 		});
 		expect(attempts).toBe(1);
 		expect(sentAt).toHaveLength(1);

@@ -1,18 +1,21 @@
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { PublishError } from "../../src/entrypoint";
 import { api, json, topicWithWebhook, uniqueName } from "../helpers";
 
 // The loopback binding to the named export: what a service binding with
 // `entrypoint = "PublishEntrypoint"` gives another Worker.
 const sundial = exports.PublishEntrypoint;
 
-/** The message of the error a call rejects with. */
-async function rejection(call: Promise<unknown>): Promise<string> {
+/** The code, status and issues of the error a call rejects with (they survive RPC as own properties). */
+async function rejection(call: Promise<unknown>): Promise<{ code: string; status: number; message: string }> {
 	try {
 		await call;
 	} catch (error) {
 		expect(error).toBeInstanceOf(Error);
-		return (error as Error).message;
+		const e = error as PublishError;
+		expect(e.message).not.toBe("");
+		return { code: e.code, status: e.status, message: e.message };
 	}
 	throw new Error("the call did not throw");
 }
@@ -44,19 +47,31 @@ describe("PublishEntrypoint.publish", () => {
 	});
 
 	it.each([
-		["an invalid message", () => sundial.publish(topic, { body: 1, delay: -1 }), "invalid_request: "],
-		["a message that is not an object", () => sundial.publish(topic, "hello"), "invalid_request: "],
-		["an invalid topic name", () => sundial.publish("-bad", { body: 1 }), "invalid_request: "],
-		["an unknown topic", () => sundial.publish(uniqueName("nope"), { body: 1 }), "topic_not_found: "],
-		["a body over 1 MiB", () => sundial.publish(topic, { body: "x".repeat(1024 * 1024) }), "body_too_large: "],
-	])("throws an Error whose message starts with the code for %s", async (_what, call, prefix) => {
-		expect(await rejection(call())).toMatch(new RegExp(`^${prefix}`));
+		["an invalid message", () => sundial.publish(topic, { body: 1, delay: -1 }), "invalid_request", 400],
+		["a message that is not an object", () => sundial.publish(topic, "hello"), "invalid_request", 400],
+		["an invalid topic name", () => sundial.publish("-bad", { body: 1 }), "invalid_request", 400],
+		["an unknown topic", () => sundial.publish(uniqueName("nope"), { body: 1 }), "topic_not_found", 404],
+		["a body over 1 MiB", () => sundial.publish(topic, { body: "x".repeat(1024 * 1024) }), "body_too_large", 413],
+	])("throws an Error with code and status for %s", async (_what, call, code, status) => {
+		expect(await rejection(call())).toMatchObject({ code, status });
+	});
+
+	it("carries the issues that name each bad field", async () => {
+		try {
+			await sundial.publish(topic, { body: 1, delay: -1 });
+			expect.unreachable();
+		} catch (error) {
+			expect((error as PublishError).issues).toEqual([{ path: "delay", message: expect.any(String) }]);
+		}
 	});
 
 	it("throws conflict for a topic with no subscriptions", async () => {
 		const empty = uniqueName("rpc-empty");
 		await api("PUT", `/v1/topics/${empty}`, {});
-		expect(await rejection(sundial.publish(empty, { body: 1 }))).toMatch(/^no_subscriptions: /);
+		expect(await rejection(sundial.publish(empty, { body: 1 }))).toMatchObject({
+			code: "no_subscriptions",
+			status: 409,
+		});
 	});
 });
 
@@ -85,23 +100,25 @@ describe("PublishEntrypoint.publishBatch", () => {
 		const t = uniqueName("rpc-big");
 		await topicWithWebhook(t, `/hook/${t}`);
 		const items = Array.from({ length: 1001 }, (_, i) => ({ body: i, delay: "1h" }));
-		expect(await rejection(sundial.publishBatch(t, items))).toMatch(/^batch_too_large: /);
+		expect(await rejection(sundial.publishBatch(t, items))).toMatchObject({ code: "batch_too_large", status: 413 });
 		expect((await json("GET", `/v1/topics/${t}`)).body).toMatchObject({ messages: 0 });
 	});
 
 	it("throws invalid_request for messages that are not an array", async () => {
-		expect(await rejection(sundial.publishBatch(topic, { body: 1 } as unknown as unknown[]))).toMatch(
-			/^invalid_request: /,
-		);
+		expect(await rejection(sundial.publishBatch(topic, { body: 1 } as unknown as unknown[]))).toMatchObject({
+			code: "invalid_request",
+		});
 	});
 
 	it("throws topic_not_found for an unknown topic, even when every message is invalid", async () => {
 		for (const items of [[{ body: 1 }], [{ delay: 1 }], []]) {
-			expect(await rejection(sundial.publishBatch(uniqueName("nope"), items))).toMatch(/^topic_not_found: /);
+			expect(await rejection(sundial.publishBatch(uniqueName("nope"), items))).toMatchObject({
+				code: "topic_not_found",
+			});
 		}
 	});
 
 	it("throws invalid_request for an invalid topic name", async () => {
-		expect(await rejection(sundial.publishBatch("a b", [{ body: 1 }]))).toMatch(/^invalid_request: /);
+		expect(await rejection(sundial.publishBatch("a b", [{ body: 1 }]))).toMatchObject({ code: "invalid_request" });
 	});
 });

@@ -15,7 +15,7 @@ import {
 	runAlarm,
 } from "../pull";
 
-const RECEIPT = /^[0-9a-z]+\.[0-9a-z]+\.[A-Za-z0-9_-]{22}$/;
+const RECEIPT = /^[0-9a-z]{1,2}\.[0-9a-z]+\.[0-9a-z]+\.[A-Za-z0-9_-]{22}$/;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 describe("receive", () => {

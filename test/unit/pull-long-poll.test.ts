@@ -127,7 +127,7 @@ describe("paused and abandoned receives", () => {
 		await pullTopic(topic);
 		const stub = pullStub(topic);
 		const started = Date.now();
-		const pending = stub.receive("p", 10, 10_000, null, "wait-1");
+		const pending = stub.receive({ partitions: 1 }, "p", 10, 10_000, null, "wait-1");
 		await sleep(100);
 		expect(await stub.abandonReceive("wait-1")).toBe(true);
 		const result = await pending;
@@ -146,8 +146,8 @@ describe("paused and abandoned receives", () => {
 		const topic = uniqueName("lp");
 		await pullTopic(topic);
 		const stub = pullStub(topic);
-		const gone = stub.receive("p", 10, 10_000, null, "gone");
-		const kept = stub.receive("p", 10, 10_000, null, "kept");
+		const gone = stub.receive({ partitions: 1 }, "p", 10, 10_000, null, "gone");
+		const kept = stub.receive({ partitions: 1 }, "p", 10, 10_000, null, "kept");
 		await sleep(100);
 		expect(await stub.abandonReceive("gone")).toBe(true);
 		expect(await gone).toEqual({ ok: true, value: { messages: [] } });

@@ -1,9 +1,10 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { InvalidRequest, unwrap } from "../../errors";
+import { InvalidRequest } from "../../errors";
+import { topicClient } from "../../topic/client";
+import { Name } from "../../validation";
 import { decodeCursor, encodeCursor } from "../cursor";
 import { endpoint } from "../endpoint";
-import { errors, Name, PageQuery } from "../schemas";
-import { topicStub } from "../stubs";
+import { errors, PageQuery } from "../schemas";
 import type { HonoEnv } from "../types";
 import { DeadSchema, deadJson } from "../views";
 
@@ -34,14 +35,15 @@ export function deadRoutes(app: OpenAPIHono<HonoEnv>): void {
 		},
 		async (c, { params, query }) => {
 			const scope = `${params.topic}/${params.name}`;
-			const after = query.cursor ? decodeCursor(query.cursor, "dead", scope, 1)[0] : 0;
-			if (typeof after !== "number") {
+			const after = query.cursor ? decodeCursor(query.cursor, "dead", scope, 2) : null;
+			if (after && !after.every((n) => typeof n === "number")) {
 				throw new InvalidRequest("invalid cursor", [{ path: "cursor", message: "not a cursor of this list" }]);
 			}
-			const page = unwrap(await topicStub(c.env, params.topic).listDead(params.name, after, query.limit));
+			const dead = topicClient(c.env, params.topic).messages;
+			const page = await dead.listDead(params.name, after as [number, number] | null, query.limit);
 			return c.json({
 				dead: page.dead.map(deadJson),
-				next_cursor: page.next !== null ? encodeCursor("dead", scope, [page.next]) : null,
+				next_cursor: page.next !== null ? encodeCursor("dead", scope, page.next) : null,
 			});
 		},
 	);
@@ -63,7 +65,7 @@ export function deadRoutes(app: OpenAPIHono<HonoEnv>): void {
 			},
 		},
 		async (c, { params, body }) =>
-			c.json(unwrap(await topicStub(c.env, params.topic).redrive(params.name, body.ids ?? null))),
+			c.json(await topicClient(c.env, params.topic).messages.redrive(params.name, body.ids ?? null)),
 	);
 
 	endpoint(
@@ -80,6 +82,6 @@ export function deadRoutes(app: OpenAPIHono<HonoEnv>): void {
 				...errors(400, 401, 404),
 			},
 		},
-		async (c, { params }) => c.json(unwrap(await topicStub(c.env, params.topic).purgeDead(params.name))),
+		async (c, { params }) => c.json(await topicClient(c.env, params.topic).messages.purgeDead(params.name)),
 	);
 }

@@ -1,11 +1,11 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { getConfig } from "../../config";
-import { unwrap } from "../../errors";
 import { publishBatch, publishReply } from "../../publish/batch";
 import { normalizeMessage, PublishItem } from "../../publish/normalize";
+import { topicClient } from "../../topic/client";
+import { Name } from "../../validation";
 import { endpoint } from "../endpoint";
-import { errors, Name } from "../schemas";
-import { topicStub } from "../stubs";
+import { errors } from "../schemas";
 import type { HonoEnv } from "../types";
 import { MessageSchema, messageJson, PublishResultSchema } from "../views";
 
@@ -45,9 +45,9 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 		},
 		async (c, { params, body }) => {
 			const message = normalizeMessage(body, getConfig(c.env), Date.now());
-			const [outcome] = unwrap(await topicStub(c.env, params.topic).publish([message]));
-			if (!outcome) throw new Error("publish returned no outcome");
-			return c.json(publishReply(outcome), outcome.duplicate ? 200 : 201);
+			const [result] = await topicClient(c.env, params.topic).messages.publish([message]);
+			if (!result || "error" in result) throw new Error("a single publish answers an error by throwing it");
+			return c.json(publishReply(result), result.duplicate ? 200 : 201);
 		},
 	);
 
@@ -84,6 +84,6 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 			params: MessageParams,
 			responses: { 200: { description: "the message", schema: MessageSchema }, ...errors(400, 401, 404) },
 		},
-		async (c, { params }) => c.json(messageJson(unwrap(await topicStub(c.env, params.topic).getMessage(params.id)))),
+		async (c, { params }) => c.json(messageJson(await topicClient(c.env, params.topic).messages.get(params.id))),
 	);
 }

@@ -1,10 +1,10 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { unwrap } from "../../errors";
 import { decodeBody } from "../../media";
 import { formatInstant } from "../../time";
+import { topicClient } from "../../topic/client";
+import { durationBetween, Name } from "../../validation";
 import { endpoint } from "../endpoint";
-import { durationBetween, errors, Name } from "../schemas";
-import { topicStub } from "../stubs";
+import { errors } from "../schemas";
 import type { HonoEnv } from "../types";
 
 const SubParams = z.object({ topic: Name, name: Name });
@@ -54,19 +54,13 @@ export function pullRoutes(app: OpenAPIHono<HonoEnv>): void {
 			},
 		},
 		async (c, { params, body }) => {
-			const stub = topicStub(c.env, params.topic);
-			const waitMs = body.wait ?? 0;
-			const waitId = waitMs > 0 ? crypto.randomUUID() : null;
-			const signal = c.req.raw.signal;
-			const abandon = () => c.executionCtx.waitUntil(stub.abandonReceive(waitId as string).catch(() => false));
-			if (waitId) signal.addEventListener("abort", abandon, { once: true });
-			let result: Awaited<ReturnType<typeof stub.receive>>;
-			try {
-				result = await stub.receive(params.name, body.max ?? 10, waitMs, body.visibility_timeout ?? null, waitId);
-			} finally {
-				if (waitId) signal.removeEventListener("abort", abandon);
-			}
-			const { messages } = unwrap(result);
+			const messages = await topicClient(c.env, params.topic).pull.receive(params.name, {
+				max: body.max ?? 10,
+				waitMs: body.wait ?? 0,
+				visibilityMs: body.visibility_timeout ?? null,
+				signal: c.req.raw.signal,
+				background: (work) => c.executionCtx.waitUntil(work),
+			});
 			return c.json({
 				messages: messages.map((m) => ({
 					id: m.id,
@@ -97,7 +91,7 @@ export function pullRoutes(app: OpenAPIHono<HonoEnv>): void {
 			},
 		},
 		async (c, { params, body }) =>
-			c.json({ results: unwrap(await topicStub(c.env, params.topic).ack(params.name, body.receipts)) }),
+			c.json({ results: await topicClient(c.env, params.topic).pull.ack(params.name, body.receipts) }),
 	);
 
 	endpoint(
@@ -121,7 +115,7 @@ export function pullRoutes(app: OpenAPIHono<HonoEnv>): void {
 		},
 		async (c, { params, body }) =>
 			c.json({
-				results: unwrap(await topicStub(c.env, params.topic).nack(params.name, body.receipts, body.delay ?? null)),
+				results: await topicClient(c.env, params.topic).pull.nack(params.name, body.receipts, body.delay ?? null),
 			}),
 	);
 
@@ -148,7 +142,7 @@ export function pullRoutes(app: OpenAPIHono<HonoEnv>): void {
 			},
 		},
 		async (c, { params, body }) => {
-			const r = unwrap(await topicStub(c.env, params.topic).extend(params.name, body.receipt, body.visibility_timeout));
+			const r = await topicClient(c.env, params.topic).pull.extend(params.name, body.receipt, body.visibility_timeout);
 			return c.json({
 				receipt: body.receipt,
 				extended: r.extended,

@@ -1,11 +1,12 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { getConfig } from "../../config";
-import { InvalidRequest, unwrap } from "../../errors";
+import { InvalidRequest } from "../../errors";
+import { type MessagePosition, topicClient } from "../../topic/client";
 import { DELIVERY_STATES } from "../../topic/types";
+import { Duration, Instant, Name } from "../../validation";
 import { decodeCursor, encodeCursor } from "../cursor";
 import { endpoint } from "../endpoint";
-import { Duration, errors, Instant, Name, PageQuery } from "../schemas";
-import { topicStub } from "../stubs";
+import { errors, PageQuery } from "../schemas";
 import type { HonoEnv } from "../types";
 import { MessageSummarySchema, messageSummaryJson } from "../views";
 
@@ -65,19 +66,19 @@ export function steeringRoutes(app: OpenAPIHono<HonoEnv>): void {
 					{ path: "from", message: "must not be after to" },
 				]);
 			}
-			const before = query.cursor ? decodeCursor(query.cursor, "messages", params.topic, 2) : null;
-			if (before && (typeof before[0] !== "number" || typeof before[1] !== "number")) {
+			const before = query.cursor ? decodeCursor(query.cursor, "messages", params.topic, 3) : null;
+			if (before && !before.every((n) => typeof n === "number")) {
 				throw new InvalidRequest("invalid cursor", [{ path: "cursor", message: "not a cursor of this list" }]);
 			}
-			const page = unwrap(
-				await topicStub(c.env, params.topic).listMessages({
+			const page = await topicClient(c.env, params.topic).messages.list(
+				{
 					state: (query.state as (typeof DELIVERY_STATES)[number] | undefined) ?? null,
 					subscription: query.subscription ?? null,
 					fromMs: query.from ?? null,
 					toMs: query.to ?? null,
-					before: before as [number, number] | null,
 					limit: query.limit,
-				}),
+				},
+				before as MessagePosition | null,
 			);
 			return c.json({
 				messages: page.messages.map(messageSummaryJson),
@@ -101,7 +102,7 @@ export function steeringRoutes(app: OpenAPIHono<HonoEnv>): void {
 				...errors(400, 401, 404),
 			},
 		},
-		async (c, { params }) => c.json(unwrap(await topicStub(c.env, params.topic).cancelMessage(params.id))),
+		async (c, { params }) => c.json(await topicClient(c.env, params.topic).messages.cancel(params.id)),
 	);
 
 	endpoint(
@@ -115,7 +116,7 @@ export function steeringRoutes(app: OpenAPIHono<HonoEnv>): void {
 			params: MessageParams,
 			responses: { 200: { description: "moved", schema: Moved }, ...errors(400, 401, 404) },
 		},
-		async (c, { params }) => c.json(unwrap(await topicStub(c.env, params.topic).deliverMessage(params.id))),
+		async (c, { params }) => c.json(await topicClient(c.env, params.topic).messages.deliverNow(params.id)),
 	);
 
 	endpoint(
@@ -149,7 +150,7 @@ export function steeringRoutes(app: OpenAPIHono<HonoEnv>): void {
 					{ path: field, message: `at most ${config.maxDelayMs / 1000} seconds from now` },
 				]);
 			}
-			const moved = unwrap(await topicStub(c.env, params.topic).rescheduleMessage(params.id, atMs));
+			const moved = await topicClient(c.env, params.topic).messages.reschedule(params.id, atMs);
 			return c.json({
 				id: moved.id,
 				deliver_at: new Date(moved.deliverAtMs).toISOString(),

@@ -1,13 +1,14 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { type AppEnv, getConfig } from "../../config";
-import { DEFAULT_RETRY } from "../../delivery/backoff";
+import { DEFAULT_RETRY, type RetryPolicy } from "../../delivery/backoff";
 import { isQueueBinding } from "../../delivery/queue";
 import { checkWebhookUrl } from "../../delivery/url-guard";
-import { InvalidRequest, unwrap } from "../../errors";
-import type { RetryPolicy, SubscriptionConfig } from "../../topic/types";
+import { InvalidRequest } from "../../errors";
+import { topicClient } from "../../topic/client";
+import type { SubscriptionConfig } from "../../topic/types";
+import { durationBetween, HeaderMap, Name } from "../../validation";
 import { endpoint } from "../endpoint";
-import { durationBetween, errors, HeaderMap, Name } from "../schemas";
-import { topicStub } from "../stubs";
+import { errors } from "../schemas";
 import type { HonoEnv } from "../types";
 import { SubscriptionSchema, subscriptionJson } from "../views";
 
@@ -128,7 +129,7 @@ export function subscriptionRoutes(app: OpenAPIHono<HonoEnv>): void {
 		},
 		async (c, { params, body }) => {
 			const config = toConfig(body, c.env);
-			const result = unwrap(await topicStub(c.env, params.topic).putSubscription(params.name, config));
+			const result = await topicClient(c.env, params.topic).admin.putSubscription(params.name, config);
 			return c.json({ ...subscriptionJson(result.subscription), secret: result.secret }, result.created ? 201 : 200);
 		},
 	);
@@ -147,7 +148,7 @@ export function subscriptionRoutes(app: OpenAPIHono<HonoEnv>): void {
 			},
 		},
 		async (c, { params }) => {
-			const subs = unwrap(await topicStub(c.env, params.topic).listSubscriptions());
+			const subs = await topicClient(c.env, params.topic).admin.listSubscriptions();
 			return c.json({ subscriptions: subs.map(subscriptionJson) });
 		},
 	);
@@ -163,7 +164,7 @@ export function subscriptionRoutes(app: OpenAPIHono<HonoEnv>): void {
 			responses: { 200: { description: "the subscription", schema: SubscriptionSchema }, ...errors(400, 401, 404) },
 		},
 		async (c, { params }) =>
-			c.json(subscriptionJson(unwrap(await topicStub(c.env, params.topic).getSubscription(params.name)))),
+			c.json(subscriptionJson(await topicClient(c.env, params.topic).admin.getSubscription(params.name))),
 	);
 
 	endpoint(
@@ -180,7 +181,7 @@ export function subscriptionRoutes(app: OpenAPIHono<HonoEnv>): void {
 			},
 		},
 		async (c, { params }) => {
-			unwrap(await topicStub(c.env, params.topic).deleteSubscription(params.name));
+			await topicClient(c.env, params.topic).admin.deleteSubscription(params.name);
 			return c.json({ name: params.name, deleted: true as const });
 		},
 	);

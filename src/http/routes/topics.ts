@@ -1,9 +1,11 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { unwrap } from "../../errors";
+import { NotFound } from "../../errors";
+import { registryStub } from "../../registry/client";
+import { MAX_PARTITIONS, topicClient } from "../../topic/client";
+import { Duration, Name } from "../../validation";
 import { decodeCursor, encodeCursor } from "../cursor";
 import { endpoint } from "../endpoint";
-import { Duration, errors, Name, PageQuery } from "../schemas";
-import { registryStub, topicStub } from "../stubs";
+import { errors, PageQuery } from "../schemas";
 import type { HonoEnv } from "../types";
 import { TopicListSchema, TopicSchema, topicEntryJson, topicJson } from "../views";
 
@@ -16,6 +18,11 @@ const TopicBody = z
 		retention: Duration.refine((ms) => ms >= 60_000 && ms <= MAX_RETENTION_MS, "retention must be from 1m to 365d")
 			.optional()
 			.openapi({ description: 'How long finished messages stay queryable. @default "7d"', example: "7d" }),
+		partitions: z.number().int().min(1).max(MAX_PARTITIONS).optional().openapi({
+			description:
+				"1–64 Durable Objects the topic is spread over, fixed for its life (a different count on an existing topic is a 409). @default 1",
+			example: 1,
+		}),
 	})
 	.strict()
 	.openapi("TopicRequest");
@@ -29,21 +36,21 @@ export function topicRoutes(app: OpenAPIHono<HonoEnv>): void {
 			path: "/v1/topics/{topic}",
 			tag: "Topics",
 			summary: "Create or update a topic",
+			description:
+				"`partitions` (1–64, default 1) spreads the topic over that many Durable Objects; messages go to partition fnv1a32(id) mod partitions. It is fixed: a different count on an existing topic is a 409 `partitions_fixed`; omitted, the count is kept. An omitted `retention` is the default 7 d again.",
 			params: TopicParams,
 			body: TopicBody,
 			responses: {
 				200: { description: "updated", schema: TopicSchema },
 				201: { description: "created", schema: TopicSchema },
-				...errors(400, 401, 413, 415),
+				...errors(400, 401, 409, 413, 415),
 			},
 		},
 		async (c, { params, body }) => {
-			const result = unwrap(
-				await topicStub(c.env, params.topic).configure({
-					name: params.topic,
-					retentionMs: body.retention ?? DEFAULT_RETENTION_MS,
-				}),
-			);
+			const result = await topicClient(c.env, params.topic).admin.put({
+				retentionMs: body.retention ?? DEFAULT_RETENTION_MS,
+				partitions: body.partitions ?? null,
+			});
 			await registryStub(c.env).add(params.topic, result.topic.createdAtMs);
 			return c.json(topicJson(result.topic), result.created ? 201 : 200);
 		},
@@ -80,7 +87,7 @@ export function topicRoutes(app: OpenAPIHono<HonoEnv>): void {
 			params: TopicParams,
 			responses: { 200: { description: "the topic", schema: TopicSchema }, ...errors(400, 401, 404) },
 		},
-		async (c, { params }) => c.json(topicJson(unwrap(await topicStub(c.env, params.topic).describe()))),
+		async (c, { params }) => c.json(topicJson(await topicClient(c.env, params.topic).admin.describe())),
 	);
 
 	endpoint(
@@ -97,10 +104,10 @@ export function topicRoutes(app: OpenAPIHono<HonoEnv>): void {
 			},
 		},
 		async (c, { params }) => {
-			const result = await topicStub(c.env, params.topic).destroy();
-			// Remove the name even when the object says "not found": heals a half-finished earlier delete.
+			const deleted = await topicClient(c.env, params.topic).admin.destroy();
+			// Remove the name even when there was no topic: heals a half-finished earlier delete.
 			await registryStub(c.env).remove(params.topic);
-			unwrap(result);
+			if (!deleted) throw new NotFound("topic_not_found", "topic not found");
 			return c.json({ name: params.topic, deleted: true as const });
 		},
 	);

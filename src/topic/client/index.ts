@@ -1,0 +1,30 @@
+import type { AppEnv } from "../../config";
+import { TopicAdmin } from "./admin";
+import { Door } from "./door";
+import { TopicMessages } from "./messages";
+import { TopicPull } from "./pull";
+
+export type { SubscriptionWrite, TopicInput } from "./admin";
+export { clearRouteCache } from "./door";
+export type { DeadPosition, ListFilter, MessagePosition, PublishResult } from "./messages";
+export type { ReceiveRequest } from "./pull";
+export { MAX_PARTITIONS } from "./routing";
+
+/**
+ * The one door to a topic's Durable Objects (README "Partitions"): everything the Worker does with
+ * a topic goes through here, and the partition rule lives nowhere else.
+ */
+export interface TopicClient {
+	/** The topic itself and its subscriptions (topic-wide, on every partition). */
+	admin: TopicAdmin;
+	/** Publishing, steering by id, merged message and dead-letter lists. */
+	messages: TopicMessages;
+	/** Pull consumers: receive, ack, nack, extend. */
+	pull: TopicPull;
+}
+
+/** The client for one topic. Cheap: build one per request. */
+export function topicClient(env: AppEnv, topic: string): TopicClient {
+	const door = new Door(env, topic);
+	return { admin: new TopicAdmin(door), messages: new TopicMessages(door), pull: new TopicPull(door) };
+}

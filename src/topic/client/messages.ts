@@ -1,0 +1,231 @@
+import { AppError, type ErrorBody, InvalidRequest } from "../../errors";
+import type { DeadView, MessageQuery, MessageSummary, MessageView, NewMessage, PublishOutcome, Route } from "../types";
+import { type Door, isStale } from "./door";
+import { partitionOf } from "./routing";
+
+/** Where a page of the merged message list starts: after [deliver_at_ms, partition, mid]. */
+export type MessagePosition = [number, number, number];
+/** Where a page of the merged dead-letter list starts: after [partition, mid]. */
+export type DeadPosition = [number, number];
+
+/** One stored message's outcome, or why its partition did not store it. */
+export type PublishResult = PublishOutcome | { error: ErrorBody };
+
+/** What the message list filters (its cursor is the position instead of MessageQuery's `before`). */
+export type ListFilter = Omit<MessageQuery, "before">;
+
+/** Groups item indexes by the partition their id routes to. */
+function byPartition(messages: readonly NewMessage[], indexes: readonly number[], route: Route) {
+	const groups = new Map<number, number[]>();
+	for (const i of indexes) {
+		const p = partitionOf((messages[i] as NewMessage).id, route.partitions);
+		const list = groups.get(p) ?? [];
+		list.push(i);
+		groups.set(p, list);
+	}
+	return groups;
+}
+
+/** Publishing, steering by id, and the merged lists. */
+export class TopicMessages {
+	constructor(private readonly door: Door) {}
+
+	/**
+	 * Stores messages, one call per partition they route to, in parallel. Results keep input order.
+	 * A partition that fails gives its items an error result while the others are stored; the whole
+	 * call throws only when every partition failed with the same error (e.g. topic_not_found).
+	 * Items refused for a stale cached route are routed again once with a fresh route.
+	 */
+	async publish(messages: readonly NewMessage[]): Promise<PublishResult[]> {
+		const door = this.door;
+		const results: (PublishResult | undefined)[] = new Array(messages.length);
+		let route = door.cachedRoute();
+		let cached = route !== null;
+		let pending = messages.map((_, i) => i);
+		const failures: AppError[] = [];
+		for (let round = 0; round < 2 && pending.length > 0; round++) {
+			if (!route) {
+				route = await door.freshRoute();
+				cached = false;
+			}
+			const r = route;
+			const retry: number[] = [];
+			await Promise.all(
+				[...byPartition(messages, pending, r)].map(async ([p, indexes]) => {
+					try {
+						const stored = await door.call(p, (s) =>
+							s.publish(
+								r,
+								indexes.map((i) => messages[i] as NewMessage),
+							),
+						);
+						stored.forEach((o, k) => {
+							results[indexes[k] as number] = o;
+						});
+					} catch (error) {
+						if (!(error instanceof AppError)) throw error;
+						if (round === 0 && isStale(error, cached)) retry.push(...indexes);
+						else failures.push(error);
+						for (const i of indexes) results[i] = { error: error.toBody() };
+					}
+				}),
+			);
+			if (retry.length > 0) {
+				door.forget();
+				route = null;
+			}
+			pending = retry;
+		}
+		const first = failures[0];
+		if (first && results.every((x) => x && "error" in x) && failures.every((f) => f.code === first.code)) throw first;
+		return results as PublishResult[];
+	}
+
+	/** The partition a message id lives in, under the current route. */
+	private byId<T>(id: string, fn: (route: Route, partition: number) => Promise<T>): Promise<T> {
+		return this.door.run((route) => fn(route, partitionOf(id, route.partitions)));
+	}
+
+	get(id: string): Promise<MessageView> {
+		return this.byId(id, (r, p) => this.door.call(p, (s) => s.getMessage(r, id)));
+	}
+
+	cancel(id: string): Promise<{ id: string; cancelled: number }> {
+		return this.byId(id, (r, p) => this.door.call(p, (s) => s.cancelMessage(r, id)));
+	}
+
+	deliverNow(id: string): Promise<{ id: string; scheduled: number }> {
+		return this.byId(id, (r, p) => this.door.call(p, (s) => s.deliverMessage(r, id)));
+	}
+
+	reschedule(id: string, atMs: number): Promise<{ id: string; deliverAtMs: number; scheduled: number }> {
+		return this.byId(id, (r, p) => this.door.call(p, (s) => s.rescheduleMessage(r, id, atMs)));
+	}
+
+	/**
+	 * A page of messages over every partition, newest due first; ties in due time go higher
+	 * partition first, then newer row first. That order is total, so a position [due, partition,
+	 * row] splits every partition's list exactly: nothing is missed or repeated between pages.
+	 */
+	list(
+		filter: ListFilter,
+		after: MessagePosition | null,
+	): Promise<{ messages: MessageSummary[]; next: MessagePosition | null }> {
+		const door = this.door;
+		return door.run(async (route) => {
+			if (after !== null) checkPartition(after[1], route);
+			const pages = await Promise.all(
+				door.partitions(route).map(async (p) => {
+					const before = after === null ? null : splitPosition(after, p);
+					const page = await door.call(p, (s) => s.listMessages(route, { ...filter, before }));
+					return { p, more: page.next !== null, items: page.messages };
+				}),
+			);
+			const merged = pages
+				.flatMap(({ p, items }) => items.map((m) => ({ p, m })))
+				.sort((a, b) => b.m.deliverAtMs - a.m.deliverAtMs || b.p - a.p || b.m.mid - a.m.mid);
+			const page = merged.slice(0, filter.limit);
+			const more = merged.length > filter.limit || pages.some((x) => x.more);
+			const last = page.at(-1);
+			return {
+				messages: page.map((x) => x.m),
+				next: more && last ? [last.m.deliverAtMs, last.p, last.m.mid] : null,
+			};
+		});
+	}
+
+	/** A page of a subscription's dead deliveries: partition by partition, each in message order. */
+	listDead(
+		name: string,
+		after: DeadPosition | null,
+		limit: number,
+	): Promise<{ dead: DeadView[]; next: DeadPosition | null }> {
+		const door = this.door;
+		return door.run(async (route) => {
+			const [fromPartition, afterMid] = after ?? [0, 0];
+			checkPartition(fromPartition, route);
+			const pages = await Promise.all(
+				door
+					.partitions(route)
+					.filter((p) => p >= fromPartition)
+					.map(async (p) => {
+						const page = await door.call(p, (s) => s.listDead(route, name, p === fromPartition ? afterMid : 0, limit));
+						return { p, more: page.next !== null, items: page.dead };
+					}),
+			);
+			const merged = pages.flatMap(({ p, items }) => items.map((d) => ({ p, d })));
+			const page = merged.slice(0, limit);
+			const more = merged.length > limit || pages.some((x) => x.more);
+			const last = page.at(-1);
+			return { dead: page.map((x) => x.d), next: more && last ? [last.p, last.d.mid] : null };
+		});
+	}
+
+	/**
+	 * Schedules dead deliveries again. Named ids go to their partitions; when they span several,
+	 * all are checked first so that a 409 (some not dead) changes nothing. `null` redrives all,
+	 * every partition in bounded batches (`pending` sums what the alarms still have to do).
+	 */
+	redrive(name: string, ids: string[] | null): Promise<{ redriven: number; pending: number }> {
+		const door = this.door;
+		return door.run(async (route) => {
+			if (ids === null) {
+				return sum(
+					await Promise.all(door.partitions(route).map((p) => door.call(p, (s) => s.redrive(route, name, null)))),
+				);
+			}
+			const groups = new Map<number, string[]>();
+			for (const id of new Set(ids)) {
+				const p = partitionOf(id, route.partitions);
+				groups.set(p, [...(groups.get(p) ?? []), id]);
+			}
+			if (groups.size > 1) {
+				const missing = (
+					await Promise.all([...groups].map(([p, list]) => door.call(p, (s) => s.notDead(route, name, list))))
+				).flat();
+				if (missing.length > 0) {
+					const issues = missing.map((id) => ({ path: "ids", message: `"${id}" is not dead in "${name}"` }));
+					const message = `${missing.length} of the ids are not dead; nothing was redriven`;
+					throw new AppError(409, "not_dead", message, issues);
+				}
+			}
+			return sum(await Promise.all([...groups].map(([p, list]) => door.call(p, (s) => s.redrive(route, name, list)))));
+		});
+	}
+
+	/** Purges a subscription's dead deliveries in every partition. */
+	purgeDead(name: string): Promise<{ purged: number; pending: number }> {
+		const door = this.door;
+		return door.run(async (route) => {
+			const parts = await Promise.all(door.partitions(route).map((p) => door.call(p, (s) => s.purgeDead(route, name))));
+			return {
+				purged: parts.reduce((n, x) => n + x.purged, 0),
+				pending: parts.reduce((n, x) => n + x.pending, 0),
+			};
+		});
+	}
+}
+
+/** A cursor naming a partition the topic does not have was not made by this API. */
+function checkPartition(partition: number, route: Route): void {
+	if (partition < 0 || partition >= route.partitions) {
+		throw new InvalidRequest("invalid cursor: not a cursor of this list", [
+			{ path: "cursor", message: "not a cursor of this list" },
+		]);
+	}
+}
+
+/** The position after which partition `p`'s page starts, for a merged-list position. */
+function splitPosition([atMs, partition, mid]: MessagePosition, p: number): [number, number] {
+	// Same due time: a lower partition comes after the position whole, a higher one not at all.
+	if (p < partition) return [atMs, Number.MAX_SAFE_INTEGER];
+	if (p > partition) return [atMs, 0];
+	return [atMs, mid];
+}
+
+function sum(parts: { redriven: number; pending: number }[]): { redriven: number; pending: number } {
+	return {
+		redriven: parts.reduce((n, x) => n + x.redriven, 0),
+		pending: parts.reduce((n, x) => n + x.pending, 0),
+	};
+}

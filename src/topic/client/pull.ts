@@ -1,0 +1,190 @@
+import type { PulledMessage } from "../pull";
+import type { Route } from "../types";
+import type { Door } from "./door";
+import { outerReceipt, splitReceipt } from "./routing";
+
+/** What a receive asks for. */
+export interface ReceiveRequest {
+	max: number;
+	waitMs: number;
+	/** Lease length; null = the subscription's visibility_timeout. */
+	visibilityMs: number | null;
+	/** Aborted when the client goes away: waiting partitions are told to give up at once. */
+	signal?: AbortSignal;
+	/** Keeps clean-up work alive after the response (the request's waitUntil). */
+	background: (work: Promise<unknown>) => void;
+}
+
+type Leased = { partition: number; message: PulledMessage };
+
+/** `max` split over partitions, starting at a random one: [partition, share] with share > 0. */
+function shares(partitions: number[], max: number): [number, number][] {
+	const start = Math.floor(Math.random() * partitions.length);
+	const order = [...partitions.slice(start), ...partitions.slice(0, start)];
+	const base = Math.floor(max / order.length);
+	const extra = max % order.length;
+	return order.map((p, i): [number, number] => [p, base + (i < extra ? 1 : 0)]).filter(([, n]) => n > 0);
+}
+
+/** Pull consumers across partitions: leases drawn fairly, receipts that name their partition. */
+export class TopicPull {
+	constructor(private readonly door: Door) {}
+
+	/**
+	 * Leases up to `max` due messages from all partitions. First each partition is asked for a
+	 * share of `max` (from a random one on, so none starves); if that falls short, every partition
+	 * that may have more is asked for the rest. With nothing due and `waitMs` > 0, all partitions
+	 * wait at once and the first to lease answers. Whatever was leased beyond `max` is given back
+	 * at once, its attempt not counted.
+	 */
+	receive(name: string, req: ReceiveRequest): Promise<PulledMessage[]> {
+		const door = this.door;
+		return door.run(async (route) => {
+			const all = door.partitions(route);
+			if (all.length === 1) return this.wait(route, name, [0], req);
+			const first = shares(all, req.max);
+			const got = await this.lease(route, name, first, req.visibilityMs, 0);
+			if (got.length < req.max) {
+				const full = new Set(
+					first.filter(([p, n]) => got.filter((g) => g.partition === p).length >= n).map(([p]) => p),
+				);
+				const asked = new Set(first.map(([p]) => p));
+				const more = all.filter((p) => full.has(p) || !asked.has(p));
+				const rest = req.max - got.length;
+				got.push(
+					...(await this.lease(
+						route,
+						name,
+						more.map((p) => [p, rest]),
+						req.visibilityMs,
+						0,
+					)),
+				);
+			}
+			if (got.length > 0 || req.waitMs <= 0) return this.keep(route, name, got, req);
+			return this.wait(route, name, all, req);
+		});
+	}
+
+	/** Leases from each [partition, count] in parallel, without waiting. */
+	private async lease(
+		route: Route,
+		name: string,
+		asks: [number, number][],
+		visibilityMs: number | null,
+		waitMs: number,
+		waitId: string | null = null,
+	): Promise<Leased[]> {
+		const parts = await Promise.all(
+			asks.map(async ([p, n]) => {
+				const { messages } = await this.door.call(p, (s) => s.receive(route, name, n, waitMs, visibilityMs, waitId));
+				return messages.map((message) => ({ partition: p, message }));
+			}),
+		);
+		return parts.flat();
+	}
+
+	/**
+	 * Long poll on `partitions` at once: the first partition to lease ends the others' waits; what
+	 * they leased meanwhile is kept up to `max`, the rest released.
+	 */
+	private async wait(route: Route, name: string, partitions: number[], req: ReceiveRequest): Promise<PulledMessage[]> {
+		const waitId = req.waitMs > 0 ? crypto.randomUUID() : null;
+		const abandon = () => {
+			if (!waitId) return;
+			for (const p of partitions)
+				req.background(
+					this.door
+						.stub(p)
+						.abandonReceive(waitId)
+						.catch(() => false),
+				);
+		};
+		req.signal?.addEventListener("abort", abandon, { once: true });
+		try {
+			const calls = partitions.map((p) =>
+				this.lease(route, name, [[p, req.max]], req.visibilityMs, req.waitMs, waitId),
+			);
+			if (calls.length > 1) {
+				// The first partition that leases something ends every other wait.
+				const firstLease = Promise.all(calls.map((c) => c.then((l) => (l.length > 0 ? Promise.reject(l) : l)))).catch(
+					() => undefined,
+				);
+				await firstLease;
+				abandon();
+			}
+			const settled = await Promise.allSettled(calls);
+			const got = settled.flatMap((s) => (s.status === "fulfilled" ? s.value : []));
+			const kept = await this.keep(route, name, got, req);
+			const failed = settled.find((s) => s.status === "rejected");
+			if (failed && kept.length === 0) throw (failed as PromiseRejectedResult).reason;
+			return kept;
+		} finally {
+			req.signal?.removeEventListener("abort", abandon);
+		}
+	}
+
+	/** Returns up to `max` leased messages with outer receipts; releases the rest in the background. */
+	private keep(route: Route, name: string, got: Leased[], req: ReceiveRequest): PulledMessage[] {
+		const extra = got.slice(req.max);
+		const byPartition = new Map<number, string[]>();
+		for (const x of extra) byPartition.set(x.partition, [...(byPartition.get(x.partition) ?? []), x.message.receipt]);
+		for (const [p, receipts] of byPartition) {
+			req.background(this.door.call(p, (s) => s.release(route, name, receipts)).catch(() => null));
+		}
+		return got.slice(0, req.max).map((x) => ({ ...x.message, receipt: outerReceipt(x.partition, x.message.receipt) }));
+	}
+
+	/** Acks receipts; each is true only if it names a current lease. */
+	ack(name: string, receipts: string[]): Promise<Record<string, boolean>> {
+		return this.settle(receipts, (route, p, inner) => this.door.call(p, (s) => s.ack(route, name, inner)));
+	}
+
+	/** Gives leases back: scheduled again after `delayMs` (or the backoff), dead at max_attempts. */
+	nack(name: string, receipts: string[], delayMs: number | null): Promise<Record<string, boolean>> {
+		return this.settle(receipts, (route, p, inner) => this.door.call(p, (s) => s.nack(route, name, inner, delayMs)));
+	}
+
+	/** Moves a lease's end; `extended: false` for a stale, forged or malformed receipt. */
+	extend(name: string, receipt: string, visibilityMs: number): Promise<{ extended: boolean; untilMs: number | null }> {
+		return this.door.run(async (route) => {
+			const split = splitReceipt(receipt, route.partitions);
+			if (!split) {
+				// Still a 404 / 409 for an unknown or non-pull subscription: acking nothing checks just that.
+				await this.door.call(0, (s) => s.ack(route, name, []));
+				return { extended: false, untilMs: null };
+			}
+			return this.door.call(split.partition, (s) => s.extend(route, name, split.inner, visibilityMs));
+		});
+	}
+
+	/**
+	 * Settles receipts partition by partition (in parallel); a receipt that names no partition is
+	 * false. Partition 0 is always asked, so an unknown subscription is a 404 however the receipts look.
+	 */
+	private settle(
+		receipts: string[],
+		fn: (route: Route, partition: number, inner: string[]) => Promise<Record<string, boolean>>,
+	): Promise<Record<string, boolean>> {
+		return this.door.run(async (route) => {
+			const results: Record<string, boolean> = {};
+			const groups = new Map<number, { outer: string; inner: string }[]>([[0, []]]);
+			for (const outer of receipts) {
+				const split = splitReceipt(outer, route.partitions);
+				results[outer] = false;
+				if (split) groups.set(split.partition, [...(groups.get(split.partition) ?? []), { outer, inner: split.inner }]);
+			}
+			await Promise.all(
+				[...groups].map(async ([p, list]) => {
+					const answers = await fn(
+						route,
+						p,
+						list.map((x) => x.inner),
+					);
+					for (const x of list) results[x.outer] = answers[x.inner] ?? false;
+				}),
+			);
+			return results;
+		});
+	}
+}
