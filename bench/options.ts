@@ -133,11 +133,11 @@ export function parseOptions(argv: string[]): Options {
 				batchPartitions: [1, 4, 16],
 				scalingPartitions: [1, 2, 4, 8, 16],
 				slowReceiverMs: 50,
-				scalingDrainS: 3,
+				scalingDrainS: 2,
 				scalingRateShare: 0.5,
-				scalingWindowS: 3,
+				scalingWindowS: 2,
 				drainPartitions: [1, 4, 16],
-				drainTotal: 20_000,
+				drainTotal: 10_000,
 				drainPollers: 4,
 			};
 	return {
