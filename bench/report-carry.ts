@@ -7,7 +7,7 @@ import type { SummaryRow } from "./summary-rows.ts";
 export interface Carried {
 	rows: SummaryRow[];
 	records: RunRecord[];
-	/** The runs they come from, as "`command` on date (commit)". */
+	/** The runs they come from, as "`command` on date (commit, cpus)". */
 	sources: string[];
 }
 
@@ -34,7 +34,8 @@ export function carriedOver(o: Options, jsonPath: string): Carried {
 		return NONE;
 	}
 	if (prev.profile?.smoke !== false) return NONE;
-	const label = `\`${prev.command ?? "?"}\` on ${prev.facts?.date ?? "?"} (commit ${prev.facts?.["sundial commit"] ?? "?"})`;
+	const f = prev.facts ?? {};
+	const label = `\`${prev.command ?? "?"}\` on ${f.date ?? "?"} (commit ${f["sundial commit"] ?? "?"}, ${f.cpus ?? "?"})`;
 	const rows = (prev.summary ?? []).filter((r) => !only.has(r.scenario)).map((r) => ({ ...r, from: r.from ?? label }));
 	const records = (prev.records ?? [])
 		.filter((r) => !only.has(r.scenario))
