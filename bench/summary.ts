@@ -10,7 +10,7 @@ export interface SummaryRow {
 	/** Which way is better for this figure. */
 	better: "lower" | "higher";
 	sundial: Spread;
-	/** BullMQ on Redis with the default hz (10); null where it has no counterpart. */
+	/** BullMQ on Redis with the default hz (10); null where it has no counterpart or did not run. */
 	bullmq: Spread | null;
 	/** BullMQ on Redis with hz 100 (lateness figures only). */
 	bullmqHz100: Spread | null;
@@ -37,6 +37,9 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 			.filter((v): v is number => v !== undefined && Number.isFinite(v));
 	const sp = (scenario: string, system: string, variant: string, key: string) =>
 		spread(values(scenario, system, variant, key));
+	/** BullMQ's spread, or null when it did not run (`--systems=sundial`), so nothing counts as missing. */
+	const bsp = (scenario: string, system: string, variant: string, key: string) =>
+		o.bullmq ? sp(scenario, system, variant, key) : null;
 	const rows: SummaryRow[] = [];
 	const row = (
 		scenario: string,
@@ -84,8 +87,8 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 					.map((r) => (r.values.early ?? 0) + (r.values.missing ?? 0)),
 			);
 		const s = perRun(scenario, system);
-		const b10 = want("1") ? perRun("1", "bullmq-hz10") : null;
-		const b100 = want("1") ? perRun("1", "bullmq-hz100") : null;
+		const b10 = want("1") && o.bullmq ? perRun("1", "bullmq-hz10") : null;
+		const b100 = want("1") && o.bullmq ? perRun("1", "bullmq-hz100") : null;
 		row(
 			scenario,
 			"early + missing arrivals per run (all rates)",
@@ -107,8 +110,8 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 			const v = `rate=${rate}`;
 			for (const q of ["p50", "p99"] as const) {
 				const [target, check] = lateTarget(rate, q);
-				const b10 = want("1") ? sp("1", "bullmq-hz10", v, q) : null;
-				const b100 = want("1") ? sp("1", "bullmq-hz100", v, q) : null;
+				const b10 = want("1") ? bsp("1", "bullmq-hz10", v, q) : null;
+				const b100 = want("1") ? bsp("1", "bullmq-hz100", v, q) : null;
 				row(
 					scenario,
 					`lateness ${q} at ${rate.toLocaleString("en")}/s`,
@@ -131,7 +134,7 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 			"msg/s",
 			"higher",
 			sp("3", "sundial", "", "perSecond"),
-			sp("3", "bullmq-hz10", "", "perSecond"),
+			bsp("3", "bullmq-hz10", "", "perSecond"),
 			null,
 			"≥ 50,000 msg/s and ≥ 2× BullMQ",
 			(s, r) => s >= 50_000 && r !== null && r >= 2,
@@ -144,7 +147,7 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 			"req/s",
 			"higher",
 			sp("4", "sundial", "", "perSecond"),
-			sp("4", "bullmq-hz10", "", "perSecond"),
+			bsp("4", "bullmq-hz10", "", "perSecond"),
 			null,
 			"≥ 5,000 req/s",
 			(s) => s >= 5_000,
@@ -159,7 +162,7 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 			"msg/s",
 			"higher",
 			sp("5", "sundial", "load", "perSecond"),
-			sp("5", "bullmq-hz10", "load", "perSecond"),
+			bsp("5", "bullmq-hz10", "load", "perSecond"),
 			null,
 			"—",
 			null,
@@ -178,7 +181,7 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 				"ms",
 				"lower",
 				sp("5", "sundial", v, q),
-				sp("5", "bullmq-hz10", v, q),
+				bsp("5", "bullmq-hz10", v, q),
 				null,
 				target,
 				check,
@@ -191,7 +194,7 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 			"msg/s",
 			"higher",
 			sp("5", "sundial", "batch", "perSecond"),
-			sp("5", "bullmq-hz10", "batch", "perSecond"),
+			bsp("5", "bullmq-hz10", "batch", "perSecond"),
 			null,
 			`≥ 80 % of empty (${Number.isFinite(emptyPub) ? Math.round(emptyPub * 0.8).toLocaleString("en") : "n/a"})`,
 			(s) => Number.isFinite(emptyPub) && s >= 0.8 * emptyPub,
@@ -206,7 +209,7 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 			"MB",
 			"lower",
 			mem("sundial"),
-			mem("bullmq-hz10"),
+			o.bullmq ? mem("bullmq-hz10") : null,
 			null,
 			"≤ 250 MB",
 			(s) => s <= 250,
@@ -219,7 +222,7 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 			"deliveries/s",
 			"higher",
 			sp("6", "sundial", "", "perSecond"),
-			sp("6", "bullmq-hz10", "", "perSecond"),
+			bsp("6", "bullmq-hz10", "", "perSecond"),
 			null,
 			"≥ 3,000/s",
 			(s) => s >= 3_000,
@@ -231,7 +234,7 @@ export function summarize(records: readonly RunRecord[], o: Options): SummaryRow
 			"count",
 			"lower",
 			conc,
-			sp("6", "bullmq-hz10", "", "maxConcurrent"),
+			bsp("6", "bullmq-hz10", "", "maxConcurrent"),
 			null,
 			"≤ 6 (every run)",
 			() => conc.max <= 6,

@@ -38,9 +38,9 @@ export interface Receiver {
 export interface Services {
 	sundial: SundialBench;
 	receiver: Receiver;
-	/** Redis with the default hz (10) and with hz 100. */
-	redis10: RedisServer;
-	redis100: RedisServer;
+	/** Redis with the default hz (10) and with hz 100; null when BullMQ does not run (`--systems=sundial`). */
+	redis10: RedisServer | null;
+	redis100: RedisServer | null;
 }
 
 /** One measured repetition of one figure set. */
