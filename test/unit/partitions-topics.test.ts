@@ -1,6 +1,21 @@
 import { describe, expect, it } from "vitest";
+import type { SubscriptionConfig } from "../../src/topic/types";
 import { api, json, receiverUrl, uniqueName } from "../helpers";
 import { partitionedTopic, partitionSql, partitionStub, publishBatch } from "../partitions";
+
+/** A subscription's stored configuration, as the topic client hands it to a partition. */
+function storedConfig(type: "webhook" | "pull", url: string | null): SubscriptionConfig {
+	return {
+		type,
+		url,
+		headers: {},
+		timeoutMs: 30_000,
+		queue: null,
+		visibilityTimeoutMs: 30_000,
+		retry: { maxAttempts: 10, backoff: "exponential", baseMs: 1000, maxMs: 3_600_000, jitter: true },
+		paused: false,
+	};
+}
 
 type ErrorBody = { error: { code: string; message: string; issues?: { path: string; message: string }[] } };
 
@@ -162,16 +177,7 @@ describe("subscriptions on a partitioned topic", () => {
 		const topic = uniqueName("pconv");
 		await json("PUT", `/v1/topics/${topic}`, { partitions: 3 });
 		const route = { partitions: 3 };
-		const config = {
-			type: "webhook" as const,
-			url: `${receiverUrl()}/x`,
-			headers: {},
-			timeoutMs: 30_000,
-			queue: null,
-			visibilityTimeoutMs: 30_000,
-			retry: { maxAttempts: 10, backoff: "exponential" as const, baseMs: 1000, maxMs: 3_600_000, jitter: true },
-			paused: false,
-		};
+		const config = storedConfig("webhook", `${receiverUrl()}/x`);
 		// What a first PUT that stopped after partition 2 leaves behind: partition 0 never heard of it.
 		await partitionStub(topic, 2).putSubscription(route, "hook", config, "whsec_left_over");
 		expect((await api("GET", `/v1/topics/${topic}/subscriptions/hook`)).status).toBe(404);
@@ -200,21 +206,7 @@ describe("subscriptions on a partitioned topic", () => {
 		expect((await api("DELETE", `/v1/topics/${topic}/subscriptions/hook`)).status).toBe(404);
 
 		// Left over in partition 1 only (a failed PUT): DELETE still removes it and answers 200.
-		await partitionStub(topic, 1).putSubscription(
-			{ partitions: 4 },
-			"ghost",
-			{
-				type: "pull",
-				url: null,
-				headers: {},
-				timeoutMs: 30_000,
-				queue: null,
-				visibilityTimeoutMs: 30_000,
-				retry: { maxAttempts: 10, backoff: "fixed", baseMs: 1000, maxMs: 1000, jitter: false },
-				paused: false,
-			},
-			null,
-		);
+		await partitionStub(topic, 1).putSubscription({ partitions: 4 }, "ghost", storedConfig("pull", null), null);
 		expect((await api("DELETE", `/v1/topics/${topic}/subscriptions/ghost`)).status).toBe(200);
 		expect(await partitionSql(topic, 1, "SELECT name FROM subscriptions")).toEqual([]);
 	});
