@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { partitionOf } from "../../src/topic/client/routing";
 import type { SubscriptionConfig } from "../../src/topic/types";
 import { api, json, receiverUrl, uniqueName } from "../helpers";
-import { partitionedTopic, partitionSql, partitionStub, publishBatch } from "../partitions";
+import { idsByPartition, partitionedTopic, partitionSql, partitionStub, publishBatch } from "../partitions";
 
 /** A subscription's stored configuration, as the topic client hands it to a partition. */
 function storedConfig(type: "webhook" | "pull", url: string | null): SubscriptionConfig {
@@ -225,5 +226,44 @@ describe("subscriptions on a partitioned topic", () => {
 		}
 		expect((await api("GET", `/v1/topics/${topic}`)).status).toBe(404);
 		expect((await api("DELETE", `/v1/topics/${topic}`)).status).toBe(404);
+	});
+});
+
+describe("the isolate's cached partition count", () => {
+	it("never misroutes after the topic was deleted and created again with another count elsewhere", async () => {
+		const topic = uniqueName("pcache");
+		await partitionedTopic(topic, 8);
+		// This isolate now caches 8 partitions for the topic.
+		await publishBatch(topic, [{ id: "before", body: 1, delay: "1h" }]);
+		// Another isolate deletes it and creates it with 3 partitions: straight to the objects, so
+		// this isolate's cache is not told.
+		for (let p = 7; p >= 0; p--) await partitionStub(topic, p).destroy();
+		const nowMs = Date.now();
+		for (const p of [1, 2, 0]) {
+			await partitionStub(topic, p).configure({
+				name: topic,
+				partition: p,
+				partitions: 3,
+				retentionMs: 86_400_000,
+				nowMs,
+			});
+		}
+		await partitionStub(topic, 1).putSubscription({ partitions: 3 }, "hook", storedConfig("pull", null), null);
+		await partitionStub(topic, 2).putSubscription({ partitions: 3 }, "hook", storedConfig("pull", null), null);
+		await partitionStub(topic, 0).putSubscription({ partitions: 3 }, "hook", storedConfig("pull", null), null);
+
+		const ids = Array.from({ length: 40 }, (_, i) => `c-${i}`);
+		const results = await publishBatch(
+			topic,
+			ids.map((id) => ({ id, body: 1, delay: "1h" })),
+		);
+		expect(results.every((r) => !("error" in r))).toBe(true);
+		const stored = await idsByPartition(topic, 8);
+		for (let p = 0; p < 8; p++) {
+			expect(stored[p]).toEqual(p < 3 ? ids.filter((id) => partitionOf(id, 3) === p).sort() : []);
+		}
+		// Lookups by id use the new count too.
+		for (const id of ids.slice(0, 5)) expect((await api("GET", `/v1/topics/${topic}/messages/${id}`)).status).toBe(200);
+		expect((await json("GET", `/v1/topics/${topic}`)).body).toMatchObject({ partitions: 3, messages: 40 });
 	});
 });

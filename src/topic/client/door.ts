@@ -15,11 +15,6 @@ const ROUTE_CACHE_MAX = 10_000;
  */
 const routes = new Map<string, { partitions: number; atMs: number }>();
 
-/** Drops every cached route (tests). */
-export function clearRouteCache(): void {
-	routes.clear();
-}
-
 type TopicStub = ReturnType<AppEnv["TOPIC"]["getByName"]>;
 
 /**
