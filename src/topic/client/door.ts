@@ -42,6 +42,7 @@ export class Door {
 		try {
 			result = await fn(this.stub(partition));
 		} catch (error) {
+			console.error(`sundial: call to partition ${partition} of "${this.topic}" failed`, error);
 			throw new AppError(
 				503,
 				"partition_unavailable",
