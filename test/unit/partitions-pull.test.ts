@@ -157,7 +157,7 @@ describe("settling receipts over partitions", () => {
 		expect(extended.body).toMatchObject({ extended: true });
 		expect(await states(topic, 4)).toEqual({ delivered: toAck.length, scheduled: toNack.length, in_flight: 1 });
 		// A receipt moved to another partition fails its MAC there.
-		const [p, ...rest] = (toExtend?.receipt as string).split(".");
+		const [p, ...rest] = (toExtend?.receipt ?? "").split(".");
 		const moved = `${(Number.parseInt(p as string, 36) + 1) % 4}.${rest.join(".")}`;
 		expect(
 			(
