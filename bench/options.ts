@@ -7,6 +7,8 @@ import type { Runtime } from "./sundial.ts";
 /** Command-line options of `node bench/run.ts`. */
 export interface Options {
 	smoke: boolean;
+	/** Whether BullMQ + Redis run beside Sundial (`--systems`); default true. Without them nothing needs redis-server. */
+	bullmq: boolean;
 	/** Scenario ids to run ("1"…"8"); null = all. */
 	only: Set<string> | null;
 	/** Where BENCHMARKS.md, bench-results.json and bench-lateness.svg go. */
@@ -27,6 +29,7 @@ export const SCENARIOS = ["1", "2", "3", "4", "5", "6", "7", "8"];
  * within its minute. `--smoke --only=7,8` checks the partition scenarios the same way.
  */
 const SMOKE_SCENARIOS = ["1", "2", "3", "4", "5", "6"];
+const SYSTEMS = ["sundial", "bullmq"];
 
 /**
  * Batches in flight for Sundial's batch route: the fastest of 1, 2 and 4 on the 2-core machine
@@ -41,8 +44,10 @@ const BATCH_IN_FLIGHT = 4;
  */
 export const DEFAULT_BACKLOG = 300_000;
 
-const USAGE = `usage: node bench/run.ts [--smoke] [--only=1,3] [--reps=N] [--backlog=N] [--runtime=R] [--out=DIR]
-  --smoke      ≤ 60 s, both systems, tiny counts, scenarios ${SMOKE_SCENARIOS.join(",")} unless --only (the harness check that npm test runs)
+const USAGE = `usage: node bench/run.ts [--smoke] [--systems=S] [--only=1,3] [--reps=N] [--backlog=N] [--runtime=R] [--out=DIR]
+  --smoke      ≤ 60 s, tiny counts, scenarios ${SMOKE_SCENARIOS.join(",")} unless --only: the harness check
+               (npm test runs it with --systems=sundial, npm run test:bench-peer with both)
+  --systems=S  sundial,bullmq (default) or sundial: Sundial alone, no redis-server needed
   --only=IDS   scenarios to run, comma-separated, of ${SCENARIOS.join(",")}:
                1 webhook lateness, 2 pull lateness, 3 batch publish (P = 1, 4, 16), 4 single publish,
                5 backlog, 6 push, 7 partition scaling (50 ms receiver), 8 pull drain (P = 1, 4, 16)
@@ -64,6 +69,7 @@ export function parseOptions(argv: string[]): Options {
 		strict: true,
 		options: {
 			smoke: { type: "boolean", default: false },
+			systems: { type: "string" },
 			only: { type: "string" },
 			reps: { type: "string" },
 			backlog: { type: "string" },
@@ -80,6 +86,12 @@ export function parseOptions(argv: string[]): Options {
 	const runtime = values.runtime ?? "workerd";
 	if (runtime !== "workerd" && runtime !== "wrangler") {
 		throw new Error(`--runtime must be workerd or wrangler, got "${runtime}"\n${USAGE}`);
+	}
+	const systems = (values.systems ?? SYSTEMS.join(",")).split(",").map((s) => s.trim());
+	const badSystems = systems.filter((s) => !SYSTEMS.includes(s));
+	if (badSystems.length > 0 || !systems.includes("sundial")) {
+		const why = badSystems.length > 0 ? `unknown system(s) ${badSystems.join(", ")}` : "Sundial always runs";
+		throw new Error(`--systems: ${why}; sundial,bullmq or sundial\n${USAGE}`);
 	}
 	let only: Set<string> | null = smoke ? new Set(SMOKE_SCENARIOS) : null;
 	if (values.only !== undefined) {
@@ -142,6 +154,7 @@ export function parseOptions(argv: string[]): Options {
 			};
 	return {
 		smoke,
+		bullmq: systems.includes("bullmq"),
 		only,
 		out: values.out ?? join(repoRoot, "docs"),
 		runtime,

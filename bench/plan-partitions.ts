@@ -1,6 +1,6 @@
 import { type FetchLoop, startFetchLoop } from "./fetch-loop.ts";
 import type { Options } from "./options.ts";
-import type { Both, Step } from "./plan.ts";
+import { type Both, onRedis10, type Step } from "./plan-steps.ts";
 import { partitionBound, receiverReset, SENDERS_PER_PARTITION, type Services } from "./scenarios/common.ts";
 import { bullDrain, sundialPullDrain } from "./scenarios/drain.ts";
 import { bullLateness, sundialLateness } from "./scenarios/lateness.ts";
@@ -33,6 +33,7 @@ export function scalingRate(o: Options, partitions: number): number {
 export async function runScaling(svc: Services, o: Options, rep: number, step: Step, both: Both): Promise<void> {
 	const p = o.profile;
 	const sundialFirst = rep % 2 === 1;
+	const bull10 = onRedis10(svc);
 	const delayMs = p.slowReceiverMs;
 	const drainMs = (n: number, partitions: number) =>
 		Math.max(20_000, 4 * (n / partitionBound(partitions, delayMs)) * 1000);
@@ -53,7 +54,7 @@ export async function runScaling(svc: Services, o: Options, rep: number, step: S
 				step("7", "sundial", `push ${v}`, rep, () =>
 					partitions > 1 && !svc.partitions ? NO_PARTITIONS : sundialPush(svc, p, id, id, push),
 				),
-			() => step("7", "bullmq-hz10", `push ${v}`, rep, () => bullPush(svc, svc.redis10, p, id, id, push)),
+			bull10((redis) => step("7", "bullmq-hz10", `push ${v}`, rep, () => bullPush(svc, redis, p, id, id, push))),
 		);
 	}
 	const top = Math.max(...p.scalingPartitions);
@@ -78,9 +79,9 @@ export async function runScaling(svc: Services, o: Options, rep: number, step: S
 								receiverDelayMs: delayMs,
 							}),
 				),
-			() =>
+			bull10((redis) =>
 				step("7", "bullmq-hz10", `lateness ${v}`, rep, () =>
-					bullLateness(svc.redis10, p, {
+					bullLateness(redis, p, {
 						rate,
 						queue: id,
 						runId: id,
@@ -89,6 +90,7 @@ export async function runScaling(svc: Services, o: Options, rep: number, step: S
 						webhook: { receiver: svc.receiver, delayMs },
 					}),
 				),
+			),
 		);
 	}
 }
@@ -124,6 +126,8 @@ export async function runDrain(svc: Services, o: Options, rep: number, step: Ste
 				);
 			}
 		},
-		() => step("8", "bullmq-hz10", "", rep, () => bullDrain(svc.redis10, p, `s8-rep${rep}`, `s8-rep${rep}`)),
+		onRedis10(svc)((redis) =>
+			step("8", "bullmq-hz10", "", rep, () => bullDrain(redis, p, `s8-rep${rep}`, `s8-rep${rep}`)),
+		),
 	);
 }

@@ -1,14 +1,13 @@
 import type { Options } from "./options.ts";
 import { NO_PARTITIONS, pVariant, runDrain, runScaling } from "./plan-partitions.ts";
+import { type Both, onRedis10, type Step, type Values } from "./plan-steps.ts";
 import type { RedisServer } from "./redis.ts";
-import { bullLoadBacklog, memoryNow, sundialLoadBacklog } from "./scenarios/backlog.ts";
+import { bullLoadBacklog, bullMemoryNow, sundialLoadBacklog, sundialMemoryNow } from "./scenarios/backlog.ts";
 import type { RunRecord, Services } from "./scenarios/common.ts";
 import { bullLateness, sundialLateness } from "./scenarios/lateness.ts";
 import { bullAdd, bullAddBulk, sundialBatch, sundialSingle } from "./scenarios/publish.ts";
 import { bullPush, sundialPush } from "./scenarios/push.ts";
 import { elapsedS, progress } from "./util.ts";
-
-type Values = Record<string, number>;
 
 /** One line of figures for the progress output. */
 function brief(v: Values): string {
@@ -37,9 +36,10 @@ function brief(v: Values): string {
 }
 
 /**
- * Runs every scenario for both systems, alternating which goes first per repetition; returns the records.
- * `renew` replaces Sundial and the hz-10 Redis in `svc` with fresh ones (before #5, so that its memory
- * figures are the backlog's, not the leftovers of the other scenarios).
+ * Runs every scenario for both systems (or Sundial alone when `svc` has no Redis), alternating which
+ * goes first per repetition; returns the records. `renew` replaces Sundial and the hz-10 Redis in `svc`
+ * with fresh ones (before #5, so that its memory figures are the backlog's, not the leftovers of the
+ * other scenarios).
  */
 export async function runScenarios(svc: Services, o: Options, renew: () => Promise<void>): Promise<RunRecord[]> {
 	const p = o.profile;
@@ -83,10 +83,10 @@ export async function runScenarios(svc: Services, o: Options, renew: () => Promi
 	const both: Both = async (first, a, b) => {
 		for (const f of first ? [a, b] : [b, a]) await f();
 	};
-	const bulls: [string, RedisServer][] = [
-		["bullmq-hz10", svc.redis10],
-		["bullmq-hz100", svc.redis100],
-	];
+	const bulls: [string, RedisServer][] = [];
+	if (svc.redis10) bulls.push(["bullmq-hz10", svc.redis10]);
+	if (svc.redis100) bulls.push(["bullmq-hz100", svc.redis100]);
+	const bull10 = onRedis10(svc);
 
 	for (let rep = 1; rep <= p.reps; rep++) {
 		const sundialFirst = rep % 2 === 1;
@@ -130,7 +130,7 @@ export async function runScenarios(svc: Services, o: Options, renew: () => Promi
 						);
 					}
 				},
-				() => step("3", "bullmq-hz10", "", rep, () => bullAddBulk(svc.redis10, p, id, id)),
+				bull10((redis) => step("3", "bullmq-hz10", "", rep, () => bullAddBulk(redis, p, id, id))),
 			);
 		}
 		if (want("4")) {
@@ -138,7 +138,7 @@ export async function runScenarios(svc: Services, o: Options, renew: () => Promi
 			await both(
 				sundialFirst,
 				() => step("4", "sundial", "", rep, () => sundialSingle(svc, p, id, id)),
-				() => step("4", "bullmq-hz10", "", rep, () => bullAdd(svc.redis10, p, id, id)),
+				bull10((redis) => step("4", "bullmq-hz10", "", rep, () => bullAdd(redis, p, id, id))),
 			);
 		}
 		if (want("6")) {
@@ -146,7 +146,7 @@ export async function runScenarios(svc: Services, o: Options, renew: () => Promi
 			await both(
 				sundialFirst,
 				() => step("6", "sundial", "", rep, () => sundialPush(svc, p, id, id)),
-				() => step("6", "bullmq-hz10", "", rep, () => bullPush(svc, svc.redis10, p, id, id)),
+				bull10((redis) => step("6", "bullmq-hz10", "", rep, () => bullPush(svc, redis, p, id, id))),
 			);
 		}
 		if (want("7")) await runScaling(svc, o, rep, step, both);
@@ -163,25 +163,15 @@ export async function runScenarios(svc: Services, o: Options, renew: () => Promi
 	return records;
 }
 
-/** Runs one measurement and records it; `fn` returning a string skips it with that reason. */
-export type Step = (
-	scenario: string,
-	system: string,
-	variant: string,
-	rep: number,
-	fn: () => Promise<Values> | string,
-) => Promise<void>;
-/** Runs `a` then `b` when `first`, else `b` then `a`. */
-export type Both = (first: boolean, a: () => Promise<void>, b: () => Promise<void>) => Promise<void>;
-
 /** Scenario 5: load the backlog into each system once, then per repetition #1 at backlogRate and #3 on it. */
 async function runBacklog(svc: Services, o: Options, step: Step, both: Both): Promise<void> {
 	const p = o.profile;
 	const topic = "s5-backlog";
 	const rate = p.backlogRate;
 	progress(`#5 loading ${p.backlog.toLocaleString("en")} messages 1–24 h out into each system`);
+	const bull10 = onRedis10(svc);
 	await step("5", "sundial", "load", 0, () => sundialLoadBacklog(svc, p, topic));
-	await step("5", "bullmq-hz10", "load", 0, () => bullLoadBacklog(svc.redis10, p, topic));
+	await bull10((redis) => step("5", "bullmq-hz10", "load", 0, () => bullLoadBacklog(redis, p, topic)))();
 	for (let rep = 1; rep <= p.reps; rep++) {
 		const id = `s5-rep${rep}`;
 		await both(
@@ -192,14 +182,14 @@ async function runBacklog(svc: Services, o: Options, step: Step, both: Both): Pr
 				);
 				await step("5", "sundial", "batch", rep, () => sundialBatch(svc, p, topic, `${id}-pub`, true));
 			},
-			async () => {
+			bull10(async (redis) => {
 				await step("5", "bullmq-hz10", `rate=${rate}`, rep, () =>
-					bullLateness(svc.redis10, p, { rate, queue: topic, runId: `${id}-lat` }),
+					bullLateness(redis, p, { rate, queue: topic, runId: `${id}-lat` }),
 				);
-				await step("5", "bullmq-hz10", "batch", rep, () => bullAddBulk(svc.redis10, p, topic, `${id}-pub`));
-			},
+				await step("5", "bullmq-hz10", "batch", rep, () => bullAddBulk(redis, p, topic, `${id}-pub`));
+			}),
 		);
 	}
-	await step("5", "sundial", "memory", 0, () => memoryNow(svc, "sundial", svc.redis10));
-	await step("5", "bullmq-hz10", "memory", 0, () => memoryNow(svc, "bullmq", svc.redis10));
+	await step("5", "sundial", "memory", 0, () => sundialMemoryNow(svc));
+	await bull10((redis) => step("5", "bullmq-hz10", "memory", 0, () => bullMemoryNow(redis)))();
 }

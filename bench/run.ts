@@ -12,9 +12,10 @@ import { elapsedS, progress } from "./util.ts";
 
 /**
  * `npm run bench`: Sundial (plain workerd, or wrangler dev with --runtime=wrangler) against BullMQ + Redis on this machine, every scenario of
- * issue 6 and the partition scenarios of issue 10, alternating systems per repetition; writes BENCHMARKS.md, bench-results.json and
- * bench-lateness.svg to --out (docs/ by default). Exit 0 = every scenario produced numbers for both
- * systems; 1 = some did not; 2 = redis-server is missing or the flags are wrong.
+ * issue 6 and the partition scenarios of issue 10, alternating systems per repetition (`--systems=sundial`:
+ * Sundial alone, no Redis); writes BENCHMARKS.md, bench-results.json and bench-lateness.svg to --out
+ * (docs/ by default). Exit 0 = every scenario produced numbers for every system that ran; 1 = some did
+ * not; 2 = the flags are wrong, or BullMQ is to run and redis-server is missing.
  */
 
 // Ctrl-C or a kill: exit, so that the exit hooks of wrangler.ts, children.ts, redis.ts and sundial.ts
@@ -38,8 +39,8 @@ async function main(): Promise<number> {
 		process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
 		return 2;
 	}
-	const redisV = redisVersion();
-	if (redisV === null) {
+	const redisV = o.bullmq ? redisVersion() : null;
+	if (o.bullmq && redisV === null) {
 		process.stderr.write(
 			"bench: redis-server is not installed (BullMQ needs it). Install Debian's package:\n" +
 				"  apt-get install -y redis-server\n",
@@ -47,37 +48,46 @@ async function main(): Promise<number> {
 		return 2;
 	}
 	mkdirSync(o.out, { recursive: true });
-	useRespClient();
+	if (o.bullmq) useRespClient();
 	const loadStart = os.loadavg();
 	progress(`${o.smoke ? "smoke" : "full"} run: ${o.command}; output → ${o.out}`);
 
 	const started: { stop(): Promise<void> }[] = [];
 	try {
-		progress(`starting the receiver, redis-server (hz 10 and hz 100) and Sundial (${o.runtime})`);
+		const redisNote = o.bullmq ? "redis-server (hz 10 and hz 100), " : "no Redis (--systems=sundial), ";
+		progress(`starting the receiver, ${redisNote}and Sundial (${o.runtime})`);
 		const receiverChild = startChild("receiver-process.ts", {});
 		started.push(receiverChild);
 		const ready = await receiverChild.next<{ type: string; url: string }>("ready");
 		const receiver: Receiver = { url: ready.url, child: receiverChild };
-		const redis10: RedisServer = await startRedis(null);
-		started.push(redis10);
-		const redis100: RedisServer = await startRedis(100);
-		started.push(redis100);
+		let redis10: RedisServer | null = null;
+		let redis100: RedisServer | null = null;
+		if (o.bullmq) {
+			redis10 = await startRedis(null);
+			started.push(redis10);
+			redis100 = await startRedis(100);
+			started.push(redis100);
+		}
 		const sundial: SundialBench = await startSundial(o.runtime);
 		started.push(sundial);
 		const partitions = await partitionsSupported(sundial);
 		const svc: Services = { sundial, receiver, redis10, redis100, partitions };
-		progress(
-			`up: Sundial ${sundial.url} (${partitions ? "takes partitions" : "no partitions: P > 1 runs are skipped"}), ` +
-				`Redis :${redis10.port} (hz ${redis10.hz}) and :${redis100.port} (hz ${redis100.hz})`,
-		);
+		const redisUp =
+			redis10 && redis100
+				? `, Redis :${redis10.port} (hz ${redis10.hz}) and :${redis100.port} (hz ${redis100.hz})`
+				: "";
+		const partitionsUp = partitions ? "takes partitions" : "no partitions: P > 1 runs are skipped";
+		progress(`up: Sundial ${sundial.url} (${partitionsUp})${redisUp}`);
 
 		const renew = async () => {
 			await svc.sundial.stop();
 			svc.sundial = await startSundial(o.runtime);
 			started.push(svc.sundial);
-			await svc.redis10.stop();
-			svc.redis10 = await startRedis(null);
-			started.push(svc.redis10);
+			if (svc.redis10) {
+				await svc.redis10.stop();
+				svc.redis10 = await startRedis(null);
+				started.push(svc.redis10);
+			}
 		};
 		const records = await runScenarios(svc, o, renew);
 		const facts = machineFacts(redisV, loadStart);

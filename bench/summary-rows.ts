@@ -9,7 +9,7 @@ export interface SummaryRow {
 	/** Which way is better for this figure. */
 	better: "lower" | "higher";
 	sundial: Spread;
-	/** BullMQ on Redis with the default hz (10); null where it has no counterpart. */
+	/** BullMQ on Redis with the default hz (10); null where it has no counterpart or did not run. */
 	bullmq: Spread | null;
 	/** BullMQ on Redis with hz 100 (lateness figures only). */
 	bullmqHz100: Spread | null;
@@ -43,9 +43,12 @@ export interface RowExtras {
 export class RowBuilder {
 	readonly rows: SummaryRow[] = [];
 	private readonly records: readonly RunRecord[];
+	/** BullMQ ran (not `--systems=sundial`): its columns are figures, else null (nothing counts as missing). */
+	readonly bullmq: boolean;
 
-	constructor(records: readonly RunRecord[]) {
+	constructor(records: readonly RunRecord[], bullmq = true) {
 		this.records = records;
+		this.bullmq = bullmq;
 	}
 
 	/** The finite values of `key` over the repetitions of one scenario/system/variant. */
@@ -58,6 +61,11 @@ export class RowBuilder {
 
 	sp(scenario: string, system: string, variant: string, key: string): Spread {
 		return spread(this.values(scenario, system, variant, key));
+	}
+
+	/** A BullMQ figure: `sp`, or null when BullMQ did not run. */
+	bsp(scenario: string, system: string, variant: string, key: string): Spread | null {
+		return this.bullmq ? this.sp(scenario, system, variant, key) : null;
 	}
 
 	/** Per repetition, `a` ÷ `b` (each [system, variant, key] of `scenario`), where both exist. */

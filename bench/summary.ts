@@ -12,9 +12,11 @@ const MB = 1024 * 1024;
 export function summarize(records: readonly RunRecord[], o: Options, partitions = true): SummaryRow[] {
 	const p = o.profile;
 	const want = (id: string) => o.only === null || o.only.has(id);
-	const b = new RowBuilder(records);
+	const b = new RowBuilder(records, o.bullmq);
 	const values = b.values.bind(b);
 	const sp = b.sp.bind(b);
+	/** BullMQ's spread, or null when it did not run (`--systems=sundial`), so nothing counts as missing. */
+	const bsp = b.bsp.bind(b);
 	const row = b.row.bind(b);
 	const lateTarget = (rate: number, q: "p50" | "p99"): [string, ((s: number) => boolean) | null] => {
 		if (rate === 1000 && q === "p50") return ["≤ 2 ms", (s) => s <= 2];
@@ -24,8 +26,8 @@ export function summarize(records: readonly RunRecord[], o: Options, partitions 
 	};
 	const earlyRow = (scenario: string, system: string) => {
 		const s = b.earlyOrMissing(scenario, system);
-		const b10 = want("1") ? b.earlyOrMissing("1", "bullmq-hz10") : null;
-		const b100 = want("1") ? b.earlyOrMissing("1", "bullmq-hz100") : null;
+		const b10 = want("1") && o.bullmq ? b.earlyOrMissing("1", "bullmq-hz10") : null;
+		const b100 = want("1") && o.bullmq ? b.earlyOrMissing("1", "bullmq-hz100") : null;
 		row(
 			scenario,
 			"early + missing arrivals per run (all rates)",
@@ -47,8 +49,8 @@ export function summarize(records: readonly RunRecord[], o: Options, partitions 
 			const v = `rate=${rate}`;
 			for (const q of ["p50", "p99"] as const) {
 				const [target, check] = lateTarget(rate, q);
-				const b10 = want("1") ? sp("1", "bullmq-hz10", v, q) : null;
-				const b100 = want("1") ? sp("1", "bullmq-hz100", v, q) : null;
+				const b10 = want("1") ? bsp("1", "bullmq-hz10", v, q) : null;
+				const b100 = want("1") ? bsp("1", "bullmq-hz100", v, q) : null;
 				row(
 					scenario,
 					`lateness ${q} at ${rate.toLocaleString("en")}/s`,
@@ -65,7 +67,7 @@ export function summarize(records: readonly RunRecord[], o: Options, partitions 
 		earlyRow(scenario, system);
 	}
 	if (want("3")) {
-		const bull = sp("3", "bullmq-hz10", "", "perSecond");
+		const bull = bsp("3", "bullmq-hz10", "", "perSecond");
 		row(
 			"3",
 			`batch publish, ${p.batchTotal.toLocaleString("en")} in batches of ${p.batchSize}`,
@@ -97,7 +99,7 @@ export function summarize(records: readonly RunRecord[], o: Options, partitions 
 			"req/s",
 			"higher",
 			sp("4", "sundial", "", "perSecond"),
-			sp("4", "bullmq-hz10", "", "perSecond"),
+			bsp("4", "bullmq-hz10", "", "perSecond"),
 			null,
 			"≥ 5,000 req/s",
 			(s) => s >= 5_000,
@@ -136,7 +138,7 @@ export function summarize(records: readonly RunRecord[], o: Options, partitions 
 			"msg/s",
 			"higher",
 			sp("5", "sundial", "load", "perSecond"),
-			sp("5", "bullmq-hz10", "load", "perSecond"),
+			bsp("5", "bullmq-hz10", "load", "perSecond"),
 			null,
 			"—",
 			null,
@@ -155,7 +157,7 @@ export function summarize(records: readonly RunRecord[], o: Options, partitions 
 				"ms",
 				"lower",
 				sp("5", "sundial", v, q),
-				sp("5", "bullmq-hz10", v, q),
+				bsp("5", "bullmq-hz10", v, q),
 				null,
 				target,
 				check,
@@ -168,7 +170,7 @@ export function summarize(records: readonly RunRecord[], o: Options, partitions 
 			"msg/s",
 			"higher",
 			sp("5", "sundial", "batch", "perSecond"),
-			sp("5", "bullmq-hz10", "batch", "perSecond"),
+			bsp("5", "bullmq-hz10", "batch", "perSecond"),
 			null,
 			`≥ 80 % of empty (${Number.isFinite(emptyPub) ? Math.round(emptyPub * 0.8).toLocaleString("en") : "n/a"})`,
 			(s) => Number.isFinite(emptyPub) && s >= 0.8 * emptyPub,
@@ -183,7 +185,7 @@ export function summarize(records: readonly RunRecord[], o: Options, partitions 
 			"MB",
 			"lower",
 			mem("sundial"),
-			mem("bullmq-hz10"),
+			o.bullmq ? mem("bullmq-hz10") : null,
 			null,
 			"≤ 250 MB",
 			(s) => s <= 250,
@@ -196,7 +198,7 @@ export function summarize(records: readonly RunRecord[], o: Options, partitions 
 			"deliveries/s",
 			"higher",
 			sp("6", "sundial", "", "perSecond"),
-			sp("6", "bullmq-hz10", "", "perSecond"),
+			bsp("6", "bullmq-hz10", "", "perSecond"),
 			null,
 			"≥ 3,000/s",
 			(s) => s >= 3_000,
@@ -208,7 +210,7 @@ export function summarize(records: readonly RunRecord[], o: Options, partitions 
 			"count",
 			"lower",
 			conc,
-			sp("6", "bullmq-hz10", "", "maxConcurrent"),
+			bsp("6", "bullmq-hz10", "", "maxConcurrent"),
 			null,
 			"≤ 6 (every run)",
 			() => conc.max <= 6,
@@ -220,6 +222,6 @@ export function summarize(records: readonly RunRecord[], o: Options, partitions 
 }
 
 /** One ratio of two medians, as a spread of one value (none when either is missing). */
-export function ratioOfMedians(a: { median: number; n: number }, b: { median: number; n: number }) {
-	return spread(a.n > 0 && b.n > 0 && b.median !== 0 ? [a.median / b.median] : []);
+export function ratioOfMedians(a: { median: number; n: number }, b: { median: number; n: number } | null) {
+	return spread(b && a.n > 0 && b.n > 0 && b.median !== 0 ? [a.median / b.median] : []);
 }

@@ -3,7 +3,9 @@
 // The registry this project installs from serves only this machine's platform packages, so
 // `npm install` leaves them out of package-lock.json and `npm ci` then refuses the lock
 // ("Missing: … from lock file"). Each entry carries os/cpu, so npm skips it everywhere else.
-// Run after `npm install` changed the lock: `node scripts/lock-platforms.mjs`.
+// Run after `npm install` changed the lock: `node scripts/lock-platforms.mjs`. It writes the lock
+// the way npm does (lockText), so a later `npm install` leaves it byte for byte as it is;
+// scripts/check-lock.mjs checks that.
 import { readFileSync, writeFileSync } from "node:fs";
 
 const path = new URL("../package-lock.json", import.meta.url);
@@ -69,8 +71,40 @@ for (const [location, entry] of Object.entries({ ...pkgs })) {
 		added++;
 	}
 }
-lock.packages = Object.fromEntries(
-	Object.entries(pkgs).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a.localeCompare(b))),
-);
-writeFileSync(path, `${JSON.stringify(lock, null, "\t")}\n`);
+writeFileSync(path, lockText(lock));
 console.log(`lock-platforms: added ${added} platform entries`);
+
+/**
+ * The lock as npm writes it (@npmcli/arborist's Shrinkwrap, through json-stringify-nice): in every
+ * object, plain values (arrays included) before nested objects; within each group the keys npm
+ * ranks first (name, version, resolved, integrity, …) in its order, the rest by localeCompare "en".
+ * A tab indent, as this repo's lock has always had (npm keeps the indent it finds).
+ */
+function lockText(value) {
+	const ranked = [
+		"name",
+		"version",
+		"lockfileVersion",
+		"resolved",
+		"integrity",
+		"requires",
+		"packages",
+		"dependencies",
+	];
+	const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+	const byName = (a, b) => {
+		const ra = ranked.indexOf(a);
+		const rb = ranked.indexOf(b);
+		if (ra >= 0 || rb >= 0) return ra < 0 ? 1 : rb < 0 ? -1 : ra - rb;
+		return a.localeCompare(b, "en");
+	};
+	const sorted = (_key, v) =>
+		isObject(v)
+			? Object.fromEntries(
+					Object.entries(v).sort(([ak, av], [bk, bv]) =>
+						isObject(av) === isObject(bv) ? byName(ak, bk) : isObject(av) ? 1 : -1,
+					),
+				)
+			: v;
+	return `${JSON.stringify(value, sorted, "\t")}\n`;
+}

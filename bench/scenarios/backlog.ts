@@ -71,13 +71,13 @@ export async function bullLoadBacklog(
 	}
 }
 
-/** The runtime memory now: workerd's (Sundial) or Redis' used_memory_rss (BullMQ), bytes. */
-export async function memoryNow(
-	svc: Services,
-	system: "sundial" | "bullmq",
-	redis: RedisServer,
-): Promise<Record<string, number>> {
-	if (system === "bullmq") return { rssBytes: await redisRss(redis) };
+/** Redis' used_memory_rss now (BullMQ's memory), bytes. */
+export async function bullMemoryNow(redis: RedisServer): Promise<Record<string, number>> {
+	return { rssBytes: await redisRss(redis) };
+}
+
+/** The memory of the workerd process running Sundial now, bytes. */
+export async function sundialMemoryNow(svc: Services): Promise<Record<string, number>> {
 	const m = workerdRss(svc.sundial.pid);
 	return {
 		rssBytes: m?.rss ?? Number.NaN,

@@ -63,9 +63,9 @@ export interface Receiver {
 export interface Services {
 	sundial: SundialBench;
 	receiver: Receiver;
-	/** Redis with the default hz (10) and with hz 100. */
-	redis10: RedisServer;
-	redis100: RedisServer;
+	/** Redis with the default hz (10) and with hz 100; null when BullMQ does not run (`--systems=sundial`). */
+	redis10: RedisServer | null;
+	redis100: RedisServer | null;
 	/** This Sundial takes `partitions` on its topics (else only P = 1 runs, and the rest says why). */
 	partitions: boolean;
 }

@@ -10,6 +10,18 @@ async function digest(text: string): Promise<ArrayBuffer> {
 }
 
 /**
+ * The configured token's digest, kept once computed (the same for every request). Plain bytes,
+ * never a promise: a promise made in one request must not be awaited in another (PLATFORM.md §11.2).
+ */
+let expectedDigest: { token: string; digest: ArrayBuffer } | null = null;
+async function digestOfExpected(token: string): Promise<ArrayBuffer> {
+	if (expectedDigest?.token === token) return expectedDigest.digest;
+	const computed = await digest(token);
+	expectedDigest = { token, digest: computed };
+	return computed;
+}
+
+/**
  * Bearer auth for `/v1`: the token is compared in constant time (both sides hashed to the same
  * length first). No configured token refuses every request (fail closed).
  */
@@ -29,7 +41,7 @@ export function bearerAuth(): MiddlewareHandler<HonoEnv> {
 			c.header("www-authenticate", 'Bearer realm="sundial"');
 			throw new AppError(401, "unauthorized", "missing bearer token: send Authorization: Bearer <token>");
 		}
-		const [given, wanted] = await Promise.all([digest(match[1] as string), digest(expected)]);
+		const [given, wanted] = await Promise.all([digest(match[1] as string), digestOfExpected(expected)]);
 		if (!crypto.subtle.timingSafeEqual(given, wanted)) {
 			c.header("www-authenticate", 'Bearer realm="sundial", error="invalid_token"');
 			throw new AppError(401, "unauthorized", "wrong bearer token");

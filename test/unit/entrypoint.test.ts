@@ -1,7 +1,9 @@
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { PublishError } from "../../src/entrypoint";
+import { partitionOf } from "../../src/topic/client/routing";
 import { api, json, topicWithWebhook, uniqueName } from "../helpers";
+import { idsByPartition, partitionedTopic } from "../partitions";
 
 // The loopback binding to the named export: what a service binding with
 // `entrypoint = "PublishEntrypoint"` gives another Worker.
@@ -120,5 +122,21 @@ describe("PublishEntrypoint.publishBatch", () => {
 
 	it("throws invalid_request for an invalid topic name", async () => {
 		expect(await rejection(sundial.publishBatch("a b", [{ body: 1 }]))).toMatchObject({ code: "invalid_request" });
+	});
+});
+
+describe("PublishEntrypoint on a partitioned topic", () => {
+	it("routes each message to the partition of its id, like the HTTP API", async () => {
+		const t = uniqueName("rpc-parts");
+		await partitionedTopic(t, 4);
+		const one = await sundial.publish(t, { id: "rpc-one", body: 1, delay: "1h" });
+		expect(one).toMatchObject({ id: "rpc-one", duplicate: false });
+		const items = Array.from({ length: 40 }, (_, i) => ({ id: `rpc-${i}`, body: i, delay: "1h" }));
+		const replies = await sundial.publishBatch(t, items);
+		expect(replies.map((r) => ("id" in r ? r.id : null))).toEqual(items.map((m) => m.id));
+		const stored = await idsByPartition(t, 4);
+		const all = ["rpc-one", ...items.map((m) => m.id)];
+		for (let p = 0; p < 4; p++) expect(stored[p]).toEqual(all.filter((id) => partitionOf(id, 4) === p).sort());
+		expect((await sundial.publish(t, { id: "rpc-one", body: 2 })).duplicate).toBe(true);
 	});
 });

@@ -15,11 +15,6 @@ const ROUTE_CACHE_MAX = 10_000;
  */
 const routes = new Map<string, { partitions: number; atMs: number }>();
 
-/** Drops every cached route (tests). */
-export function clearRouteCache(): void {
-	routes.clear();
-}
-
 type TopicStub = ReturnType<AppEnv["TOPIC"]["getByName"]>;
 
 /**
@@ -47,6 +42,7 @@ export class Door {
 		try {
 			result = await fn(this.stub(partition));
 		} catch (error) {
+			console.error(`sundial: call to partition ${partition} of "${this.topic}" failed`, error);
 			throw new AppError(
 				503,
 				"partition_unavailable",

@@ -5,7 +5,6 @@ import { TopicMessages } from "./messages";
 import { TopicPull } from "./pull";
 
 export type { SubscriptionWrite, TopicInput } from "./admin";
-export { clearRouteCache } from "./door";
 export type { DeadPosition, ListFilter, MessagePosition, PublishResult } from "./messages";
 export type { ReceiveRequest } from "./pull";
 export { MAX_PARTITIONS } from "./routing";

@@ -130,7 +130,9 @@ export class TopicPull {
 		const byPartition = new Map<number, string[]>();
 		for (const x of extra) byPartition.set(x.partition, [...(byPartition.get(x.partition) ?? []), x.message.receipt]);
 		for (const [p, receipts] of byPartition) {
-			req.background(this.door.call(p, (s) => s.release(route, name, receipts)).catch(() => null));
+			// Not released (the partition did not answer): the lease ends after its visibility timeout.
+			const release = this.door.call(p, (s) => s.release(route, name, receipts));
+			req.background(release.catch((error) => console.error("sundial: releasing extra leases failed", error)));
 		}
 		return got.slice(0, req.max).map((x) => ({ ...x.message, receipt: outerReceipt(x.partition, x.message.receipt) }));
 	}

@@ -1,0 +1,161 @@
+import { DurableObject } from "cloudflare:workers";
+import { type AppEnv, getConfig } from "../config";
+import { AppError, Conflict, fail, NotFound, ok, type Result } from "../errors";
+import { Alarm } from "./alarm";
+import { dispatchDue, nextWorkAtMs } from "./dispatcher";
+import { nextMaintenanceAtMs, runMaintenance } from "./maintenance";
+import { PullConsumers } from "./pull";
+import { migrate } from "./schema";
+import { type PartitionSetup, planSetup } from "./setup";
+import { topicView } from "./stats";
+import { Steering } from "./steering";
+import { TopicStore } from "./store";
+import { AdminStore } from "./store-admin";
+import { Subscriptions } from "./subscriptions";
+import { type Route, STALE_ROUTE, type TopicConfig, type TopicView } from "./types";
+
+export type { PartitionSetup };
+
+const topicNotFound = () => new NotFound("topic_not_found", "topic not found");
+/** What every topic call answers over RPC: errors travel as data (errors.ts `Result`). */
+export type Answer<T> = Promise<Result<T>>;
+
+/**
+ * What every partition object is before it serves the topic API (object.ts): its state in SQLite,
+ * its one alarm and what the alarm runs, its setup and deletion, and the one guard of topic calls.
+ */
+export class Partition extends DurableObject<AppEnv> {
+	protected readonly store: TopicStore;
+	protected readonly admin: AdminStore;
+	protected readonly steering: Steering;
+	protected readonly pull: PullConsumers;
+	protected readonly alarmClock: Alarm;
+	protected readonly subs: Subscriptions;
+	protected topic: TopicConfig | null = null;
+
+	constructor(ctx: DurableObjectState, env: AppEnv) {
+		super(ctx, env);
+		this.store = new TopicStore(ctx.storage);
+		this.admin = new AdminStore(ctx.storage.sql);
+		this.alarmClock = new Alarm(ctx.storage);
+		this.subs = new Subscriptions(this.store, this.admin, getConfig(env).maxSubscriptions);
+		const wakeBy = (atMs: number) => this.alarmClock.wakeBy(atMs);
+		this.steering = new Steering({
+			store: this.store,
+			admin: this.admin,
+			subByName: (name) => this.subs.byName(name),
+			subNames: () => this.subs.names(),
+			wakeBy,
+		});
+		this.pull = new PullConsumers({
+			store: this.store,
+			sql: ctx.storage.sql,
+			subByName: (name) => this.subs.byName(name),
+			wakeBy,
+		});
+		ctx.blockConcurrencyWhile(async () => {
+			migrate(ctx.storage);
+			this.load();
+			// A new instance means the previous one is gone: its push attempts will never be recorded.
+			if (this.store.expirePushLeases(Date.now()) > 0) await wakeBy(Date.now());
+		});
+	}
+
+	private load(): void {
+		this.topic = this.store.getTopic();
+		this.subs.load();
+	}
+
+	/**
+	 * The one guard of every topic call: the topic exists here and was routed with its partition
+	 * count. `fn` returns a Result or throws an AppError; both reach the caller as a failed Result.
+	 */
+	protected async guarded<T>(route: Route, fn: (topic: TopicConfig) => Result<T> | Promise<Result<T>>) {
+		const topic = this.topic;
+		if (!topic) return fail<T>(topicNotFound());
+		if (topic.partitions !== route.partitions) {
+			return fail<T>(
+				new Conflict(STALE_ROUTE, `the topic has ${topic.partitions} partitions, not ${route.partitions}`),
+			);
+		}
+		try {
+			return await fn(topic);
+		} catch (error) {
+			if (error instanceof AppError) return fail<T>(error);
+			throw error;
+		}
+	}
+
+	/** Sets the alarm from the earliest pending time (deliveries, maintenance, waiting receives). */
+	protected async rearm(moreWork = false): Promise<void> {
+		const nowMs = Date.now();
+		const times = [
+			nextWorkAtMs(this.store),
+			this.topic ? nextMaintenanceAtMs(this.admin, this.topic.retentionMs, nowMs) : null,
+			this.pull.nextWakeAtMs(),
+			moreWork ? nowMs : null,
+		].filter((t): t is number => t !== null);
+		await this.alarmClock.setTo(times.length === 0 ? null : Math.min(...times));
+	}
+
+	override async alarm(): Promise<void> {
+		this.alarmClock.fired();
+		let moreWork = false;
+		try {
+			if (this.topic) {
+				const topic = this.topic;
+				await dispatchDue({
+					store: this.store,
+					topicName: topic.name,
+					subscriptions: () => this.subs.bySid,
+					bindings: this.env as unknown as Record<string, unknown>,
+					maxDeliveries: getConfig(this.env).maxDeliveriesPerAlarm,
+					afterRound: () => this.pull.wake(this.subs.bySid),
+					wakeBy: (atMs) => this.alarmClock.wakeBy(atMs),
+				});
+				moreWork = await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now);
+			}
+		} catch (error) {
+			console.error("sundial: alarm run failed; re-arming", error);
+		}
+		await this.rearm(moreWork);
+	}
+
+	/** The partition count the Worker routes with, or null when there is no topic here. */
+	async partitions(): Promise<number | null> {
+		return this.topic?.partitions ?? null;
+	}
+
+	/** Creates this partition or updates its retention (setup.ts `planSetup` says which). */
+	async configure(setup: PartitionSetup): Answer<{ created: boolean; topic: TopicView }> {
+		const plan = planSetup(this.topic, setup, this.subs.bySid.size > 0 || this.store.messageCount() > 0);
+		if (plan instanceof AppError) return fail(plan);
+		if (plan.wipe) await this.wipe();
+		const created = this.topic === null;
+		this.store.putTopic(plan.topic);
+		this.topic = plan.topic;
+		if (!created) await this.rearm();
+		return ok({ created, topic: topicView(this.store, plan.topic, this.subs.bySid) });
+	}
+
+	/** This partition's configuration and totals. */
+	describe(route: Route): Answer<TopicView> {
+		return this.guarded(route, (topic) => ok(topicView(this.store, topic, this.subs.bySid)));
+	}
+
+	/** Deletes this partition and everything in it, alarm included (SQLite storage is dropped whole). */
+	async destroy(): Answer<{ deleted: boolean }> {
+		const existed = this.topic !== null;
+		await this.wipe();
+		return ok({ deleted: existed });
+	}
+
+	private async wipe(): Promise<void> {
+		await this.ctx.storage.deleteAlarm();
+		await this.ctx.storage.deleteAll();
+		migrate(this.ctx.storage);
+		this.load();
+		this.pull.reset();
+		this.alarmClock.forget();
+	}
+}

@@ -1,0 +1,180 @@
+import { describe, expect, it } from "vitest";
+import { partitionOf } from "../../src/topic/client/routing";
+import { api, json, uniqueName } from "../helpers";
+import { partitionedTopic, partitionSql, publishBatch } from "../partitions";
+import { sleep } from "../pull";
+
+type Pulled = { id: string; receipt: string; attempt: number };
+
+const receive = (topic: string, body: Record<string, unknown> = {}) =>
+	json<{ messages: Pulled[] }>("POST", `/v1/topics/${topic}/subscriptions/hook/receive`, body);
+
+/** Delivery states summed over every partition. */
+async function states(topic: string, partitions: number): Promise<Record<string, number>> {
+	const out: Record<string, number> = {};
+	for (let p = 0; p < partitions; p++) {
+		for (const r of await partitionSql<{ state: string; n: number }>(
+			topic,
+			p,
+			"SELECT state, count(*) AS n FROM deliveries GROUP BY state",
+		)) {
+			out[r.state] = (out[r.state] ?? 0) + r.n;
+		}
+	}
+	return out;
+}
+
+async function pullTopic(partitions: number, due: string[]): Promise<string> {
+	const topic = uniqueName(`ppull${partitions}`);
+	await partitionedTopic(topic, partitions, { type: "pull", visibility_timeout: "1m" });
+	if (due.length > 0)
+		await publishBatch(
+			topic,
+			due.map((id) => ({ id, body: id })),
+		);
+	return topic;
+}
+
+describe("receive over partitions", () => {
+	it("draws from every partition (none starves) and hands out each message once", async () => {
+		const ids = Array.from({ length: 60 }, (_, i) => `f-${i}`);
+		const topic = await pullTopic(4, ids);
+		const seenPartitions = new Set<number>();
+		const got: string[] = [];
+		for (let i = 0; i < 40; i++) {
+			const res = await receive(topic, { max: 1 });
+			expect(res.status).toBe(200);
+			for (const m of res.body.messages) {
+				got.push(m.id);
+				seenPartitions.add(partitionOf(m.id, 4));
+			}
+		}
+		expect(got).toHaveLength(40);
+		expect(seenPartitions).toEqual(new Set([0, 1, 2, 3]));
+		const rest = await receive(topic, { max: 100 });
+		got.push(...rest.body.messages.map((m) => m.id));
+		expect(got.sort()).toEqual([...ids].sort());
+		expect((await receive(topic, { max: 100 })).body.messages).toEqual([]);
+	});
+
+	it("finds due messages that sit in one partition, also with max below the partition count", async () => {
+		const all = Array.from({ length: 200 }, (_, i) => `one-${i}`);
+		const inTwo = all.filter((id) => partitionOf(id, 8) === 2).slice(0, 3);
+		const topic = await pullTopic(8, inTwo);
+		for (let i = 0; i < 3; i++) {
+			const res = await receive(topic, { max: 1 });
+			expect(res.body.messages).toHaveLength(1);
+		}
+		expect((await receive(topic, { max: 1 })).body.messages).toEqual([]);
+	});
+
+	it("never keeps a lease it does not return: extra leases go back uncounted", async () => {
+		const ids = Array.from({ length: 120 }, (_, i) => `x-${i}`);
+		// Messages in two of four partitions only: the first share often misses them, the second round over-leases.
+		const due = ids.filter((id) => [1, 2].includes(partitionOf(id, 4))).slice(0, 40);
+		const topic = await pullTopic(4, due);
+		let returned = 0;
+		for (let round = 0; round < 8; round++) {
+			const res = await receive(topic, { max: 3 });
+			returned += res.body.messages.length;
+			expect(res.body.messages.every((m) => m.attempt === 1)).toBe(true);
+			// Released leases are settled in the background: wait until only what was returned is in flight.
+			const deadline = Date.now() + 5000;
+			while ((await states(topic, 4)).in_flight !== returned && Date.now() < deadline) await sleep(20);
+			expect(await states(topic, 4)).toMatchObject({ in_flight: returned });
+		}
+		expect(returned).toBe(Math.min(24, due.length));
+		// A released lease counted no attempt.
+		let counted = 0;
+		for (let p = 0; p < 4; p++) {
+			const [row] = await partitionSql<{ n: number }>(
+				topic,
+				p,
+				"SELECT count(*) AS n FROM deliveries WHERE state = 'scheduled' AND attempts > 0",
+			);
+			counted += row?.n ?? 0;
+		}
+		expect(counted).toBe(0);
+	});
+
+	it("a long poll answers as soon as any partition has something due", async () => {
+		const topic = await pullTopic(6, []);
+		const started = Date.now();
+		const poll = receive(topic, { max: 5, wait: "10s" });
+		await sleep(300);
+		const id = Array.from({ length: 50 }, (_, i) => `lp-${i}`).find((x) => partitionOf(x, 6) === 4) as string;
+		expect((await api("POST", `/v1/topics/${topic}/messages`, { id, body: 1 })).status).toBe(201);
+		const res = await poll;
+		expect(res.body.messages.map((m) => m.id)).toEqual([id]);
+		expect(Date.now() - started).toBeLessThan(3000);
+	});
+
+	it("a long poll that ends empty leaves no waiter behind in any partition", async () => {
+		const topic = await pullTopic(3, []);
+		expect((await receive(topic, { wait: "500ms" })).body.messages).toEqual([]);
+		await publishBatch(
+			topic,
+			["a", "b", "c", "d", "e", "f"].map((id) => ({ id, body: id })),
+		);
+		await sleep(200);
+		expect(await states(topic, 3)).toEqual({ scheduled: 6 });
+	});
+});
+
+describe("settling receipts over partitions", () => {
+	it("ack, nack and extend reach the partition the receipt names", async () => {
+		const ids = Array.from({ length: 24 }, (_, i) => `s-${i}`);
+		const topic = await pullTopic(4, ids);
+		const got = (await receive(topic, { max: 24 })).body.messages;
+		expect(got).toHaveLength(24);
+		expect(new Set(got.map((m) => partitionOf(m.id, 4))).size).toBe(4);
+		const [toExtend, ...others] = got;
+		const toNack = others.slice(0, 6);
+		const toAck = others.slice(6);
+		const acked = await json<{ results: Record<string, boolean> }>(
+			"POST",
+			`/v1/topics/${topic}/subscriptions/hook/ack`,
+			{
+				receipts: [...toAck.map((m) => m.receipt), "garbage", "9.1.1.AAAAAAAAAAAAAAAAAAAAAA"],
+			},
+		);
+		expect(Object.values(acked.body.results).filter(Boolean)).toHaveLength(toAck.length);
+		expect(acked.body.results.garbage).toBe(false);
+		expect(acked.body.results["9.1.1.AAAAAAAAAAAAAAAAAAAAAA"]).toBe(false);
+		const nacked = await json<{ results: Record<string, boolean> }>(
+			"POST",
+			`/v1/topics/${topic}/subscriptions/hook/nack`,
+			{
+				receipts: toNack.map((m) => m.receipt),
+				delay: "0s",
+			},
+		);
+		expect(Object.values(nacked.body.results).every(Boolean)).toBe(true);
+		const extended = await json("POST", `/v1/topics/${topic}/subscriptions/hook/extend`, {
+			receipt: toExtend?.receipt,
+			visibility_timeout: "5m",
+		});
+		expect(extended.body).toMatchObject({ extended: true });
+		expect(await states(topic, 4)).toEqual({ delivered: toAck.length, scheduled: toNack.length, in_flight: 1 });
+		// A receipt moved to another partition fails its MAC there.
+		const [p, ...rest] = (toExtend?.receipt ?? "").split(".");
+		const moved = `${(Number.parseInt(p as string, 36) + 1) % 4}.${rest.join(".")}`;
+		expect(
+			(
+				await json("POST", `/v1/topics/${topic}/subscriptions/hook/extend`, {
+					receipt: moved,
+					visibility_timeout: "5m",
+				})
+			).body,
+		).toMatchObject({ extended: false });
+		expect(
+			(
+				await json("POST", `/v1/topics/${topic}/subscriptions/hook/extend`, {
+					receipt: "nope",
+					visibility_timeout: "5m",
+				})
+			).body,
+		).toMatchObject({ extended: false });
+		expect((await api("POST", `/v1/topics/${topic}/subscriptions/other/ack`, { receipts: ["x"] })).status).toBe(404);
+	});
+});
