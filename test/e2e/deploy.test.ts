@@ -21,7 +21,8 @@ describe("wrangler deploy", () => {
 		expect(stdout).toContain("env.TOPIC (TopicObject)");
 		expect(stdout).toContain("env.REGISTRY (RegistryObject)");
 		const bundle = readFileSync(join(outDir, "index.js"), "utf8");
-		expect(bundle).toMatch(/TopicObject = class extends DurableObject/);
+		expect(bundle).toMatch(/Partition = class extends DurableObject/);
+		expect(bundle).toMatch(/TopicObject = class extends Partition/);
 		expect(bundle).toMatch(/PublishEntrypoint = class extends WorkerEntrypoint/);
 	}, 60_000);
 });
