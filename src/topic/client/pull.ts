@@ -17,13 +17,10 @@ export interface ReceiveRequest {
 
 type Leased = { partition: number; message: PulledMessage };
 
-/** `max` split over partitions, starting at a random one: [partition, share] with share > 0. */
-function shares(partitions: number[], max: number): [number, number][] {
+/** Every partition, starting at a random one: the order a receive asks them in (none starves). */
+function fromRandom(partitions: number[]): number[] {
 	const start = Math.floor(Math.random() * partitions.length);
-	const order = [...partitions.slice(start), ...partitions.slice(0, start)];
-	const base = Math.floor(max / order.length);
-	const extra = max % order.length;
-	return order.map((p, i): [number, number] => [p, base + (i < extra ? 1 : 0)]).filter(([, n]) => n > 0);
+	return [...partitions.slice(start), ...partitions.slice(0, start)];
 }
 
 /** Pull consumers across partitions: leases drawn fairly, receipts that name their partition. */
@@ -31,35 +28,23 @@ export class TopicPull {
 	constructor(private readonly door: Door) {}
 
 	/**
-	 * Leases up to `max` due messages from all partitions. First each partition is asked for a
-	 * share of `max` (from a random one on, so none starves); if that falls short, every partition
-	 * that may have more is asked for the rest. With nothing due and `waitMs` > 0, all partitions
-	 * wait at once and the first to lease answers. Whatever was leased beyond `max` is given back
-	 * at once, its attempt not counted.
+	 * Leases up to `max` due messages from all partitions, asking (from a random partition on) one
+	 * partition for all of them, then the next two, then four, and so on until `max` is met: a busy
+	 * topic costs one call per receive, a sparse one a few rounds. With nothing due and `waitMs` > 0,
+	 * all partitions wait at once and the first to lease answers. Whatever was leased beyond `max`
+	 * is given back at once, its attempt not counted.
 	 */
 	receive(name: string, req: ReceiveRequest): Promise<PulledMessage[]> {
 		const door = this.door;
 		return door.run(async (route) => {
 			const all = door.partitions(route);
 			if (all.length === 1) return this.wait(route, name, [0], req);
-			const first = shares(all, req.max);
-			const got = await this.lease(route, name, first, req.visibilityMs, 0);
-			if (got.length < req.max) {
-				const full = new Set(
-					first.filter(([p, n]) => got.filter((g) => g.partition === p).length >= n).map(([p]) => p),
-				);
-				const asked = new Set(first.map(([p]) => p));
-				const more = all.filter((p) => full.has(p) || !asked.has(p));
+			const order = fromRandom(all);
+			const got: Leased[] = [];
+			for (let i = 0, width = 1; i < order.length && got.length < req.max; i += width, width *= 2) {
 				const rest = req.max - got.length;
-				got.push(
-					...(await this.lease(
-						route,
-						name,
-						more.map((p) => [p, rest]),
-						req.visibilityMs,
-						0,
-					)),
-				);
+				const round = order.slice(i, i + width).map((p): [number, number] => [p, rest]);
+				got.push(...(await this.lease(route, name, round, req.visibilityMs, 0)));
 			}
 			if (got.length > 0 || req.waitMs <= 0) return this.keep(route, name, got, req);
 			return this.wait(route, name, all, req);
@@ -161,8 +146,9 @@ export class TopicPull {
 	}
 
 	/**
-	 * Settles receipts partition by partition (in parallel); a receipt that names no partition is
-	 * false. Partition 0 is always asked, so an unknown subscription is a 404 however the receipts look.
+	 * Settles receipts partition by partition (in parallel), each partition once; a receipt that
+	 * names no partition of the topic is false. With no receipt naming one, partition 0 is still
+	 * asked (with none), so an unknown or non-pull subscription is a 404 / 409 however they look.
 	 */
 	private settle(
 		receipts: string[],
@@ -170,12 +156,13 @@ export class TopicPull {
 	): Promise<Record<string, boolean>> {
 		return this.door.run(async (route) => {
 			const results: Record<string, boolean> = {};
-			const groups = new Map<number, { outer: string; inner: string }[]>([[0, []]]);
+			const groups = new Map<number, { outer: string; inner: string }[]>();
 			for (const outer of receipts) {
 				const split = splitReceipt(outer, route.partitions);
 				results[outer] = false;
 				if (split) groups.set(split.partition, [...(groups.get(split.partition) ?? []), { outer, inner: split.inner }]);
 			}
+			if (groups.size === 0) groups.set(0, []);
 			await Promise.all(
 				[...groups].map(async ([p, list]) => {
 					const answers = await fn(
