@@ -101,13 +101,17 @@ export class Door {
 		try {
 			return await op(await this.freshRoute());
 		} catch (error) {
-			if (!isStale(error, false)) throw error;
-			throw new AppError(
-				503,
-				"topic_changing",
-				`topic "${this.topic}" was deleted or created again meanwhile; repeat the request`,
-			);
+			throw isStale(error, false) ? this.changing() : error;
 		}
+	}
+
+	/** The error for a route that went stale twice in one request: the topic keeps changing. */
+	changing(): AppError {
+		return new AppError(
+			503,
+			"topic_changing",
+			`topic "${this.topic}" was deleted or created again meanwhile; repeat the request`,
+		);
 	}
 
 	/** Every partition of a route, 0 first. */

@@ -64,9 +64,14 @@ export class TopicMessages {
 						});
 					} catch (error) {
 						if (!(error instanceof AppError)) throw error;
-						if (round === 0 && isStale(error, cached)) retry.push(...indexes);
-						else failures.push(error);
-						for (const i of indexes) results[i] = { error: error.toBody() };
+						if (round === 0 && isStale(error, cached)) {
+							retry.push(...indexes);
+							return;
+						}
+						// Stale again with a fresh route: the topic keeps changing; say so, not the internal code.
+						const failure = isStale(error, false) ? door.changing() : error;
+						failures.push(failure);
+						for (const i of indexes) results[i] = { error: failure.toBody() };
 					}
 				}),
 			);
