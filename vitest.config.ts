@@ -16,6 +16,7 @@ export default defineConfig({
 					SUNDIAL_MAX_BATCH: "",
 					SUNDIAL_MAX_DELAY_SECONDS: "",
 					SUNDIAL_MAX_DELIVERIES_PER_ALARM: "",
+					SUNDIAL_MAX_SCHEDULES: "",
 				},
 			},
 		}),

@@ -16,6 +16,8 @@ export interface SundialVars {
 	SUNDIAL_MAX_DELAY_SECONDS?: string;
 	/** Most deliveries one alarm run makes before re-arming (keep ≤ 45 on the Workers Free plan). @default 1000 */
 	SUNDIAL_MAX_DELIVERIES_PER_ALARM?: string;
+	/** Most cron schedules in all (they share one object and its alarm). @default 1000 */
+	SUNDIAL_MAX_SCHEDULES?: string;
 }
 
 /** The environment the Worker and its objects see. */
@@ -32,6 +34,7 @@ export interface Config {
 	maxDeliveriesPerAlarm: number;
 	/** Fixed limit, documented in the README. */
 	maxSubscriptions: number;
+	maxSchedules: number;
 }
 
 const cache = new WeakMap<object, Config>();
@@ -60,6 +63,7 @@ export function getConfig(env: SundialVars): Config {
 		maxDelayMs: intVar(env, "SUNDIAL_MAX_DELAY_SECONDS", 31_536_000, 1, 10 * 31_536_000) * 1000,
 		maxDeliveriesPerAlarm: intVar(env, "SUNDIAL_MAX_DELIVERIES_PER_ALARM", 1000, 1, 100_000),
 		maxSubscriptions: 100,
+		maxSchedules: intVar(env, "SUNDIAL_MAX_SCHEDULES", 1000, 1, 100_000),
 	};
 	cache.set(env, config);
 	return config;

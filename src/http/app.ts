@@ -6,6 +6,7 @@ import { type OpenAPIDocument, renderDocsPage } from "./docs-page";
 import { deadRoutes } from "./routes/dead";
 import { messageRoutes } from "./routes/messages";
 import { pullRoutes } from "./routes/pull";
+import { scheduleRoutes } from "./routes/schedules";
 import { steeringRoutes } from "./routes/steering";
 import { subscriptionRoutes } from "./routes/subscriptions";
 import { topicRoutes } from "./routes/topics";
@@ -38,6 +39,7 @@ export function createApp(): OpenAPIHono<HonoEnv> {
 	steeringRoutes(app);
 	deadRoutes(app);
 	pullRoutes(app);
+	scheduleRoutes(app);
 
 	app.get("/health", (c) => c.json({ ok: true }));
 	const document = () =>

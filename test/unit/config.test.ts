@@ -43,6 +43,7 @@ describe("configuration", () => {
 			maxDelayMs: 365 * 86_400_000,
 			maxDeliveriesPerAlarm: 1000,
 			maxSubscriptions: 100,
+			maxSchedules: 1000,
 		});
 		expect(getConfig({ SUNDIAL_ALLOW_HTTP: "1" }).allowHttp).toBe(true);
 	});

@@ -1,6 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { NotFound } from "../../errors";
 import { registryStub } from "../../registry/client";
+import { scheduleStub } from "../../schedule/client";
 import { MAX_PARTITIONS, topicClient } from "../../topic/client";
 import { Duration, Name } from "../../validation";
 import { decodeCursor, encodeCursor } from "../cursor";
@@ -105,7 +106,8 @@ export function topicRoutes(app: OpenAPIHono<HonoEnv>): void {
 		},
 		async (c, { params }) => {
 			const deleted = await topicClient(c.env, params.topic).admin.destroy();
-			// Remove the name even when there was no topic: heals a half-finished earlier delete.
+			// Remove the name and schedules even when there was no topic: heals a half-finished earlier delete.
+			await scheduleStub(c.env).removeTopic(params.topic);
 			await registryStub(c.env).remove(params.topic);
 			if (!deleted) throw new NotFound("topic_not_found", "topic not found");
 			return c.json({ name: params.topic, deleted: true as const });
