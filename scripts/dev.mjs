@@ -35,12 +35,33 @@ if (!vars.SUNDIAL_TOKEN) {
 	console.log(`sundial: wrote a new dev token to ${varsPath}`);
 }
 
+// QStash-compatible signing keys for /v2 (sig_ + 28 base58 characters, as QStash's look).
+const BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+const signingKey = () => `sig_${Array.from(randomBytes(28), (b) => BASE58[b % 58]).join("")}`;
+if (!vars.SUNDIAL_QSTASH_CURRENT_SIGNING_KEY || !vars.SUNDIAL_QSTASH_NEXT_SIGNING_KEY) {
+	const lines = [
+		"# /v2 (QStash-compatible) signing keys: give them to @upstash/qstash's Receiver.",
+		`SUNDIAL_QSTASH_CURRENT_SIGNING_KEY="${vars.SUNDIAL_QSTASH_CURRENT_SIGNING_KEY || signingKey()}"`,
+		`SUNDIAL_QSTASH_NEXT_SIGNING_KEY="${vars.SUNDIAL_QSTASH_NEXT_SIGNING_KEY || signingKey()}"`,
+	];
+	const kept = readFileSync(varsPath, "utf8")
+		.split("\n")
+		.filter((line) => !/^\s*SUNDIAL_QSTASH_(CURRENT|NEXT)_SIGNING_KEY\s*=/.test(line))
+		.join("\n")
+		.trimEnd();
+	writeFileSync(varsPath, `${kept}\n${lines.join("\n")}\n`, { mode: 0o600 });
+	vars = readVars();
+	console.log(`sundial: wrote QStash signing keys to ${varsPath}`);
+}
+
 const url = `http://127.0.0.1:${port}`;
 console.log(`
   Sundial (local, wrangler dev; state persists in .wrangler/state)
   URL:    ${url}
   Token:  ${vars.SUNDIAL_TOKEN}
   Docs:   ${url}/docs
+  QStash signing keys (/v2): current ${vars.SUNDIAL_QSTASH_CURRENT_SIGNING_KEY}
+                             next    ${vars.SUNDIAL_QSTASH_NEXT_SIGNING_KEY}
 
   export URL=${url} TOKEN=${vars.SUNDIAL_TOKEN}
   curl -X PUT $URL/v1/topics/orders -H "authorization: Bearer $TOKEN" -d '{"retention":"7d"}'

@@ -18,6 +18,10 @@ export interface SundialVars {
 	SUNDIAL_MAX_DELIVERIES_PER_ALARM?: string;
 	/** Most cron schedules in all (they share one object and its alarm). @default 1000 */
 	SUNDIAL_MAX_SCHEDULES?: string;
+	/** `/v2` deliveries are signed with this key (`sig_…`). Unset = `/v2` answers 503. */
+	SUNDIAL_QSTASH_CURRENT_SIGNING_KEY?: string;
+	/** The key receivers also accept (the next one after a rotation). Unset = `/v2` answers 503. */
+	SUNDIAL_QSTASH_NEXT_SIGNING_KEY?: string;
 }
 
 /** The environment the Worker and its objects see. */
@@ -35,6 +39,8 @@ export interface Config {
 	/** Fixed limit, documented in the README. */
 	maxSubscriptions: number;
 	maxSchedules: number;
+	/** `/v2` signing keys; null when either is not configured (then `/v2` refuses to work). */
+	qstashKeys: { current: string; next: string } | null;
 }
 
 const cache = new WeakMap<object, Config>();
@@ -47,6 +53,12 @@ function intVar(env: SundialVars, key: keyof SundialVars, fallback: number, min:
 		throw new AppError(503, "config_invalid", `${key} must be an integer from ${min} to ${max}, got "${raw}"`);
 	}
 	return value;
+}
+
+function qstashKeys(env: SundialVars): { current: string; next: string } | null {
+	const current = env.SUNDIAL_QSTASH_CURRENT_SIGNING_KEY?.trim();
+	const next = env.SUNDIAL_QSTASH_NEXT_SIGNING_KEY?.trim();
+	return current && next ? { current, next } : null;
 }
 
 /** Parses the environment once per env object; throws a 503 AppError naming a bad variable. */
@@ -64,6 +76,7 @@ export function getConfig(env: SundialVars): Config {
 		maxDeliveriesPerAlarm: intVar(env, "SUNDIAL_MAX_DELIVERIES_PER_ALARM", 1000, 1, 100_000),
 		maxSubscriptions: 100,
 		maxSchedules: intVar(env, "SUNDIAL_MAX_SCHEDULES", 1000, 1, 100_000),
+		qstashKeys: qstashKeys(env),
 	};
 	cache.set(env, config);
 	return config;

@@ -11,8 +11,11 @@ import { steeringRoutes } from "./routes/steering";
 import { subscriptionRoutes } from "./routes/subscriptions";
 import { topicRoutes } from "./routes/topics";
 import type { HonoEnv } from "./types";
+import { qstashKeysConfigured, qstashRoutes } from "./v2/routes";
 
+/** DESIGN.md's error shape on `/v1` and elsewhere; QStash's `{"error": "<message>"}` on `/v2`. */
 function errorResponse(c: Context<HonoEnv>, error: AppError): Response {
+	if (c.req.path.startsWith("/v2/") || c.req.path === "/v2") return c.json({ error: error.message }, error.status);
 	return c.json({ error: error.toBody() }, error.status);
 }
 
@@ -33,6 +36,7 @@ export function createApp(): OpenAPIHono<HonoEnv> {
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
 
 	app.use("/v1/*", bearerAuth());
+	app.use("/v2/*", bearerAuth(), qstashKeysConfigured());
 	topicRoutes(app);
 	subscriptionRoutes(app);
 	messageRoutes(app);
@@ -40,6 +44,7 @@ export function createApp(): OpenAPIHono<HonoEnv> {
 	deadRoutes(app);
 	pullRoutes(app);
 	scheduleRoutes(app);
+	qstashRoutes(app);
 
 	app.get("/health", (c) => c.json({ ok: true }));
 	const document = () =>
@@ -49,7 +54,7 @@ export function createApp(): OpenAPIHono<HonoEnv> {
 				title: "Sundial",
 				version: "1",
 				description:
-					"A delay queue on Cloudflare's edge. Every `/v1` route needs `Authorization: Bearer <token>`. Times are seconds or duration strings in requests, RFC 3339 UTC with milliseconds in responses.",
+					'A delay queue on Cloudflare\'s edge. Every `/v1` and `/v2` route needs `Authorization: Bearer <token>`. `/v2` (tag qstash) is compatible with `@upstash/qstash` and answers errors as `{"error": "…"}`. In `/v1`, times are seconds or duration strings in requests, RFC 3339 UTC with milliseconds in responses.',
 			},
 		});
 	app.get("/openapi.json", (c) => c.json(document()));

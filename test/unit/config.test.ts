@@ -44,6 +44,7 @@ describe("configuration", () => {
 			maxDeliveriesPerAlarm: 1000,
 			maxSubscriptions: 100,
 			maxSchedules: 1000,
+			qstashKeys: null,
 		});
 		expect(getConfig({ SUNDIAL_ALLOW_HTTP: "1" }).allowHttp).toBe(true);
 	});

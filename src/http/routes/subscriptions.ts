@@ -49,7 +49,9 @@ const SubscriptionBody = z
 	.strict()
 	.openapi("SubscriptionRequest");
 
-type Body = z.output<typeof SubscriptionBody>;
+/** A subscription as a request gives it (before defaults). */
+export type SubscriptionRequest = z.output<typeof SubscriptionBody>;
+type Body = SubscriptionRequest;
 const bad = (path: string, message: string) =>
 	new InvalidRequest(`invalid request body: ${path}: ${message}`, [{ path, message }]);
 
@@ -66,7 +68,7 @@ function retryOf(body: Body): RetryPolicy {
 }
 
 /** Checks the fields of one subscription type and fills in the defaults. */
-function toConfig(body: Body, env: AppEnv): SubscriptionConfig {
+export function toConfig(body: Body, env: AppEnv): SubscriptionConfig {
 	const only = (field: keyof Body, type: string) => {
 		if (body[field] !== undefined) throw bad(field, `only for type ${type}`);
 	};
