@@ -25,6 +25,8 @@ export interface Sundial {
 	/** When the current worker process was started (Date.now()). */
 	startedAtMs: number;
 	token: string;
+	/** The `/v2` signing keys this worker was started with. */
+	qstashKeys: { current: string; next: string };
 	persistDir: string;
 	/** Calls `/v1…` with the bearer token; the body is parsed as JSON. */
 	api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>>;
@@ -84,7 +86,16 @@ export function srcChangedSince(sinceMs: number): string[] {
 export async function startSundial(): Promise<Sundial> {
 	const persistDir = mkdtempSync(join(stateBaseDir(), "sundial-e2e-"));
 	const token = `e2e_${randomBytes(24).toString("hex")}`;
-	const vars = { SUNDIAL_TOKEN: token, SUNDIAL_ALLOW_HTTP: "1" };
+	const qstashKeys = {
+		current: `sig_${randomBytes(14).toString("hex")}`,
+		next: `sig_${randomBytes(14).toString("hex")}`,
+	};
+	const vars = {
+		SUNDIAL_TOKEN: token,
+		SUNDIAL_ALLOW_HTTP: "1",
+		SUNDIAL_QSTASH_CURRENT_SIGNING_KEY: qstashKeys.current,
+		SUNDIAL_QSTASH_NEXT_SIGNING_KEY: qstashKeys.next,
+	};
 	const start = () => startWorker({ persistDir, vars, config: configPath() });
 	let worker: WorkerProcess;
 	const startedAtMs = Date.now();
@@ -98,6 +109,7 @@ export async function startSundial(): Promise<Sundial> {
 		worker,
 		startedAtMs,
 		token,
+		qstashKeys,
 		persistDir,
 		async api<T>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
 			const res = await fetch(`${sundial.worker.url}${path}`, {

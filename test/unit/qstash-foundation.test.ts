@@ -79,7 +79,8 @@ describe("/v2 URL groups", () => {
 			url: a,
 		});
 
-		await json("DELETE", `/v2/topics/${name}/endpoints`, { endpoints: [{ url: a }] });
+		expect((await json("DELETE", `/v2/topics/${name}/endpoints`, { endpoints: [{}] })).status).toBe(400);
+		await json("DELETE", `/v2/topics/${name}/endpoints`, { endpoints: [{ name: "first" }] });
 		expect((await json<UrlGroup>("GET", `/v2/topics/${name}`)).body.endpoints.map((e) => e.url)).toEqual([b]);
 		await json("DELETE", `/v2/topics/${name}/endpoints`, { endpoints: [{ url: b }] });
 		expect((await api("GET", `/v2/topics/${name}`)).status).toBe(404);

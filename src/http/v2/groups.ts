@@ -21,6 +21,21 @@ const EndpointsBody = z
 	.object({ endpoints: z.array(Endpoint).min(1).max(100) })
 	.strict()
 	.openapi("QstashEndpoints");
+/** Endpoints to remove: each named by its name, its url, or both. */
+const EndpointRefsBody = z
+	.object({
+		endpoints: z
+			.array(
+				z
+					.object({ name: Name.optional(), url: z.string().max(2048).optional() })
+					.strict()
+					.refine((e) => e.name !== undefined || e.url !== undefined, "give the endpoint's name or url"),
+			)
+			.min(1)
+			.max(100),
+	})
+	.strict()
+	.openapi("QstashEndpointRefs");
 const UrlGroupSchema = z
 	.object({
 		name: z.string(),
@@ -109,7 +124,7 @@ export function urlGroupRoutes(app: OpenAPIHono<HonoEnv>): void {
 			tag: "qstash",
 			summary: "Remove endpoints (by name or url) from a URL group; removing the last deletes the group",
 			params: GroupParams,
-			body: EndpointsBody,
+			body: EndpointRefsBody,
 			responses: { 200: { description: "removed", schema: z.object({}) }, ...qstashErrors(400, 401, 404, 503) },
 		},
 		async (c, { params, body }) => {
