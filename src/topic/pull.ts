@@ -16,6 +16,9 @@ export interface PulledMessage {
 	deliverAtMs: number;
 }
 
+/** How long an abandon that came before its receive is remembered (longer than any long poll). */
+const ABANDONED_KEPT_MS = 60_000;
+
 interface Waiter {
 	/** Chosen by the caller, so it can abandon the wait when its client goes away. */
 	waitId: string | null;
@@ -42,6 +45,8 @@ export interface PullDeps {
 export class PullConsumers {
 	private readonly pull: PullStore;
 	private readonly waiters = new Set<Waiter>();
+	/** Wait ids abandoned before their receive arrived, until when they are remembered. */
+	private readonly abandoned = new Map<string, number>();
 	private key: Promise<CryptoKey> | null = null;
 
 	constructor(private readonly deps: PullDeps) {
@@ -108,7 +113,9 @@ export class PullConsumers {
 		if (sub instanceof AppError) return fail(sub);
 		const leaseMs = visibilityMs ?? sub.config.visibilityTimeoutMs;
 		const rows = await this.leaseNow(sub, max, leaseMs);
-		if (rows.length > 0 || waitMs <= 0) return ok({ messages: await this.toPulled(sub.sid, rows) });
+		if (rows.length > 0 || waitMs <= 0 || (waitId !== null && this.wasAbandoned(waitId))) {
+			return ok({ messages: await this.toPulled(sub.sid, rows) });
+		}
 		const next = this.pull.nextScheduledAtMs(sub.sid);
 		if (next !== null && next < Date.now() + waitMs) await this.deps.wakeBy(next);
 		const messages = await new Promise<PulledMessage[]>((resolve) => {
@@ -157,7 +164,16 @@ export class PullConsumers {
 			waiter.resolve([]);
 			return true;
 		}
+		// Not waiting yet (its receive is still on the way): it must not start waiting when it arrives.
+		this.abandoned.set(waitId, Date.now() + ABANDONED_KEPT_MS);
 		return false;
+	}
+
+	/** True when `waitId` was abandoned before its receive arrived (forgotten after a while). */
+	private wasAbandoned(waitId: string): boolean {
+		const nowMs = Date.now();
+		for (const [id, untilMs] of this.abandoned) if (untilMs < nowMs) this.abandoned.delete(id);
+		return this.abandoned.delete(waitId);
 	}
 
 	/** The earliest due time a waiting receive needs the alarm for. */

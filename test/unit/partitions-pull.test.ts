@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { partitionOf } from "../../src/topic/client/routing";
 import { api, json, uniqueName } from "../helpers";
@@ -120,6 +121,35 @@ describe("receive over partitions", () => {
 		);
 		await sleep(200);
 		expect(await states(topic, 3)).toEqual({ scheduled: 6 });
+	});
+});
+
+describe("a partition that fails during a receive", () => {
+	it("does not cost the others their leases: what was leased is returned", async () => {
+		const ids = Array.from({ length: 200 }, (_, i) => `pf-${i}`);
+		const due = ids.filter((id) => partitionOf(id, 4) !== 3).slice(0, 30);
+		const topic = await pullTopic(4, due);
+		// Partition 3 cannot start (storage from a future schema version).
+		await partitionSql(topic, 3, "UPDATE meta SET value = '999' WHERE key = 'schema_version'");
+		await runInDurableObject(partitionStub(topic, 3), (_i, state) => state.abort("reset")).catch(() => undefined);
+		let returned = 0;
+		for (let i = 0; i < 10 && returned < due.length; i++) {
+			const res = await receive(topic, { max: 100 });
+			// Either the leased messages, or an error when nothing was leased; never leases kept back.
+			if (res.status === 200) returned += res.body.messages.length;
+			else expect(res.status).toBe(503);
+			let inFlight = 0;
+			for (const p of [0, 1, 2]) {
+				const [row] = await partitionSql<{ n: number }>(
+					topic,
+					p,
+					"SELECT count(*) AS n FROM deliveries WHERE state = 'in_flight'",
+				);
+				inFlight += row?.n ?? 0;
+			}
+			expect(inFlight).toBe(returned);
+		}
+		expect(returned).toBe(due.length);
 	});
 });
 

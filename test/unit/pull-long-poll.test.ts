@@ -142,6 +142,19 @@ describe("paused and abandoned receives", () => {
 		expect((await receive(topic)).body.messages).toMatchObject([{ id: "m", attempt: 1 }]);
 	});
 
+	it("a receive whose wait was abandoned before it arrived does not wait", async () => {
+		const topic = uniqueName("lp");
+		await pullTopic(topic);
+		const stub = pullStub(topic);
+		expect(await stub.abandonReceive("early")).toBe(false);
+		const started = Date.now();
+		expect(await stub.receive({ partitions: 1 }, "p", 10, 10_000, null, "early")).toEqual({
+			ok: true,
+			value: { messages: [] },
+		});
+		expect(Date.now() - started).toBeLessThan(1000);
+	});
+
 	it("abandonReceive leaves other waiters alone", async () => {
 		const topic = uniqueName("lp");
 		await pullTopic(topic);

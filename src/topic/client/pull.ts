@@ -41,32 +41,49 @@ export class TopicPull {
 			if (all.length === 1) return this.wait(route, name, [0], req);
 			const order = fromRandom(all);
 			const got: Leased[] = [];
-			for (let i = 0, width = 1; i < order.length && got.length < req.max; i += width, width *= 2) {
+			let failure: unknown = null;
+			for (let i = 0, width = 1; i < order.length && got.length < req.max && !failure; i += width, width *= 2) {
 				const rest = req.max - got.length;
-				const round = order.slice(i, i + width).map((p): [number, number] => [p, rest]);
-				got.push(...(await this.lease(route, name, round, req.visibilityMs, 0)));
+				const round = await this.lease(
+					route,
+					name,
+					order.slice(i, i + width).map((p): [number, number] => [p, rest]),
+					req,
+					0,
+				);
+				got.push(...round.got);
+				failure = round.failure;
 			}
-			if (got.length > 0 || req.waitMs <= 0) return this.keep(route, name, got, req);
+			// A partition that failed is skipped when others leased something: what was leased is returned,
+			// never dropped (it would stay invisible until its lease ended, an attempt used).
+			if (got.length > 0 || (req.waitMs <= 0 && !failure)) return this.keep(route, name, got, req);
+			if (failure) throw failure;
 			return this.wait(route, name, all, req);
 		});
 	}
 
-	/** Leases from each [partition, count] in parallel, without waiting. */
+	/** Leases from each [partition, count] in parallel; what some leased is kept when others fail. */
 	private async lease(
 		route: Route,
 		name: string,
 		asks: [number, number][],
-		visibilityMs: number | null,
+		req: ReceiveRequest,
 		waitMs: number,
 		waitId: string | null = null,
-	): Promise<Leased[]> {
-		const parts = await Promise.all(
+	): Promise<{ got: Leased[]; failure: unknown }> {
+		const settled = await Promise.allSettled(
 			asks.map(async ([p, n]) => {
-				const { messages } = await this.door.call(p, (s) => s.receive(route, name, n, waitMs, visibilityMs, waitId));
+				const { messages } = await this.door.call(p, (s) =>
+					s.receive(route, name, n, waitMs, req.visibilityMs, waitId),
+				);
 				return messages.map((message) => ({ partition: p, message }));
 			}),
 		);
-		return parts.flat();
+		const failed = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
+		return {
+			got: settled.flatMap((x) => (x.status === "fulfilled" ? x.value : [])),
+			failure: failed ? failed.reason : null,
+		};
 	}
 
 	/**
@@ -75,34 +92,39 @@ export class TopicPull {
 	 */
 	private async wait(route: Route, name: string, partitions: number[], req: ReceiveRequest): Promise<PulledMessage[]> {
 		const waitId = req.waitMs > 0 ? crypto.randomUUID() : null;
+		const pending = new Set(partitions);
+		// Ends the waits still open (a partition that already answered has no waiter to end).
 		const abandon = () => {
 			if (!waitId) return;
-			for (const p of partitions)
+			for (const p of pending) {
 				req.background(
 					this.door
 						.stub(p)
 						.abandonReceive(waitId)
 						.catch(() => false),
 				);
+			}
 		};
 		req.signal?.addEventListener("abort", abandon, { once: true });
 		try {
 			const calls = partitions.map((p) =>
-				this.lease(route, name, [[p, req.max]], req.visibilityMs, req.waitMs, waitId),
+				this.lease(route, name, [[p, req.max]], req, req.waitMs, waitId).finally(() => pending.delete(p)),
 			);
 			if (calls.length > 1) {
-				// The first partition that leases something ends every other wait.
-				const firstLease = Promise.all(calls.map((c) => c.then((l) => (l.length > 0 ? Promise.reject(l) : l)))).catch(
-					() => undefined,
-				);
-				await firstLease;
+				// The first partition that leases something (or fails) ends every other wait.
+				const first = calls.map((c) => c.then((r) => (r.got.length > 0 || r.failure ? Promise.reject(r) : r)));
+				await Promise.all(first).catch(() => undefined);
 				abandon();
 			}
-			const settled = await Promise.allSettled(calls);
-			const got = settled.flatMap((s) => (s.status === "fulfilled" ? s.value : []));
-			const kept = await this.keep(route, name, got, req);
-			const failed = settled.find((s) => s.status === "rejected");
-			if (failed && kept.length === 0) throw (failed as PromiseRejectedResult).reason;
+			const results = await Promise.all(calls);
+			const kept = this.keep(
+				route,
+				name,
+				results.flatMap((r) => r.got),
+				req,
+			);
+			const failure = results.find((r) => r.failure)?.failure;
+			if (failure && kept.length === 0) throw failure;
 			return kept;
 		} finally {
 			req.signal?.removeEventListener("abort", abandon);
