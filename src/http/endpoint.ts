@@ -34,6 +34,9 @@ export interface EndpointInput<P extends AnyObject, Q extends AnyObject, B exten
 
 const JSON_TYPES = /^(application\/json|application\/[\w.+-]+\+json|application\/x-www-form-urlencoded)\s*(;|$)/i;
 
+/** Strict UTF-8 (a bad byte throws). Stateless between whole-buffer `decode` calls, so shared. */
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
 /**
  * Reads a JSON request body within the size limit. A missing or empty body is `{}`. JSON is
  * accepted as `application/json`, `+json`, or unlabelled, and as curl's `-d` default
@@ -41,7 +44,8 @@ const JSON_TYPES = /^(application\/json|application\/[\w.+-]+\+json|application\
  */
 export async function readJsonBody(c: Context<HonoEnv>): Promise<unknown> {
 	const limit = getConfig(c.env).maxRequestBytes;
-	const declared = Number(c.req.header("content-length") ?? "0");
+	const length = c.req.header("content-length");
+	const declared = Number(length ?? "0");
 	if (declared > limit) throw new TooLarge("request_too_large", `request body is over ${limit} bytes`);
 	const type = c.req.header("content-type");
 	if (type && !JSON_TYPES.test(type.trim())) {
@@ -49,11 +53,19 @@ export async function readJsonBody(c: Context<HonoEnv>): Promise<unknown> {
 	}
 	const body = c.req.raw.body;
 	if (!body) return {};
-	const bytes = await readAtMost(body, limit);
-	if (!bytes) throw new TooLarge("request_too_large", `request body is over ${limit} bytes`);
+	// A body of a declared length within the limit is read whole, natively: pulling it chunk by
+	// chunk through a reader took ~10 % of workerd's CPU per single publish (perf), this ~5 %.
+	// The size is checked again in case the declared length was not what came.
+	const bytes =
+		length !== undefined && /^\d+$/.test(length)
+			? new Uint8Array(await c.req.raw.arrayBuffer())
+			: await readAtMost(body, limit);
+	if (!bytes || bytes.byteLength > limit) {
+		throw new TooLarge("request_too_large", `request body is over ${limit} bytes`);
+	}
 	let text: string;
 	try {
-		text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+		text = utf8.decode(bytes);
 	} catch {
 		throw new InvalidRequest("request body is not valid UTF-8");
 	}

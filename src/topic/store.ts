@@ -1,4 +1,5 @@
 import { type ClaimedDelivery, DUE_COLUMNS, type DueRow, markInFlight } from "./store-claim";
+import { insertMessages } from "./store-publish";
 import {
 	DELIVERY_STATES,
 	type DeliveryState,
@@ -35,11 +36,6 @@ export type AttemptRecord =
 	| { kind: "dead"; mid: number; sid: number; lease: number; status: number | null; error: string };
 
 type Row = Record<string, SqlStorageValue>;
-
-/** Messages per INSERT (7 bound parameters each, ≤ 100 a statement). */
-const MESSAGES_PER_INSERT = 14;
-/** Messages per deliveries INSERT (2 bound parameters each, plus one). */
-const DELIVERIES_PER_INSERT = 49;
 
 /**
  * Runs an UPDATE or DELETE and returns how many rows it changed. (A cursor's `rowsWritten` is no
@@ -147,57 +143,9 @@ export class TopicStore {
 		);
 	}
 
-	/**
-	 * Stores messages and one scheduled delivery per message × subscription, in multi-row statements
-	 * (within 100 bound parameters each). A known id, in storage or earlier in `messages`, changes
-	 * nothing: its outcome is a duplicate carrying the stored due time. Outcomes keep input order.
-	 */
+	/** Stores messages and their deliveries (store-publish.ts); outcomes keep input order. */
 	insertMessages(messages: readonly NewMessage[], nowMs: number): PublishOutcome[] {
-		const mids = new Map<string, number>();
-		for (let i = 0; i < messages.length; i += MESSAGES_PER_INSERT) {
-			const chunk = messages.slice(i, i + MESSAGES_PER_INSERT);
-			const inserted = this.rows<{ mid: number; id: string }>(
-				`INSERT INTO messages (id, body, content_type, headers, request_id, deliver_at_ms, published_at_ms)
-				 VALUES ${Array(chunk.length).fill("(?, ?, ?, ?, ?, ?, ?)").join(", ")}
-				 ON CONFLICT(id) DO NOTHING RETURNING mid, id`,
-				...chunk.flatMap((m) => [
-					m.id,
-					m.body,
-					m.contentType,
-					Object.keys(m.headers).length > 0 ? JSON.stringify(m.headers) : null,
-					m.requestId,
-					m.deliverAtMs,
-					nowMs,
-				]),
-			);
-			for (const row of inserted) mids.set(row.id, row.mid);
-		}
-		// The first message of an id was inserted; a later one with that id is a duplicate.
-		const fresh: { mid: number; atMs: number }[] = [];
-		const outcomes = messages.map((m) => {
-			const mid = mids.get(m.id);
-			if (mid === undefined) return { id: m.id, deliverAtMs: m.deliverAtMs, duplicate: true };
-			mids.delete(m.id);
-			fresh.push({ mid, atMs: m.deliverAtMs });
-			return { id: m.id, deliverAtMs: m.deliverAtMs, duplicate: false };
-		});
-		for (let i = 0; i < fresh.length; i += DELIVERIES_PER_INSERT) {
-			const chunk = fresh.slice(i, i + DELIVERIES_PER_INSERT);
-			this.sql.exec(
-				`INSERT INTO deliveries (mid, sid, state, next_at_ms, attempts, lease, updated_at_ms)
-				 SELECT v.column1, s.sid, 'scheduled', v.column2, 0, 0, ?
-				 FROM (VALUES ${Array(chunk.length).fill("(?, ?)").join(", ")}) AS v CROSS JOIN subscriptions s`,
-				nowMs,
-				...chunk.flatMap((f) => [f.mid, f.atMs]),
-			);
-		}
-		// Duplicates answer with the due time stored for their id.
-		for (const o of outcomes) {
-			if (!o.duplicate) continue;
-			const original = this.rows<{ deliver_at_ms: number }>("SELECT deliver_at_ms FROM messages WHERE id = ?", o.id)[0];
-			if (original) o.deliverAtMs = original.deliver_at_ms;
-		}
-		return outcomes;
+		return insertMessages(this.sql, messages, nowMs);
 	}
 
 	/** The earliest time a delivery needs the alarm: a due push delivery, or any lease expiry. */

@@ -247,6 +247,43 @@ describe("publish a batch", () => {
 		expect((await json("GET", `/v1/topics/${t}/messages/r-3`)).body).toMatchObject({ body: 3 });
 	});
 
+	// Rows go to SQLite as JSON arrays of at most ~1.5 MB, a body too large for that bound alone:
+	// this batch takes every path, and stores every item whole, in input order.
+	it("stores large and small bodies of one batch whole and in order", async () => {
+		const t = uniqueName("large");
+		await topicWithWebhook(t, `/hook/${t}`);
+		const text = (n: number): { body: unknown; content_type?: string } => ({
+			body: 'é"'.repeat(n),
+			content_type: "text/plain",
+		});
+		const items: { body: unknown; content_type?: string; id: string; delay: string }[] = [
+			{ body: { small: 0 } },
+			{ body: "x".repeat(600_000) },
+			{ body: "small" },
+			text(80_000),
+			text(80_000),
+			text(80_000),
+			text(80_000),
+			{ body: [7] },
+		].map((item, i) => ({ ...item, id: `l-${i}`, delay: "1h" }));
+		const res = await json<{ results: BatchResult[] }>("POST", `/v1/topics/${t}/messages/batch`, items);
+		expect(res.status).toBe(200);
+		expect(res.body.results.every((r) => "id" in r && !r.duplicate)).toBe(true);
+		const rows = await sql<{ id: string; chars: number; deliveries: number }>(
+			t,
+			`SELECT id, length(body) AS chars, (SELECT COUNT(*) FROM deliveries d WHERE d.mid = m.mid) AS deliveries
+			 FROM messages m ORDER BY mid`,
+		);
+		expect(rows).toEqual(
+			items.map((item) => ({
+				id: item.id,
+				chars: item.content_type ? (item.body as string).length : JSON.stringify(item.body).length,
+				deliveries: 1,
+			})),
+		);
+		expect((await json("GET", `/v1/topics/${t}/messages/l-3`)).body).toMatchObject({ body: 'é"'.repeat(80_000) });
+	});
+
 	it("takes 1000 items and refuses 1001 with 413", async () => {
 		const t = uniqueName("big");
 		await topicWithWebhook(t, `/hook/${t}`);
