@@ -9,11 +9,11 @@ import { normalizeMessage } from "./normalize";
 /** What a publish answers per message (HTTP batch route and service binding alike). */
 export type PublishReply =
 	| { id: string; deliver_at: string; duplicate?: true }
-	| { error: { code: string; message: string; issues?: { path: string; message: string }[] } };
+	| { id?: string; error: { code: string; message: string; issues?: { path: string; message: string }[] } };
 
 /** A stored message as a publish answers it, or the error of the partition that did not store it. */
 export function publishReply(o: PublishResult): PublishReply {
-	if ("error" in o) return { error: o.error };
+	if ("error" in o) return { id: o.id, error: o.error };
 	return o.duplicate
 		? { id: o.id, deliver_at: formatInstant(o.deliverAtMs), duplicate: true }
 		: { id: o.id, deliver_at: formatInstant(o.deliverAtMs) };

@@ -91,7 +91,7 @@ describe("batch publish when a partition fails", () => {
 		const results = await publishBatch(topic, items);
 		items.forEach((item, i) => {
 			if (partitionOf(item.id, 4) === 2) {
-				expect(results[i]).toMatchObject({ error: { code: "no_subscriptions" } });
+				expect(results[i]).toMatchObject({ id: item.id, error: { code: "no_subscriptions" } });
 			} else {
 				expect(results[i]).toEqual({ id: item.id, deliver_at: expect.any(String) });
 			}
@@ -139,7 +139,8 @@ describe("batch publish when a partition fails", () => {
 		const items = Array.from({ length: 30 }, (_, i) => ({ id: `u-${i}`, body: i, delay: "1h" }));
 		const results = await publishBatch(topic, items);
 		items.forEach((item, i) => {
-			if (partitionOf(item.id, 3) === 1) expect(results[i]).toMatchObject({ error: { code: "partition_unavailable" } });
+			if (partitionOf(item.id, 3) === 1)
+				expect(results[i]).toMatchObject({ id: item.id, error: { code: "partition_unavailable" } });
 			else expect(results[i]).toEqual({ id: item.id, deliver_at: expect.any(String) });
 		});
 		// A single publish to it is a 503 with the same code, never a 500.

@@ -267,3 +267,23 @@ describe("the isolate's cached partition count", () => {
 		expect((await json("GET", `/v1/topics/${topic}`)).body).toMatchObject({ partitions: 3, messages: 40 });
 	});
 });
+
+describe("a partition left with another count", () => {
+	it("answers 503 topic_changing (never the internal stale_route), and a topic PUT heals it", async () => {
+		const topic = uniqueName("pheal");
+		await json("PUT", `/v1/topics/${topic}`, { partitions: 4 });
+		// What a racing creation with 8 partitions leaves in an empty partition.
+		await partitionStub(topic, 1).configure({
+			name: topic,
+			partition: 1,
+			partitions: 8,
+			retentionMs: 86_400_000,
+			nowMs: Date.now(),
+		});
+		const broken = await json<ErrorBody>("GET", `/v1/topics/${topic}`);
+		expect(broken.status).toBe(503);
+		expect(broken.body.error.code).toBe("topic_changing");
+		expect((await json("PUT", `/v1/topics/${topic}`, {})).status).toBe(200);
+		expect((await json("GET", `/v1/topics/${topic}`)).body).toMatchObject({ partitions: 4 });
+	});
+});

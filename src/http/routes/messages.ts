@@ -17,7 +17,10 @@ const BatchResultSchema = z
 		results: z.array(
 			z.union([
 				PublishResultSchema,
-				z.object({ error: z.object({ code: z.string(), message: z.string(), issues: z.array(z.any()).optional() }) }),
+				z.object({
+					id: z.string().optional().openapi({ description: "the id it was routed with, when its partition failed" }),
+					error: z.object({ code: z.string(), message: z.string(), issues: z.array(z.any()).optional() }),
+				}),
 			]),
 		),
 	})

@@ -2,7 +2,7 @@ import { newSecret } from "../../delivery/signing";
 import { AppError, NotFound } from "../../errors";
 import { zeroCounts } from "../stats";
 import type { DeliveryState, Route, SubscriptionConfig, SubscriptionView, TopicView } from "../types";
-import type { Door } from "./door";
+import { type Door, isStale } from "./door";
 
 /** What creating or updating a topic asks for. */
 export interface TopicInput {
@@ -69,10 +69,44 @@ export class TopicAdmin {
 			retentionMs: input.retentionMs,
 			nowMs,
 		});
-		await others(door, route, (p) => door.call(p, (s) => s.configure(setup(p))));
-		const result = await door.call(0, (s) => s.configure(setup(0)));
+		let result: { created: boolean };
+		try {
+			await others(door, route, (p) => door.call(p, (s) => s.configure(setup(p))));
+			result = await door.call(0, (s) => s.configure(setup(0)));
+		} catch (error) {
+			// Another PUT created the topic with another count meanwhile: partitions this one set up with
+			// its count are set up again with the winner's before the 409 (else they would refuse it).
+			if (error instanceof AppError && error.code === "partitions_fixed" && !existing) await this.repair();
+			throw error;
+		}
+		// A DELETE ran between the other partitions and partition 0: they are gone, set them up again.
+		if (result.created && existing) await others(door, route, (p) => door.call(p, (s) => s.configure(setup(p))));
 		door.forget();
-		return { created: result.created, topic: await this.describe(route) };
+		try {
+			return { created: result.created, topic: await this.describe(route) };
+		} catch (error) {
+			throw isStale(error, false) ? door.changing() : error;
+		}
+	}
+
+	/** Sets every partition up again with partition 0's count and retention (after a lost race). */
+	private async repair(): Promise<void> {
+		const door = this.door;
+		const route = await door.freshRoute().catch(() => null);
+		if (!route) return; // no winner yet: nothing to set up again
+		const first = await door.call(0, (s) => s.describe(route));
+		const nowMs = Date.now();
+		await others(door, route, (p) =>
+			door.call(p, (s) =>
+				s.configure({
+					name: door.topic,
+					partition: p,
+					partitions: route.partitions,
+					retentionMs: first.retentionMs,
+					nowMs,
+				}),
+			),
+		);
 	}
 
 	/** Configuration (partition 0's) and totals summed over partitions. */
@@ -127,7 +161,14 @@ export class TopicAdmin {
 					const merged = await this.getSubscription(name, route);
 					return { created: r.created, subscription: merged, secret: r.created ? r.secret : null };
 				} catch (error) {
-					if (!(error instanceof AppError && error.code === "secret_changed") || round >= 3) throw error;
+					if (!(error instanceof AppError && error.code === "secret_changed")) throw error;
+					if (round >= 3) {
+						throw new AppError(
+							409,
+							"concurrent_change",
+							`subscription "${name}" keeps being changed by other requests; repeat`,
+						);
+					}
 				}
 			}
 		});

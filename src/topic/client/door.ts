@@ -88,15 +88,18 @@ export class Door {
 	/**
 	 * Runs `op` with the topic's route. When a partition refuses a cached route (another count, or
 	 * no topic there any more), the route is read again from partition 0 and `op` runs once more.
+	 * A fresh route refused too means the topic keeps changing: 503 `topic_changing`, never the
+	 * internal `stale_route`.
 	 */
 	async run<T>(op: (route: Route) => Promise<T>): Promise<T> {
 		const cached = this.cachedRoute();
-		if (!cached) return op(await this.freshRoute());
-		try {
-			return await op(cached);
-		} catch (error) {
-			if (!isStale(error, true)) throw error;
-			this.forget();
+		if (cached) {
+			try {
+				return await op(cached);
+			} catch (error) {
+				if (!isStale(error, true)) throw error;
+				this.forget();
+			}
 		}
 		try {
 			return await op(await this.freshRoute());

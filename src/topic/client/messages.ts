@@ -8,8 +8,8 @@ export type MessagePosition = [number, number, number];
 /** Where a page of the merged dead-letter list starts: after [partition, mid]. */
 export type DeadPosition = [number, number];
 
-/** One stored message's outcome, or why its partition did not store it. */
-export type PublishResult = PublishOutcome | { error: ErrorBody };
+/** One stored message's outcome, or why its partition did not store it (with its id, to publish it again). */
+export type PublishResult = PublishOutcome | { id: string; error: ErrorBody };
 
 /** What the message list filters (its cursor is the position instead of MessageQuery's `before`). */
 export type ListFilter = Omit<MessageQuery, "before">;
@@ -45,7 +45,15 @@ export class TopicMessages {
 		const failures: AppError[] = [];
 		for (let round = 0; round < 2 && pending.length > 0; round++) {
 			if (!route) {
-				route = await door.freshRoute();
+				try {
+					route = await door.freshRoute();
+				} catch (error) {
+					// Round 0 stored other items: answer these with the error instead of failing them all.
+					if (round === 0 || !(error instanceof AppError)) throw error;
+					failures.push(error);
+					for (const i of pending) results[i] = { id: (messages[i] as NewMessage).id, error: error.toBody() };
+					break;
+				}
 				cached = false;
 			}
 			const r = route;
@@ -71,7 +79,7 @@ export class TopicMessages {
 						// Stale again with a fresh route: the topic keeps changing; say so, not the internal code.
 						const failure = isStale(error, false) ? door.changing() : error;
 						failures.push(failure);
-						for (const i of indexes) results[i] = { error: failure.toBody() };
+						for (const i of indexes) results[i] = { id: (messages[i] as NewMessage).id, error: failure.toBody() };
 					}
 				}),
 			);
