@@ -14,6 +14,7 @@ import type {
 	SubscriptionConfig,
 	SubscriptionView,
 } from "./types";
+import { WriteLock } from "./write-lock";
 
 export type { PartitionSetup } from "./partition";
 export type { PutSubscriptionResult };
@@ -24,6 +25,16 @@ export type { PutSubscriptionResult };
  * was routed with. State, alarm and setup are the Partition's (partition.ts).
  */
 export class TopicObject extends Partition {
+	private readonly writeLock = new WriteLock();
+	/** Takes the lock of topic-wide subscription writes (partition 0 holds it); false while another has it. */
+	lockSubscriptions(route: Route, token: string, ttlMs: number): Answer<boolean> {
+		return this.guarded(route, () => ok(this.writeLock.take(token, ttlMs)));
+	}
+
+	async unlockSubscriptions(token: string): Promise<void> {
+		this.writeLock.release(token);
+	}
+
 	/** The secret a subscription signs with here (null: no such subscription, or not a webhook). */
 	secretOf(route: Route, name: string): Answer<string | null> {
 		return this.guarded(route, () => ok(this.subs.byName(name)?.secret ?? null));

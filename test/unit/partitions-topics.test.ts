@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { partitionOf } from "../../src/topic/client/routing";
 import type { SubscriptionConfig } from "../../src/topic/types";
+import { WriteLock } from "../../src/topic/write-lock";
 import { api, json, receiverUrl, uniqueName } from "../helpers";
 import { idsByPartition, partitionedTopic, partitionSql, partitionStub, publishBatch } from "../partitions";
 
@@ -285,5 +286,55 @@ describe("a partition left with another count", () => {
 		expect(broken.body.error.code).toBe("topic_changing");
 		expect((await json("PUT", `/v1/topics/${topic}`, {})).status).toBe(200);
 		expect((await json("GET", `/v1/topics/${topic}`)).body).toMatchObject({ partitions: 4 });
+	});
+});
+
+describe("concurrent subscription writes", () => {
+	it("take turns at partition 0's write lock: a PUT waits while another write holds it", async () => {
+		const topic = uniqueName("plock");
+		await json("PUT", `/v1/topics/${topic}`, { partitions: 4 });
+		const route = { partitions: 4 };
+		expect(await partitionStub(topic, 0).lockSubscriptions(route, "other-writer", 10_000)).toEqual({
+			ok: true,
+			value: true,
+		});
+		expect(await partitionStub(topic, 0).lockSubscriptions(route, "third-writer", 10_000)).toEqual({
+			ok: true,
+			value: false,
+		});
+		let answered = false;
+		const put = json("PUT", `/v1/topics/${topic}/subscriptions/hook`, {
+			type: "webhook",
+			url: `${receiverUrl()}/a`,
+		}).then((res) => {
+			answered = true;
+			return res;
+		});
+		await new Promise((resolve) => setTimeout(resolve, 300));
+		expect(answered).toBe(false);
+		for (let p = 0; p < 4; p++) expect(await partitionSql(topic, p, "SELECT name FROM subscriptions")).toEqual([]);
+		await partitionStub(topic, 0).unlockSubscriptions("other-writer");
+		expect((await put).status).toBe(201);
+		const rows = await Promise.all(
+			[0, 1, 2, 3].map((p) => partitionSql(topic, p, "SELECT name, secret FROM subscriptions")),
+		);
+		for (const r of rows) expect(r).toEqual(rows[0]);
+		// The PUT released the lock when it was done.
+		expect(await partitionStub(topic, 0).lockSubscriptions(route, "third-writer", 10_000)).toEqual({
+			ok: true,
+			value: true,
+		});
+	});
+
+	it("a lock whose holder died expires", () => {
+		const lock = new WriteLock();
+		expect(lock.take("a", 1000, 0)).toBe(true);
+		expect(lock.take("b", 1000, 500)).toBe(false);
+		expect(lock.take("a", 1000, 600)).toBe(true);
+		expect(lock.take("b", 1000, 1601)).toBe(true);
+		lock.release("a");
+		expect(lock.take("a", 1000, 1700)).toBe(false);
+		lock.release("b");
+		expect(lock.take("a", 1000, 1700)).toBe(true);
 	});
 });

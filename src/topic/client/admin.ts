@@ -26,6 +26,14 @@ const partitionsFixed = (has: number) =>
 		[{ path: "partitions", message: "cannot be changed" }],
 	);
 
+/** How long a subscription write waits for another to finish. */
+const LOCK_WAIT_MS = 5_000;
+/** How long the write lock lasts if its holder never releases it (the Worker died). */
+const LOCK_TTL_MS = 15_000;
+
+const concurrentChange = (what: string) =>
+	new AppError(409, "concurrent_change", `${what} keep being changed by other requests; repeat`);
+
 /** Adds one partition's delivery counts into `into`. */
 function addCounts<K extends string>(into: Record<K, number>, add: Record<K, number>): void {
 	for (const key of Object.keys(into) as K[]) into[key] += add[key];
@@ -151,27 +159,47 @@ export class TopicAdmin {
 	 */
 	putSubscription(name: string, config: SubscriptionConfig): Promise<SubscriptionWrite> {
 		const door = this.door;
-		return door.run(async (route) => {
-			for (let round = 0; ; round++) {
-				const current = await door.call(0, (s) => s.secretOf(route, name));
-				const secret = config.type === "webhook" ? (current ?? newSecret()) : null;
-				await others(door, route, (p) => door.call(p, (s) => s.putSubscription(route, name, config, secret)));
-				try {
-					const r = await door.call(0, (s) => s.putSubscription(route, name, config, secret, current));
-					const merged = await this.getSubscription(name, route);
-					return { created: r.created, subscription: merged, secret: r.created ? r.secret : null };
-				} catch (error) {
-					if (!(error instanceof AppError && error.code === "secret_changed")) throw error;
-					if (round >= 3) {
-						throw new AppError(
-							409,
-							"concurrent_change",
-							`subscription "${name}" keeps being changed by other requests; repeat`,
-						);
+		return door.run((route) =>
+			this.exclusive(route, async () => {
+				for (let round = 0; ; round++) {
+					const current = await door.call(0, (s) => s.secretOf(route, name));
+					const secret = config.type === "webhook" ? (current ?? newSecret()) : null;
+					await others(door, route, (p) => door.call(p, (s) => s.putSubscription(route, name, config, secret)));
+					try {
+						const r = await door.call(0, (s) => s.putSubscription(route, name, config, secret, current));
+						const merged = await this.getSubscription(name, route);
+						return { created: r.created, subscription: merged, secret: r.created ? r.secret : null };
+					} catch (error) {
+						if (!(error instanceof AppError && error.code === "secret_changed")) throw error;
+						if (round >= 3) throw concurrentChange(`subscription "${name}"`);
 					}
 				}
-			}
-		});
+			}),
+		);
+	}
+
+	/**
+	 * Runs a topic-wide subscription write holding partition 0's write lock (waiting for it a few
+	 * seconds), so concurrent writes apply to every partition in the same order. One partition
+	 * needs no lock: it serialises its own writes.
+	 */
+	private async exclusive<T>(route: Route, write: () => Promise<T>): Promise<T> {
+		if (route.partitions === 1) return write();
+		const door = this.door;
+		const token = crypto.randomUUID();
+		const deadline = Date.now() + LOCK_WAIT_MS;
+		while (!(await door.call(0, (s) => s.lockSubscriptions(route, token, LOCK_TTL_MS)))) {
+			if (Date.now() > deadline) throw concurrentChange("the subscriptions");
+			await new Promise((resolve) => setTimeout(resolve, 25));
+		}
+		try {
+			return await write();
+		} finally {
+			await door
+				.stub(0)
+				.unlockSubscriptions(token)
+				.catch(() => undefined);
+		}
 	}
 
 	/** One subscription: partition 0's configuration, counts summed, the worst partition's lag. */
@@ -211,13 +239,15 @@ export class TopicAdmin {
 	 */
 	deleteSubscription(name: string): Promise<void> {
 		const door = this.door;
-		return door.run(async (route) => {
-			const removed = await others(door, route, (p) => this.removeFrom(p, route, name));
-			const fromFirst = await this.removeFrom(0, route, name);
-			if (!fromFirst && !removed.some(Boolean)) {
-				throw new NotFound("subscription_not_found", `subscription "${name}" not found`);
-			}
-		});
+		return door.run((route) =>
+			this.exclusive(route, async () => {
+				const removed = await others(door, route, (p) => this.removeFrom(p, route, name));
+				const fromFirst = await this.removeFrom(0, route, name);
+				if (!fromFirst && !removed.some(Boolean)) {
+					throw new NotFound("subscription_not_found", `subscription "${name}" not found`);
+				}
+			}),
+		);
 	}
 
 	private async removeFrom(partition: number, route: Route, name: string): Promise<boolean> {

@@ -147,7 +147,10 @@ export class TopicMessages {
 		});
 	}
 
-	/** A page of a subscription's dead deliveries: partition by partition, each in message order. */
+	/**
+	 * A page of a subscription's dead deliveries: partition by partition, each in message order.
+	 * `more` holds when a partition has more than it gave or one was left unasked with the page full.
+	 */
 	listDead(
 		name: string,
 		after: DeadPosition | null,
@@ -157,15 +160,21 @@ export class TopicMessages {
 		return door.run(async (route) => {
 			const [fromPartition, afterMid] = after ?? [0, 0];
 			checkPartition(fromPartition, route);
-			const pages = await Promise.all(
-				door
-					.partitions(route)
-					.filter((p) => p >= fromPartition)
-					.map(async (p) => {
+			// Partitions in order, one, then two, then four… at a time, until the page is full: a page
+			// that one partition fills costs one call, not one per partition.
+			const todo = door.partitions(route).filter((p) => p >= fromPartition);
+			const pages: { p: number; more: boolean; items: DeadView[] }[] = [];
+			let collected = 0;
+			for (let i = 0, width = 1; i < todo.length && collected <= limit; i += width, width *= 2) {
+				const round = await Promise.all(
+					todo.slice(i, i + width).map(async (p) => {
 						const page = await door.call(p, (s) => s.listDead(route, name, p === fromPartition ? afterMid : 0, limit));
 						return { p, more: page.next !== null, items: page.dead };
 					}),
-			);
+				);
+				pages.push(...round);
+				collected += round.reduce((n, x) => n + x.items.length, 0);
+			}
 			const merged = pages.flatMap(({ p, items }) => items.map((d) => ({ p, d })));
 			const page = merged.slice(0, limit);
 			const more = merged.length > limit || pages.some((x) => x.more);
