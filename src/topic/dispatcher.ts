@@ -9,6 +9,7 @@ import {
 	sendToQueue,
 } from "../delivery/queue";
 import { sendWebhook } from "../delivery/webhook";
+import { qstashTask } from "./dispatch-qstash";
 import type { AttemptRecord, ClaimedDelivery, SubscriptionRow, TopicStore } from "./store";
 
 /** Deliveries claimed per round: small enough to keep lateness low, big enough to batch SQL. */
@@ -53,6 +54,8 @@ export interface DispatchDeps {
 	store: TopicStore;
 	topicName: string;
 	subscriptions: () => Map<number, SubscriptionRow>;
+	/** The key `/v2` messages are signed with (null: not configured, they are not sent). */
+	qstashKey: string | null;
 	/** The Worker's bindings, where queue subscriptions find their producer. */
 	bindings: Record<string, unknown>;
 	maxDeliveries: number;
@@ -119,6 +122,11 @@ function tasksFor(deps: DispatchDeps, subs: Map<number, SubscriptionRow>, batch:
 	for (const d of batch) {
 		const sub = subs.get(d.sid);
 		if (!sub) continue; // removed meanwhile: its deliveries are being dropped
+		const options = d.options;
+		if (options?.kind === "qstash") {
+			tasks.push({ dueAtMs: d.dueAtMs, run: async () => [await qstashTask(deps.qstashKey, sub, { ...d, options })] });
+			continue;
+		}
 		if (sub.config.type === "webhook") {
 			tasks.push({ dueAtMs: d.dueAtMs, run: () => webhookTask(deps, sub, d) });
 			continue;

@@ -110,6 +110,7 @@ export class Partition extends DurableObject<AppEnv> {
 					subscriptions: () => this.subs.bySid,
 					bindings: this.env as unknown as Record<string, unknown>,
 					maxDeliveries: getConfig(this.env).maxDeliveriesPerAlarm,
+					qstashKey: getConfig(this.env).qstashKeys?.current ?? null,
 					afterRound: () => this.pull.wake(this.subs.bySid),
 					wakeBy: (atMs) => this.alarmClock.wakeBy(atMs),
 				});

@@ -90,6 +90,8 @@ export const MIGRATIONS: readonly string[] = [
 		WHERE mid = OLD.mid AND finished_at_ms IS NULL AND NOT EXISTS (
 			SELECT 1 FROM deliveries WHERE mid = OLD.mid AND state IN ('scheduled', 'in_flight', 'dead'));
 	END;`,
+	// v2: a message may carry its own delivery (a /v2 publish: destination, method, retries, …).
+	"ALTER TABLE messages ADD COLUMN options TEXT;",
 ];
 
 /** The version a fully migrated object is at. */

@@ -1,5 +1,7 @@
 /** The SQL shared by the push claim and the pull lease: what they read, and marking it in flight. */
 
+import type { DeliveryOptions } from "./types";
+
 /** A delivery claimed for a push attempt, joined with what is sent. */
 export interface ClaimedDelivery {
 	mid: number;
@@ -14,11 +16,13 @@ export interface ClaimedDelivery {
 	deliverAtMs: number;
 	/** When this attempt is due (the message's due time, or its retry time): never sent before. */
 	dueAtMs: number;
+	/** The message's own delivery (a /v2 publish), or null: the subscription's. */
+	options: DeliveryOptions | null;
 }
 
 /** The columns the push claim and the pull lease read of a due delivery and its message. */
 export const DUE_COLUMNS =
-	"d.mid, d.sid, d.attempts, d.lease, d.next_at_ms, m.id, m.body, m.content_type, m.headers, m.request_id, m.deliver_at_ms";
+	"d.mid, d.sid, d.attempts, d.lease, d.next_at_ms, m.id, m.body, m.content_type, m.headers, m.request_id, m.deliver_at_ms, m.options";
 
 /** A row of `DUE_COLUMNS`. */
 export interface DueRow extends Record<string, SqlStorageValue> {
@@ -33,6 +37,7 @@ export interface DueRow extends Record<string, SqlStorageValue> {
 	headers: string | null;
 	request_id: string | null;
 	deliver_at_ms: number;
+	options: string | null;
 }
 
 /**
@@ -68,5 +73,6 @@ export function markInFlight(
 		requestId: r.request_id,
 		deliverAtMs: r.deliver_at_ms,
 		dueAtMs: r.next_at_ms,
+		options: r.options ? (JSON.parse(r.options) as DeliveryOptions) : null,
 	}));
 }

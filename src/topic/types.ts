@@ -64,6 +64,31 @@ export interface NewMessage {
 	headers: Record<string, string>;
 	requestId: string | null;
 	deliverAtMs: number;
+	/** How this message is delivered when it differs from its subscriptions (a `/v2` publish). */
+	options?: DeliveryOptions;
+}
+
+/**
+ * A `/v2` (QStash) message's own delivery: its destination and settings replace the
+ * subscription's; it is signed with the QStash JWT and retried by QStash's rules (QSTASH.md).
+ */
+export interface DeliveryOptions {
+	kind: "qstash";
+	/** The destination; null = the subscription's URL (a URL-group publish). */
+	url: string | null;
+	method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+	/** Null: no content-type is sent. */
+	contentType: string | null;
+	/** Retries after the first attempt (QStash's `Upstash-Retries`). */
+	retries: number;
+	/** `Upstash-Retry-Delay` source, or null for QStash's default backoff. */
+	retryDelay: string | null;
+	timeoutMs: number;
+	/** The body is base64 of the raw bytes (they were not UTF-8). */
+	bodyBase64: boolean;
+	topicName: string | null;
+	callerIp: string | null;
+	labels: string[];
 }
 
 /** What publishing one message did. */

@@ -36,6 +36,7 @@ function claimed(mid: number, dueAtMs: number): ClaimedDelivery {
 		requestId: null,
 		deliverAtMs: dueAtMs,
 		dueAtMs,
+		options: null,
 	};
 }
 
@@ -71,6 +72,7 @@ describe("dispatchDue (with a stand-in store)", () => {
 			subscriptions: () => new Map([[1, queueSub()]]),
 			bindings: { Q: binding },
 			maxDeliveries: 100,
+			qstashKey: null,
 			wakeBy: async () => {},
 		});
 		expect(attempts).toBe(1);

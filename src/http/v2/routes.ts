@@ -5,6 +5,7 @@ import { AppError } from "../../errors";
 import type { HonoEnv } from "../types";
 import { urlGroupRoutes } from "./groups";
 import { keyRoutes, unsupportedRoutes } from "./keys";
+import { publishRoutes } from "./publish";
 
 /**
  * `/v2` refuses to work without both signing keys (QSTASH.md: never an unsigned delivery). Runs
@@ -22,6 +23,7 @@ export function qstashKeysConfigured(): MiddlewareHandler<HonoEnv> {
 /** The QStash-compatible `/v2` routes built so far (QSTASH.md; the README's QStash section says which). */
 export function qstashRoutes(app: OpenAPIHono<HonoEnv>): void {
 	urlGroupRoutes(app);
+	publishRoutes(app);
 	keyRoutes(app);
 	unsupportedRoutes(app);
 }

@@ -1,0 +1,126 @@
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { getConfig } from "../../config";
+import { checkWebhookUrl } from "../../delivery/url-guard";
+import { AppError, InvalidRequest } from "../../errors";
+import { newMessageId } from "../../publish/normalize";
+import { readAtMost } from "../../streams";
+import type { NewMessage } from "../../topic/types";
+import type { HonoEnv } from "../types";
+import { qstashErrors, unsupported } from "./keys";
+import { bodyTooLarge, type QstashPublish, readDestination, readPublish } from "./publish-request";
+import { publishToSystemTopic } from "./system-topic";
+
+const PREFIX = "/v2/publish/";
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The raw body, kept byte for byte: as text when it is UTF-8, else base64. */
+function storedBody(bytes: Uint8Array): { body: string; bodyBase64: boolean } {
+	try {
+		return { body: utf8.decode(bytes), bodyBase64: false };
+	} catch {
+		let binary = "";
+		for (const byte of bytes) binary += String.fromCharCode(byte);
+		return { body: btoa(binary), bodyBase64: true };
+	}
+}
+
+async function sha256Hex(parts: (string | Uint8Array)[]): Promise<string> {
+	const encoder = new TextEncoder();
+	const chunks = parts.map((p) => (typeof p === "string" ? encoder.encode(`${p}\n`) : p));
+	const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+	let at = 0;
+	for (const c of chunks) {
+		all.set(c, at);
+		at += c.length;
+	}
+	const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+	return Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The message id: with a deduplication id or content-based deduplication, derived from it and the
+ * destination, so a repeat reaches the same partition and is a duplicate; else a new one.
+ */
+async function messageIdOf(p: QstashPublish, url: string, bytes: Uint8Array, nowMs: number): Promise<string> {
+	if (p.deduplicationId !== null) return `msg_d${await sha256Hex([url, p.deduplicationId])}`;
+	if (p.contentBasedDeduplication) {
+		const forward = JSON.stringify(Object.entries(p.forward).sort());
+		return `msg_c${await sha256Hex([url, p.contentType ?? "", forward, bytes])}`;
+	}
+	return newMessageId(nowMs);
+}
+
+/** `POST /v2/publish/{destination}` to a URL (QSTASH.md "Publishing"). */
+export function publishRoutes(app: OpenAPIHono<HonoEnv>): void {
+	app.openAPIRegistry.registerPath({
+		method: "post",
+		path: "/v2/publish/{destination}",
+		tags: ["qstash"],
+		summary: "Publish the raw body to a URL (QStash's publish); the Upstash-* headers set delay, retries, method…",
+		security: [{ bearer: [] }],
+		request: { params: z.object({ destination: z.string().openapi({ example: "https://example.com/hook" }) }) },
+		responses: {
+			200: {
+				description: "scheduled",
+				content: { "application/json": { schema: z.object({ messageId: z.string(), url: z.string() }) } },
+			},
+			202: {
+				description: "deduplicated: nothing scheduled",
+				content: {
+					"application/json": {
+						schema: z.object({ messageId: z.string(), url: z.string(), deduplicated: z.literal(true) }),
+					},
+				},
+			},
+			...Object.fromEntries(
+				Object.entries(qstashErrors(400, 401, 413, 501, 503)).map(([s, r]) => [
+					s,
+					{ description: r.description, content: { "application/json": { schema: r.schema } } },
+				]),
+			),
+		},
+	});
+
+	app.post(`${PREFIX}*`, async (c) => {
+		const config = getConfig(c.env);
+		const nowMs = Date.now();
+		const raw = c.req.url.slice(c.req.url.indexOf(PREFIX) + PREFIX.length);
+		const { destination, queryHeaders } = readDestination(raw);
+		if (destination.kind === "group") throw unsupported("publishing to a URL group (not built yet)");
+		const checked = checkWebhookUrl(destination.url, { allowHttp: config.allowHttp });
+		if (!checked.ok) throw new InvalidRequest(`destination: ${checked.reason}`);
+		const p = readPublish(destination, c.req.raw.headers, queryHeaders, nowMs);
+		const declared = Number(c.req.header("content-length") ?? "0");
+		if (declared > config.maxBodyBytes) throw bodyTooLarge(declared, config.maxBodyBytes);
+		const bytes = c.req.raw.body ? await readAtMost(c.req.raw.body, config.maxBodyBytes) : new Uint8Array();
+		if (!bytes) throw bodyTooLarge(config.maxBodyBytes + 1, config.maxBodyBytes);
+		const url = destination.url;
+		const stored = storedBody(bytes);
+		const message: NewMessage = {
+			id: await messageIdOf(p, url, bytes, nowMs),
+			body: stored.body,
+			contentType: p.contentType ?? "application/octet-stream",
+			headers: p.forward,
+			requestId: null,
+			deliverAtMs: p.deliverAtMs,
+			options: {
+				kind: "qstash",
+				url,
+				method: p.method,
+				contentType: p.contentType,
+				retries: p.retries,
+				retryDelay: p.retryDelay,
+				timeoutMs: p.timeoutMs,
+				bodyBase64: stored.bodyBase64,
+				topicName: null,
+				callerIp: c.req.header("cf-connecting-ip") ?? null,
+				labels: p.labels,
+			},
+		};
+		const result = await publishToSystemTopic(c.env, message);
+		if ("error" in result) throw new AppError(503, result.error.code, result.error.message);
+		return result.duplicate
+			? c.json({ messageId: result.id, url, deduplicated: true }, 202)
+			: c.json({ messageId: result.id, url });
+	});
+}

@@ -1,0 +1,51 @@
+import { nextQstashAttempt } from "../delivery/qstash-retry";
+import { parseRetryDelayExpression } from "../delivery/qstash-retry-expression";
+import { sendQstash } from "../delivery/qstash-webhook";
+import type { AttemptRecord, ClaimedDelivery, SubscriptionRow } from "./store";
+import type { DeliveryOptions } from "./types";
+
+/** The record of a `/v2` attempt: delivered on a 2xx, else QStash's retry rules (QSTASH.md "Retries"). */
+export async function qstashTask(
+	key: string | null,
+	sub: SubscriptionRow,
+	d: ClaimedDelivery & { options: DeliveryOptions },
+): Promise<AttemptRecord> {
+	const o = d.options;
+	const ids = { mid: d.mid, sid: d.sid, lease: d.lease };
+	const url = o.url ?? sub.config.url;
+	if (!url) return { kind: "dead", ...ids, status: null, error: "no destination url" };
+	const result = key
+		? await sendQstash({
+				url,
+				method: o.method,
+				body: o.bodyBase64 ? Uint8Array.from(atob(d.body), (c) => c.charCodeAt(0)) : new TextEncoder().encode(d.body),
+				contentType: o.contentType,
+				forward: d.headers,
+				messageId: d.messageId,
+				attempt: d.attempt,
+				topicName: o.topicName,
+				scheduleId: null,
+				callerIp: o.callerIp,
+				key,
+				timeoutMs: o.timeoutMs,
+			})
+		: ({ kind: "error", error: "QStash signing keys are not configured: not sent unsigned" } as const);
+	const nowMs = Date.now();
+	if (result.kind === "response" && result.status >= 200 && result.status < 300) {
+		return { kind: "delivered", ...ids, status: result.status, atMs: nowMs };
+	}
+	const status = result.kind === "response" ? result.status : null;
+	const error = result.kind === "response" ? `HTTP ${result.status}` : result.error;
+	const next = nextQstashAttempt({
+		attempt: d.attempt,
+		retries: o.retries,
+		response: result.kind === "response" ? { status: result.status, headers: result.headers } : null,
+		expression: o.retryDelay ? parseRetryDelayExpression(o.retryDelay) : null,
+		nowMs,
+	});
+	if (next.kind === "dead") {
+		const why = next.reason === "non_retryable" ? `${error} (Upstash-NonRetryable-Error)` : error;
+		return { kind: "dead", ...ids, status, error: why };
+	}
+	return { kind: "retry", ...ids, status, error, nextAtMs: next.atMs };
+}

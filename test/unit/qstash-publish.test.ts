@@ -1,0 +1,132 @@
+import { exports } from "cloudflare:workers";
+import { Receiver } from "@upstash/qstash";
+import { describe, expect, it } from "vitest";
+import { behave, received, receiverUrl, TOKEN, uniqueName } from "../helpers";
+import { waitForReceived } from "../lifecycle";
+
+const KEYS = {
+	currentSigningKey: "sig_TestCurrentKey1111111111111111",
+	nextSigningKey: "sig_TestNextKey22222222222222222222",
+};
+
+type Got = {
+	path: string;
+	url: string;
+	method: string;
+	headers: Record<string, string>;
+	body: string;
+	receivedAtMs: number;
+};
+
+/** POST /v2/publish/{destination} with raw headers and body, as the SDK sends it. */
+function publish(destination: string, body: string, headers: Record<string, string> = {}) {
+	return exports.default.fetch(
+		new Request(`http://sundial.test/v2/publish/${destination}`, {
+			method: "POST",
+			headers: { authorization: `Bearer ${TOKEN}`, ...headers },
+			body,
+		}),
+	);
+}
+
+describe("POST /v2/publish to a URL", () => {
+	it("delivers the body byte for byte with QStash's headers, signed so the SDK's Receiver verifies it", async () => {
+		const path = `/v2pub/${uniqueName("a")}`;
+		const url = `${receiverUrl()}${path}?x=1`;
+		const res = await publish(`${url}&upstash-method=PUT`, "héllo ☀", {
+			"content-type": "text/plain",
+			"upstash-forward-x-tenant": "acme",
+			"upstash-retries": "2",
+		});
+		expect(res.status).toBe(200);
+		const answer = (await res.json()) as { messageId: string; url: string };
+		expect(answer).toEqual({ messageId: expect.stringMatching(/^msg_/), url });
+		const [got] = (await waitForReceived(path, 1)) as unknown as Got[];
+		expect(got?.method).toBe("PUT");
+		expect(got?.body).toBe("héllo ☀");
+		expect(got?.url).toBe(`${path}?x=1`);
+		const h = got?.headers ?? {};
+		expect(h["user-agent"]).toBe("Upstash-QStash");
+		expect(h["content-type"]).toBe("text/plain");
+		expect(h["x-tenant"]).toBe("acme");
+		expect(h["upstash-message-id"]).toBe(answer.messageId);
+		expect(h["upstash-retried"]).toBe("0");
+		expect(h.authorization).toBeUndefined();
+		// No other Upstash-* header arrives (no publish headers, no telemetry, no region).
+		expect(
+			Object.keys(h)
+				.filter((n) => n.startsWith("upstash-"))
+				.sort(),
+		).toEqual(["upstash-message-id", "upstash-retried", "upstash-signature"]);
+		const receiver = new Receiver(KEYS);
+		expect(await receiver.verify({ signature: h["upstash-signature"] as string, body: "héllo ☀", url })).toBe(true);
+		await expect(
+			receiver.verify({ signature: h["upstash-signature"] as string, body: "tampered", url }),
+		).rejects.toThrow();
+	});
+
+	it("retries a failed attempt by its Upstash-Retry-Delay, counting Upstash-Retried, then stops", async () => {
+		const path = `/v2pub/${uniqueName("retry")}`;
+		await behave(path, { status: 500 });
+		const res = await publish(`${receiverUrl()}${path}`, "x", { "upstash-retries": "2", "upstash-retry-delay": "100" });
+		expect(res.status).toBe(200);
+		const got = (await waitForReceived(path, 3)) as unknown as Got[];
+		expect(got.map((g) => g.headers["upstash-retried"])).toEqual(["0", "1", "2"]);
+		expect((got[1]?.receivedAtMs ?? 0) - (got[0]?.receivedAtMs ?? 0)).toBeGreaterThanOrEqual(100);
+		await new Promise((resolve) => setTimeout(resolve, 600));
+		expect(await received(path)).toHaveLength(3);
+	});
+
+	it("stops at once on 489 with Upstash-NonRetryable-Error, whatever retries remain", async () => {
+		const path = `/v2pub/${uniqueName("nonretry")}`;
+		await behave(path, { status: 489, headers: { "upstash-nonretryable-error": "true" } });
+		await publish(`${receiverUrl()}${path}`, "x", { "upstash-retries": "3", "upstash-retry-delay": "50" });
+		await waitForReceived(path, 1);
+		await new Promise((resolve) => setTimeout(resolve, 600));
+		expect(await received(path)).toHaveLength(1);
+	});
+
+	it("deduplicates by Upstash-Deduplication-Id and by content: 202 with the original id, nothing sent twice", async () => {
+		const path = `/v2pub/${uniqueName("dedup")}`;
+		const dest = `${receiverUrl()}${path}`;
+		const first = (await (
+			await publish(dest, "a", { "upstash-deduplication-id": "d-1", "upstash-delay": "1s" })
+		).json()) as {
+			messageId: string;
+		};
+		const again = await publish(dest, "b", { "upstash-deduplication-id": "d-1" });
+		expect(again.status).toBe(202);
+		expect(await again.json()).toEqual({ messageId: first.messageId, url: dest, deduplicated: true });
+		const c1 = (await (await publish(dest, "same", { "upstash-content-based-deduplication": "true" })).json()) as {
+			messageId: string;
+		};
+		const c2 = await publish(dest, "same", { "upstash-content-based-deduplication": "true" });
+		expect(c2.status).toBe(202);
+		expect(((await c2.json()) as { messageId: string }).messageId).toBe(c1.messageId);
+		const other = await publish(dest, "different", { "upstash-content-based-deduplication": "true" });
+		expect(other.status).toBe(200);
+		await waitForReceived(path, 3, 5000);
+		await new Promise((resolve) => setTimeout(resolve, 300));
+		expect((await received(path)).map((r) => r.body).sort()).toEqual(["a", "different", "same"]);
+	});
+
+	it.each([
+		[{ "upstash-retries": "100" }, 400, /^Upstash-Retries: /],
+		[{ "upstash-delay": "soon" }, 400, /^Upstash-Delay: /],
+		[{ "upstash-retry-delay": "pow(" }, 400, /^Upstash-Retry-Delay: /],
+		[{ "upstash-callback": "https://example.com/cb" }, 501, /is not supported by Sundial$/],
+	])("refuses %j with %i and QStash's error shape, scheduling nothing", async (headers, status, message) => {
+		const path = `/v2pub/${uniqueName("bad")}`;
+		const res = await publish(`${receiverUrl()}${path}`, "x", headers);
+		expect(res.status).toBe(status);
+		expect(((await res.json()) as { error: string }).error).toMatch(message);
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		expect(await received(path)).toEqual([]);
+	});
+
+	it("refuses a private address (400), a body over 1 MiB (413), and answers 501 for api/ destinations", async () => {
+		expect((await publish("http://10.1.2.3/x", "x")).status).toBe(400);
+		expect((await publish(`${receiverUrl()}/big`, "x".repeat(1024 * 1024 + 1))).status).toBe(413);
+		expect((await publish("api/llm", "x")).status).toBe(501);
+	});
+});
