@@ -1,5 +1,6 @@
-import { Client, QstashError } from "@upstash/qstash";
+import { Client, QstashError, Receiver } from "@upstash/qstash";
 import { describe, expect, it } from "vitest";
+import type { Receiver as HttpReceiver } from "../support/receiver.js";
 import { useSundial } from "./fixture.js";
 import type { Sundial } from "./lib.js";
 
@@ -7,15 +8,62 @@ import type { Sundial } from "./lib.js";
 describe("@upstash/qstash against /v2 (wrangler dev)", () => {
 	let sundial: Sundial;
 	let client: Client;
+	let http: HttpReceiver;
 
-	useSundial(
-		async (s) => {
-			sundial = s;
-			// `retry: false`: an error answer must surface at once, not after the SDK's backoff.
-			client = new Client({ baseUrl: sundial.worker.url, token: sundial.token, retry: false });
-		},
-		{ receiver: false },
-	);
+	useSundial(async (s, r) => {
+		sundial = s;
+		http = r as HttpReceiver;
+		// `retry: false`: an error answer must surface at once, not after the SDK's backoff.
+		client = new Client({ baseUrl: sundial.worker.url, token: sundial.token, retry: false });
+	});
+
+	it("publishJSON with a delay: delivered once at its time, verified by the SDK's Receiver", async () => {
+		const url = `${http.url}/sdk/json?source=sdk`;
+		const before = Date.now();
+		const { messageId } = await client.publishJSON({
+			url,
+			body: { order: 42 },
+			delay: 1,
+			headers: { "x-tenant": "acme" },
+		});
+		expect(messageId).toMatch(/^msg_/);
+		await http.waitFor(() => http.received.some((r) => r.path === "/sdk/json"), 15_000);
+		const got = http.received.filter((r) => r.path === "/sdk/json");
+		expect(got).toHaveLength(1);
+		const req = got[0];
+		expect(req?.receivedAtMs).toBeGreaterThanOrEqual(before + 1000);
+		expect(req?.body).toBe(JSON.stringify({ order: 42 }));
+		expect(req?.headers["x-tenant"]).toBe("acme");
+		expect(req?.headers["upstash-message-id"]).toBe(messageId);
+		const receiver = new Receiver({
+			currentSigningKey: sundial.qstashKeys.current,
+			nextSigningKey: sundial.qstashKeys.next,
+		});
+		const signature = req?.headers["upstash-signature"] as string;
+		expect(await receiver.verify({ signature, body: req?.body ?? "", url })).toBe(true);
+		await expect(receiver.verify({ signature, body: req?.body ?? "", url: `${http.url}/elsewhere` })).rejects.toThrow();
+	});
+
+	it("publish with retries and a retry delay retries a 500 until the 200", async () => {
+		let calls = 0;
+		http.behaviour("/sdk/flaky", () => {
+			calls += 1;
+			return { status: calls < 3 ? 500 : 200 };
+		});
+		await client.publish({ url: `${http.url}/sdk/flaky`, body: "x", retries: 3, retryDelay: "100" });
+		await http.waitFor(() => calls >= 3, 15_000);
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		const got = http.received.filter((r) => r.path === "/sdk/flaky");
+		expect(got.map((r) => r.headers["upstash-retried"])).toEqual(["0", "1", "2"]);
+	});
+
+	it("deduplicates a repeated deduplicationId", async () => {
+		const url = `${http.url}/sdk/dedup`;
+		const first = await client.publish({ url, body: "a", deduplicationId: "once", delay: 1 });
+		const again = await client.publish({ url, body: "b", deduplicationId: "once" });
+		expect(again.messageId).toBe(first.messageId);
+		expect((again as { deduplicated?: boolean }).deduplicated).toBe(true);
+	});
 
 	it("manages URL groups: add endpoints, get, list, remove, delete", async () => {
 		await client.urlGroups.addEndpoints({
