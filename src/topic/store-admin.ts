@@ -1,5 +1,5 @@
 import { changedRows } from "./store";
-import type { DeliveryState, DeliveryView, MessageView } from "./types";
+import type { DeliveryOptions, DeliveryState, DeliveryView, MessageView } from "./types";
 
 /**
  * The topic object's SQL for steering, dead letters, listing, retention and background jobs.
@@ -67,8 +67,9 @@ export class AdminStore {
 			request_id: string | null;
 			deliver_at_ms: number;
 			published_at_ms: number;
+			options: string | null;
 		}>(
-			"SELECT mid, id, body, content_type, headers, request_id, deliver_at_ms, published_at_ms FROM messages WHERE id = ?",
+			"SELECT mid, id, body, content_type, headers, request_id, deliver_at_ms, published_at_ms, options FROM messages WHERE id = ?",
 			id,
 		)[0];
 		if (!m) return null;
@@ -104,6 +105,7 @@ export class AdminStore {
 			requestId: m.request_id,
 			deliverAtMs: m.deliver_at_ms,
 			publishedAtMs: m.published_at_ms,
+			options: m.options ? (JSON.parse(m.options) as DeliveryOptions) : null,
 			deliveries: views,
 		};
 	}

@@ -118,6 +118,8 @@ export interface MessageView {
 	requestId: string | null;
 	deliverAtMs: number;
 	publishedAtMs: number;
+	/** The message's own delivery (a /v2 publish), or null. */
+	options: DeliveryOptions | null;
 	deliveries: DeliveryView[];
 }
 

@@ -57,6 +57,15 @@ describe("@upstash/qstash against /v2 (wrangler dev)", () => {
 		expect(got.map((r) => r.headers["upstash-retried"])).toEqual(["0", "1", "2"]);
 	});
 
+	it("messages.get shows a pending message and messages.cancel cancels it", async () => {
+		const url = `${http.url}/sdk/later`;
+		const { messageId } = await client.publishJSON({ url, body: { later: true }, delay: 3600, retries: 2 });
+		const m = await client.messages.get(messageId);
+		expect(m).toMatchObject({ messageId, url, method: "POST", maxRetries: 2, body: JSON.stringify({ later: true }) });
+		expect(await client.messages.cancel(messageId)).toEqual({ cancelled: 1 });
+		await expect(client.messages.get(messageId)).rejects.toMatchObject({ status: 404 });
+	});
+
 	it("deduplicates a repeated deduplicationId", async () => {
 		const url = `${http.url}/sdk/dedup`;
 		const first = await client.publish({ url, body: "a", deduplicationId: "once", delay: 1 });

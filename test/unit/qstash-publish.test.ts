@@ -130,3 +130,63 @@ describe("POST /v2/publish to a URL", () => {
 		expect((await publish("api/llm", "x")).status).toBe(501);
 	});
 });
+
+describe("/v2/messages/{messageId}", () => {
+	const call = (method: string, path: string) =>
+		exports.default.fetch(
+			new Request(`http://sundial.test${path}`, { method, headers: { authorization: `Bearer ${TOKEN}` } }),
+		);
+
+	it("shows a pending message as QStash's Message, cancels it, then answers 404", async () => {
+		const url = `${receiverUrl()}/v2msg/${uniqueName("m")}`;
+		const before = Date.now();
+		const res = await publish(url, '{"a":1}', {
+			"content-type": "application/json",
+			"upstash-delay": "1h",
+			"upstash-retries": "5",
+			"upstash-retry-delay": "1000 * retried",
+			"upstash-forward-x-tenant": "acme",
+			"upstash-label": "billing",
+		});
+		const { messageId } = (await res.json()) as { messageId: string };
+		const got = await call("GET", `/v2/messages/${messageId}`);
+		expect(got.status).toBe(200);
+		const m = (await got.json()) as Record<string, unknown>;
+		expect(m).toEqual({
+			messageId,
+			url,
+			method: "POST",
+			header: { "x-tenant": ["acme"] },
+			body: '{"a":1}',
+			maxRetries: 5,
+			retryDelayExpression: "1000 * retried",
+			notBefore: expect.any(Number),
+			createdAt: expect.any(Number),
+			labels: ["billing"],
+		});
+		expect(m.notBefore as number).toBeGreaterThanOrEqual(before + 3_600_000);
+		const cancelled = await call("DELETE", `/v2/messages/${messageId}`);
+		expect(await cancelled.json()).toEqual({ cancelled: 1 });
+		expect((await call("GET", `/v2/messages/${messageId}`)).status).toBe(404);
+		expect((await call("DELETE", `/v2/messages/${messageId}`)).status).toBe(404);
+	});
+
+	it("answers 404 for an unknown id and 400 for something that is not a messageId", async () => {
+		const unknown = await call("GET", "/v2/messages/msg_doesnotexist");
+		expect(unknown.status).toBe(404);
+		expect(await unknown.json()).toEqual({ error: expect.any(String) });
+		expect((await call("GET", "/v2/messages/not-an-id")).status).toBe(400);
+	});
+
+	it("a delivered message is no longer pending (404)", async () => {
+		const path = `/v2msg/${uniqueName("done")}`;
+		const { messageId } = (await (await publish(`${receiverUrl()}${path}`, "x")).json()) as { messageId: string };
+		await waitForReceived(path, 1);
+		let status = 0;
+		for (let i = 0; i < 50 && status !== 404; i++) {
+			status = (await call("GET", `/v2/messages/${messageId}`)).status;
+			if (status !== 404) await new Promise((resolve) => setTimeout(resolve, 50));
+		}
+		expect(status).toBe(404);
+	});
+});

@@ -5,6 +5,7 @@ import { AppError } from "../../errors";
 import type { HonoEnv } from "../types";
 import { urlGroupRoutes } from "./groups";
 import { keyRoutes, unsupportedRoutes } from "./keys";
+import { messageRoutes } from "./messages";
 import { publishRoutes } from "./publish";
 
 /**
@@ -24,6 +25,7 @@ export function qstashKeysConfigured(): MiddlewareHandler<HonoEnv> {
 export function qstashRoutes(app: OpenAPIHono<HonoEnv>): void {
 	urlGroupRoutes(app);
 	publishRoutes(app);
+	messageRoutes(app);
 	keyRoutes(app);
 	unsupportedRoutes(app);
 }
