@@ -1,3 +1,4 @@
+import { qstashMessageId } from "../delivery/qstash-ids";
 import { nextQstashAttempt } from "../delivery/qstash-retry";
 import { parseRetryDelayExpression } from "../delivery/qstash-retry-expression";
 import { sendQstash } from "../delivery/qstash-webhook";
@@ -21,13 +22,14 @@ export async function qstashTask(
 				body: o.bodyBase64 ? Uint8Array.from(atob(d.body), (c) => c.charCodeAt(0)) : new TextEncoder().encode(d.body),
 				contentType: o.contentType,
 				forward: d.headers,
-				messageId: d.messageId,
+				messageId: qstashMessageId(o.topicName, d.messageId, sub.name),
 				attempt: d.attempt,
 				topicName: o.topicName,
 				scheduleId: null,
 				callerIp: o.callerIp,
 				key,
-				timeoutMs: o.timeoutMs,
+				// A group endpoint's push lease follows its subscription's timeout: a longer attempt would be retried in flight.
+				timeoutMs: o.url === null ? Math.min(o.timeoutMs, sub.config.timeoutMs) : o.timeoutMs,
 			})
 		: ({ kind: "error", error: "QStash signing keys are not configured: not sent unsigned" } as const);
 	const nowMs = Date.now();

@@ -123,7 +123,9 @@ function tasksFor(deps: DispatchDeps, subs: Map<number, SubscriptionRow>, batch:
 		const sub = subs.get(d.sid);
 		if (!sub) continue; // removed meanwhile: its deliveries are being dropped
 		const options = d.options;
-		if (options?.kind === "qstash") {
+		// A /v2 message's own delivery applies to webhooks; queue and pull subscriptions of a URL group
+		// receive it in their /v1 form.
+		if (options?.kind === "qstash" && sub.config.type === "webhook") {
 			tasks.push({ dueAtMs: d.dueAtMs, run: async () => [await qstashTask(deps.qstashKey, sub, { ...d, options })] });
 			continue;
 		}

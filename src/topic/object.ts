@@ -109,9 +109,14 @@ export class TopicObject extends Partition {
 		return this.guarded(route, () => this.steering.list(query));
 	}
 
-	cancelMessage(route: Route, id: string): Answer<{ id: string; cancelled: number }> {
+	/** Cancels a message's pending deliveries (only `subscription`'s when given: a /v2 group endpoint). */
+	cancelMessage(
+		route: Route,
+		id: string,
+		subscription: string | null = null,
+	): Answer<{ id: string; cancelled: number }> {
 		return this.guarded(route, async () => {
-			const result = this.steering.cancel(id);
+			const result = this.steering.cancel(id, subscription);
 			if (result.ok && result.value.cancelled > 0) await this.rearm();
 			return result;
 		});

@@ -27,11 +27,17 @@ export class Steering {
 	constructor(private readonly deps: SteeringDeps) {}
 
 	/** Cancels every pending delivery (scheduled or in flight) of a message. */
-	cancel(id: string): Result<{ id: string; cancelled: number }> {
+	cancel(id: string, subscription: string | null = null): Result<{ id: string; cancelled: number }> {
 		const { store, admin } = this.deps;
 		const mid = admin.midOf(id);
 		if (mid === null) return fail(messageNotFound(id));
-		return ok({ id, cancelled: store.transaction(() => admin.cancel(mid, Date.now())) });
+		let sid: number | null = null;
+		if (subscription !== null) {
+			const sub = this.deps.subByName(subscription);
+			if (!sub) return ok({ id, cancelled: 0 });
+			sid = sub.sid;
+		}
+		return ok({ id, cancelled: store.transaction(() => admin.cancel(mid, Date.now(), sid)) });
 	}
 
 	/** Makes every scheduled delivery of a message due now. */

@@ -115,13 +115,16 @@ export class AdminStore {
 	}
 
 	/** Cancels every pending delivery of a message; returns how many. */
-	cancel(mid: number, nowMs: number): number {
+	cancel(mid: number, nowMs: number, sid: number | null = null): number {
 		return changedRows(
 			this.sql,
 			`UPDATE deliveries SET state = 'cancelled', next_at_ms = NULL, updated_at_ms = ?
-			 WHERE mid = ? AND state IN ${PENDING} AND +sid IN (SELECT sid FROM subscriptions)`,
+			 WHERE mid = ? AND state IN ${PENDING} AND +sid IN (SELECT sid FROM subscriptions)
+			 AND (? IS NULL OR sid = ?)`,
 			nowMs,
 			mid,
+			sid,
+			sid,
 		);
 	}
 

@@ -190,3 +190,78 @@ describe("/v2/messages/{messageId}", () => {
 		expect(status).toBe(404);
 	});
 });
+
+describe("POST /v2/publish to a URL group", () => {
+	const call = (method: string, path: string, body?: unknown) =>
+		exports.default.fetch(
+			new Request(`http://sundial.test${path}`, {
+				method,
+				headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+				body: body === undefined ? undefined : JSON.stringify(body),
+			}),
+		);
+
+	it("delivers to every endpoint with its own messageId and Upstash-Topic-Name, each verifiable", async () => {
+		const group = uniqueName("grp");
+		const a = `${receiverUrl()}/v2grp/${group}/a`;
+		const b = `${receiverUrl()}/v2grp/${group}/b`;
+		await call("POST", `/v2/topics/${group}/endpoints`, {
+			endpoints: [
+				{ name: "a", url: a },
+				{ name: "b", url: b },
+			],
+		});
+		const res = await publish(group, "to all", { "content-type": "text/plain" });
+		expect(res.status).toBe(200);
+		const list = (await res.json()) as { messageId: string; url: string }[];
+		expect(list.map((x) => x.url)).toEqual([a, b]);
+		expect(new Set(list.map((x) => x.messageId)).size).toBe(2);
+		const receiver = new Receiver(KEYS);
+		for (const [i, path] of [`/v2grp/${group}/a`, `/v2grp/${group}/b`].entries()) {
+			const [got] = (await waitForReceived(path, 1)) as unknown as Got[];
+			expect(got?.headers["upstash-topic-name"]).toBe(group);
+			expect(got?.headers["upstash-message-id"]).toBe(list[i]?.messageId);
+			expect(
+				await receiver.verify({
+					signature: got?.headers["upstash-signature"] as string,
+					body: "to all",
+					url: list[i]?.url,
+				}),
+			).toBe(true);
+		}
+	});
+
+	it("GET shows one endpoint's pending delivery; DELETE cancels that endpoint's only", async () => {
+		const group = uniqueName("grpm");
+		const a = `${receiverUrl()}/v2grpm/${group}/a`;
+		const b = `${receiverUrl()}/v2grpm/${group}/b`;
+		await call("POST", `/v2/topics/${group}/endpoints`, {
+			endpoints: [
+				{ name: "a", url: a },
+				{ name: "b", url: b },
+			],
+		});
+		const list = (await (await publish(group, "later", { "upstash-delay": "1h" })).json()) as { messageId: string }[];
+		const [first, second] = list;
+		const got = await call("GET", `/v2/messages/${first?.messageId}`);
+		expect(await got.json()).toMatchObject({
+			messageId: first?.messageId,
+			url: a,
+			topicName: group,
+			endpointName: "a",
+		});
+		expect(await (await call("DELETE", `/v2/messages/${first?.messageId}`)).json()).toEqual({ cancelled: 1 });
+		expect((await call("GET", `/v2/messages/${first?.messageId}`)).status).toBe(404);
+		expect((await call("GET", `/v2/messages/${second?.messageId}`)).status).toBe(200);
+	});
+
+	it("answers 404 for an unknown group and 409 for a topic without webhook endpoints", async () => {
+		expect((await publish(uniqueName("nogroup"), "x")).status).toBe(404);
+		const pullOnly = uniqueName("pullonly");
+		await call("PUT", `/v1/topics/${pullOnly}`, {});
+		await call("PUT", `/v1/topics/${pullOnly}/subscriptions/p`, { type: "pull" });
+		const res = await publish(pullOnly, "x");
+		expect(res.status).toBe(409);
+		expect(await res.json()).toEqual({ error: expect.any(String) });
+	});
+});

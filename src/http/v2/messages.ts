@@ -1,4 +1,5 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { readGroupMessageId } from "../../delivery/qstash-ids";
 import { AppError, NotFound } from "../../errors";
 import { topicClient } from "../../topic/client";
 import type { MessageView } from "../../topic/types";
@@ -7,11 +8,13 @@ import type { HonoEnv } from "../types";
 import { qstashErrors } from "./keys";
 import { SYSTEM_TOPIC } from "./system-topic";
 
-const MessageParams = z.object({ messageId: z.string().regex(/^msg_[A-Za-z0-9]{1,120}$/, "not a messageId") });
+const MessageParams = z.object({ messageId: z.string().regex(/^msg_[A-Za-z0-9_-]{1,1000}$/, "not a messageId") });
 const QstashMessage = z
 	.object({
 		messageId: z.string(),
 		url: z.string(),
+		topicName: z.string().optional(),
+		endpointName: z.string().optional(),
 		method: z.string(),
 		header: z.record(z.string(), z.array(z.string())),
 		body: z.string().optional(),
@@ -27,26 +30,47 @@ const QstashMessage = z
 
 const notFound = (id: string) => new NotFound("message_not_found", `message ${id} not found`);
 
-/** A `/v2` message that is still pending (scheduled, in flight or waiting for a retry), or null. */
-async function pending(env: HonoEnv["Bindings"], id: string): Promise<MessageView | null> {
+/** Where a messageId points: the system topic's message, or one endpoint of a group's message. */
+function locate(messageId: string): { topic: string; id: string; subscription: string | null } {
+	const group = readGroupMessageId(messageId);
+	return group ?? { topic: SYSTEM_TOPIC, id: messageId, subscription: null };
+}
+
+/**
+ * A `/v2` message whose delivery (to the endpoint its id names, for a group) is still pending:
+ * scheduled, in flight or waiting for a retry; else null.
+ */
+async function pending(env: HonoEnv["Bindings"], messageId: string): Promise<{ m: MessageView; url: string } | null> {
+	const where = locate(messageId);
 	try {
-		const m = await topicClient(env, SYSTEM_TOPIC).messages.get(id);
-		const open = m.deliveries.some((d) => d.state === "scheduled" || d.state === "in_flight");
-		return m.options && open ? m : null;
+		const client = topicClient(env, where.topic);
+		const m = await client.messages.get(where.id);
+		const open = m.deliveries.some(
+			(d) =>
+				(where.subscription === null || d.subscription === where.subscription) &&
+				(d.state === "scheduled" || d.state === "in_flight"),
+		);
+		if (!m.options || !open) return null;
+		const url =
+			where.subscription === null ? m.options.url : (await client.admin.getSubscription(where.subscription)).url;
+		return { m, url: url ?? "" };
 	} catch (error) {
-		// Nothing published to a URL yet (no system topic), or no such message.
-		if (error instanceof AppError && ["topic_not_found", "message_not_found"].includes(error.code)) return null;
+		// Nothing published there (no topic), no such message or endpoint.
+		const gone = ["topic_not_found", "message_not_found", "subscription_not_found"];
+		if (error instanceof AppError && gone.includes(error.code)) return null;
 		throw error;
 	}
 }
 
 /** QSTASH.md's `Message`: fields that do not apply are absent; times in ms. */
-function qstashMessage(m: MessageView) {
+function qstashMessage(messageId: string, m: MessageView, url: string) {
 	const o = m.options;
 	if (!o) throw new Error("not a /v2 message");
+	const group = readGroupMessageId(messageId);
 	return {
-		messageId: m.id,
-		url: o.url ?? "",
+		messageId,
+		url,
+		...(group ? { topicName: group.topic, endpointName: group.subscription } : {}),
 		method: o.method,
 		header: Object.fromEntries(Object.entries(m.headers).map(([k, v]) => [k, [v]])),
 		...(o.bodyBase64 ? { bodyBase64: m.body } : { body: m.body }),
@@ -72,9 +96,9 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 			responses: { 200: { description: "the message", schema: QstashMessage }, ...qstashErrors(400, 401, 404, 503) },
 		},
 		async (c, { params }) => {
-			const m = await pending(c.env, params.messageId);
-			if (!m) throw notFound(params.messageId);
-			return c.json(qstashMessage(m));
+			const found = await pending(c.env, params.messageId);
+			if (!found) throw notFound(params.messageId);
+			return c.json(qstashMessage(params.messageId, found.m, found.url));
 		},
 	);
 
@@ -93,7 +117,8 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 		},
 		async (c, { params }) => {
 			if (!(await pending(c.env, params.messageId))) throw notFound(params.messageId);
-			const { cancelled } = await topicClient(c.env, SYSTEM_TOPIC).messages.cancel(params.messageId);
+			const where = locate(params.messageId);
+			const { cancelled } = await topicClient(c.env, where.topic).messages.cancel(where.id, where.subscription);
 			if (cancelled === 0) throw notFound(params.messageId);
 			return c.json({ cancelled });
 		},

@@ -1,12 +1,15 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { getConfig } from "../../config";
+import { groupMessageId } from "../../delivery/qstash-ids";
 import { checkWebhookUrl } from "../../delivery/url-guard";
 import { AppError, InvalidRequest } from "../../errors";
 import { newMessageId } from "../../publish/normalize";
 import { readAtMost } from "../../streams";
+import { topicClient } from "../../topic/client";
 import type { NewMessage } from "../../topic/types";
 import type { HonoEnv } from "../types";
-import { qstashErrors, unsupported } from "./keys";
+import { qstashErrors } from "./keys";
 import { bodyTooLarge, type QstashPublish, readDestination, readPublish } from "./publish-request";
 import { publishToSystemTopic } from "./system-topic";
 
@@ -50,7 +53,25 @@ async function messageIdOf(p: QstashPublish, url: string, bytes: Uint8Array, now
 	return newMessageId(nowMs);
 }
 
-/** `POST /v2/publish/{destination}` to a URL (QSTASH.md "Publishing"). */
+/**
+ * A publish to a URL group: one message in the group's topic, one delivery per subscription; the
+ * answer lists one messageId per webhook endpoint, in endpoint order.
+ */
+async function publishToGroup(c: Context<HonoEnv>, group: string, message: NewMessage): Promise<Response> {
+	const client = topicClient(c.env, group);
+	const endpoints = (await client.admin.listSubscriptions()).filter((s) => s.type === "webhook");
+	if (endpoints.length === 0) throw new AppError(409, "no_endpoints", `URL group "${group}" has no endpoints`);
+	const [result] = await client.messages.publish([message]);
+	if (!result || "error" in result) throw new AppError(503, "partition_unavailable", "the URL group did not answer");
+	const list = endpoints.map((e) => ({
+		messageId: groupMessageId(group, result.id, e.name),
+		url: e.url as string,
+		...(result.duplicate ? { deduplicated: true } : {}),
+	}));
+	return c.json(list, result.duplicate ? 202 : 200);
+}
+
+/** `POST /v2/publish/{destination}` to a URL or a URL group (QSTASH.md "Publishing"). */
 export function publishRoutes(app: OpenAPIHono<HonoEnv>): void {
 	app.openAPIRegistry.registerPath({
 		method: "post",
@@ -86,18 +107,20 @@ export function publishRoutes(app: OpenAPIHono<HonoEnv>): void {
 		const nowMs = Date.now();
 		const raw = c.req.url.slice(c.req.url.indexOf(PREFIX) + PREFIX.length);
 		const { destination, queryHeaders } = readDestination(raw);
-		if (destination.kind === "group") throw unsupported("publishing to a URL group (not built yet)");
-		const checked = checkWebhookUrl(destination.url, { allowHttp: config.allowHttp });
-		if (!checked.ok) throw new InvalidRequest(`destination: ${checked.reason}`);
+		if (destination.kind === "url") {
+			const checked = checkWebhookUrl(destination.url, { allowHttp: config.allowHttp });
+			if (!checked.ok) throw new InvalidRequest(`destination: ${checked.reason}`);
+		}
 		const p = readPublish(destination, c.req.raw.headers, queryHeaders, nowMs);
 		const declared = Number(c.req.header("content-length") ?? "0");
 		if (declared > config.maxBodyBytes) throw bodyTooLarge(declared, config.maxBodyBytes);
 		const bytes = c.req.raw.body ? await readAtMost(c.req.raw.body, config.maxBodyBytes) : new Uint8Array();
 		if (!bytes) throw bodyTooLarge(config.maxBodyBytes + 1, config.maxBodyBytes);
-		const url = destination.url;
+		const group = destination.kind === "group" ? destination.name : null;
+		const url = destination.kind === "url" ? destination.url : null;
 		const stored = storedBody(bytes);
 		const message: NewMessage = {
-			id: await messageIdOf(p, url, bytes, nowMs),
+			id: await messageIdOf(p, url ?? `group:${group}`, bytes, nowMs),
 			body: stored.body,
 			contentType: p.contentType ?? "application/octet-stream",
 			headers: p.forward,
@@ -112,11 +135,12 @@ export function publishRoutes(app: OpenAPIHono<HonoEnv>): void {
 				retryDelay: p.retryDelay,
 				timeoutMs: p.timeoutMs,
 				bodyBase64: stored.bodyBase64,
-				topicName: null,
+				topicName: group,
 				callerIp: c.req.header("cf-connecting-ip") ?? null,
 				labels: p.labels,
 			},
 		};
+		if (group !== null) return publishToGroup(c, group, message);
 		const result = await publishToSystemTopic(c.env, message);
 		if ("error" in result) throw new AppError(503, result.error.code, result.error.message);
 		return result.duplicate

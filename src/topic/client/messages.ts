@@ -103,8 +103,9 @@ export class TopicMessages {
 		return this.byId(id, (r, p) => this.door.call(p, (s) => s.getMessage(r, id)));
 	}
 
-	cancel(id: string): Promise<{ id: string; cancelled: number }> {
-		return this.byId(id, (r, p) => this.door.call(p, (s) => s.cancelMessage(r, id)));
+	/** Cancels a message's pending deliveries (only one subscription's when given). */
+	cancel(id: string, subscription: string | null = null): Promise<{ id: string; cancelled: number }> {
+		return this.byId(id, (r, p) => this.door.call(p, (s) => s.cancelMessage(r, id, subscription)));
 	}
 
 	deliverNow(id: string): Promise<{ id: string; scheduled: number }> {

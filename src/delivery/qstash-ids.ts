@@ -1,0 +1,38 @@
+/**
+ * `/v2` message ids (QSTASH.md "messageId"): a publish to a URL is the Sundial message id itself
+ * (`msg_…`, routed by its hash); a publish to a URL group yields one id per endpoint that names the
+ * topic, the Sundial message and the subscription, so a lookup goes straight to the right object
+ * without an index.
+ */
+
+const GROUP_PREFIX = "msg_g";
+
+function toBase64Url(text: string): string {
+	let binary = "";
+	for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+	return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** The messageId of one endpoint's delivery of a URL-group message. */
+export function groupMessageId(topic: string, id: string, subscription: string): string {
+	return GROUP_PREFIX + toBase64Url(JSON.stringify([topic, id, subscription]));
+}
+
+/** The parts of a group messageId, or null for another id. */
+export function readGroupMessageId(messageId: string): { topic: string; id: string; subscription: string } | null {
+	if (!messageId.startsWith(GROUP_PREFIX)) return null;
+	try {
+		const binary = atob(messageId.slice(GROUP_PREFIX.length).replace(/-/g, "+").replace(/_/g, "/"));
+		const parts = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)))) as unknown;
+		if (!Array.isArray(parts) || parts.length !== 3 || !parts.every((p) => typeof p === "string")) return null;
+		const [topic, id, subscription] = parts as [string, string, string];
+		return { topic, id, subscription };
+	} catch {
+		return null;
+	}
+}
+
+/** The messageId a delivery carries: the group form when its message was published to a topic. */
+export function qstashMessageId(topicName: string | null, id: string, subscription: string): string {
+	return topicName === null ? id : groupMessageId(topicName, id, subscription);
+}
