@@ -66,6 +66,27 @@ describe("@upstash/qstash against /v2 (wrangler dev)", () => {
 		await expect(client.messages.get(messageId)).rejects.toMatchObject({ status: 404 });
 	});
 
+	it("batchJSON publishes each item; a URL group gets one messageId per endpoint", async () => {
+		await client.urlGroups.addEndpoints({
+			name: "sdk-batch",
+			endpoints: [{ name: "g", url: `${http.url}/sdk/batch-group` }],
+		});
+		const answers = await client.batchJSON([
+			{ url: `${http.url}/sdk/batch-url`, body: { n: 1 } },
+			{ urlGroup: "sdk-batch", body: { n: 2 } },
+		]);
+		expect(answers).toHaveLength(2);
+		expect(answers[0]).toMatchObject({ messageId: expect.stringMatching(/^msg_/) });
+		expect(answers[1]).toEqual([{ messageId: expect.stringMatching(/^msg_g/), url: `${http.url}/sdk/batch-group` }]);
+		await http.waitFor(
+			() => ["/sdk/batch-url", "/sdk/batch-group"].every((p) => http.received.some((r) => r.path === p)),
+			15_000,
+		);
+		const group = http.received.find((r) => r.path === "/sdk/batch-group");
+		expect(group?.headers["upstash-topic-name"]).toBe("sdk-batch");
+		expect(group?.body).toBe(JSON.stringify({ n: 2 }));
+	});
+
 	it("deduplicates a repeated deduplicationId", async () => {
 		const url = `${http.url}/sdk/dedup`;
 		const first = await client.publish({ url, body: "a", deduplicationId: "once", delay: 1 });

@@ -265,3 +265,54 @@ describe("POST /v2/publish to a URL group", () => {
 		expect(await res.json()).toEqual({ error: expect.any(String) });
 	});
 });
+
+describe("POST /v2/batch", () => {
+	const batch = (items: unknown) =>
+		exports.default.fetch(
+			new Request("http://sundial.test/v2/batch", {
+				method: "POST",
+				headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+				body: JSON.stringify(items),
+			}),
+		);
+
+	it("answers each item as its own publish, in order; a bad item gets its own error", async () => {
+		const path = `/v2batch/${uniqueName("b")}`;
+		const group = uniqueName("bgrp");
+		await exports.default.fetch(
+			new Request(`http://sundial.test/v2/topics/${group}/endpoints`, {
+				method: "POST",
+				headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+				body: JSON.stringify({ endpoints: [{ name: "e", url: `${receiverUrl()}${path}/group` }] }),
+			}),
+		);
+		const res = await batch([
+			{ destination: `${receiverUrl()}${path}/one`, headers: { "content-type": "text/plain" }, body: "one" },
+			{ destination: group, body: "to the group" },
+			{ destination: `${receiverUrl()}${path}/bad`, headers: { "upstash-retries": "100" }, body: "x" },
+			{ destination: `${receiverUrl()}${path}/q`, body: "x", queue: "q" },
+			{ nothing: true },
+		]);
+		expect(res.status).toBe(200);
+		const answers = (await res.json()) as unknown[];
+		expect(answers).toEqual([
+			{ messageId: expect.stringMatching(/^msg_/), url: `${receiverUrl()}${path}/one` },
+			[{ messageId: expect.stringMatching(/^msg_g/), url: `${receiverUrl()}${path}/group` }],
+			{ error: expect.stringMatching(/^Upstash-Retries: /) },
+			{ error: "queues are not supported" },
+			{ error: expect.any(String) },
+		]);
+		expect((await waitForReceived(`${path}/one`, 1))[0]?.body).toBe("one");
+		expect((await waitForReceived(`${path}/group`, 1))[0]?.body).toBe("to the group");
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		expect(await received(`${path}/bad`)).toEqual([]);
+	});
+
+	it("refuses more than 1000 items (413) and a body that is not an array (400)", async () => {
+		const many = Array.from({ length: 1001 }, () => ({ destination: "https://example.com/x", body: "x" }));
+		expect((await batch(many)).status).toBe(413);
+		const notArray = await batch({ destination: "https://example.com/x" });
+		expect(notArray.status).toBe(400);
+		expect(await notArray.json()).toEqual({ error: expect.any(String) });
+	});
+});

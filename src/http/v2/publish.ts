@@ -1,6 +1,5 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { getConfig } from "../../config";
+import { type AppEnv, getConfig } from "../../config";
 import { groupMessageId } from "../../delivery/qstash-ids";
 import { checkWebhookUrl } from "../../delivery/url-guard";
 import { AppError, InvalidRequest } from "../../errors";
@@ -57,8 +56,8 @@ async function messageIdOf(p: QstashPublish, url: string, bytes: Uint8Array, now
  * A publish to a URL group: one message in the group's topic, one delivery per subscription; the
  * answer lists one messageId per webhook endpoint, in endpoint order.
  */
-async function publishToGroup(c: Context<HonoEnv>, group: string, message: NewMessage): Promise<Response> {
-	const client = topicClient(c.env, group);
+async function publishToGroup(env: AppEnv, group: string, message: NewMessage): Promise<PublishAnswer> {
+	const client = topicClient(env, group);
 	const endpoints = (await client.admin.listSubscriptions()).filter((s) => s.type === "webhook");
 	if (endpoints.length === 0) throw new AppError(409, "no_endpoints", `URL group "${group}" has no endpoints`);
 	const [result] = await client.messages.publish([message]);
@@ -66,9 +65,9 @@ async function publishToGroup(c: Context<HonoEnv>, group: string, message: NewMe
 	const list = endpoints.map((e) => ({
 		messageId: groupMessageId(group, result.id, e.name),
 		url: e.url as string,
-		...(result.duplicate ? { deduplicated: true } : {}),
+		...(result.duplicate ? { deduplicated: true as const } : {}),
 	}));
-	return c.json(list, result.duplicate ? 202 : 200);
+	return { status: result.duplicate ? 202 : 200, body: list };
 }
 
 /** `POST /v2/publish/{destination}` to a URL or a URL group (QSTASH.md "Publishing"). */
@@ -104,47 +103,68 @@ export function publishRoutes(app: OpenAPIHono<HonoEnv>): void {
 
 	app.post(`${PREFIX}*`, async (c) => {
 		const config = getConfig(c.env);
-		const nowMs = Date.now();
-		const raw = c.req.url.slice(c.req.url.indexOf(PREFIX) + PREFIX.length);
-		const { destination, queryHeaders } = readDestination(raw);
-		if (destination.kind === "url") {
-			const checked = checkWebhookUrl(destination.url, { allowHttp: config.allowHttp });
-			if (!checked.ok) throw new InvalidRequest(`destination: ${checked.reason}`);
-		}
-		const p = readPublish(destination, c.req.raw.headers, queryHeaders, nowMs);
 		const declared = Number(c.req.header("content-length") ?? "0");
 		if (declared > config.maxBodyBytes) throw bodyTooLarge(declared, config.maxBodyBytes);
 		const bytes = c.req.raw.body ? await readAtMost(c.req.raw.body, config.maxBodyBytes) : new Uint8Array();
 		if (!bytes) throw bodyTooLarge(config.maxBodyBytes + 1, config.maxBodyBytes);
-		const group = destination.kind === "group" ? destination.name : null;
-		const url = destination.kind === "url" ? destination.url : null;
-		const stored = storedBody(bytes);
-		const message: NewMessage = {
-			id: await messageIdOf(p, url ?? `group:${group}`, bytes, nowMs),
-			body: stored.body,
-			contentType: p.contentType ?? "application/octet-stream",
-			headers: p.forward,
-			requestId: null,
-			deliverAtMs: p.deliverAtMs,
-			options: {
-				kind: "qstash",
-				url,
-				method: p.method,
-				contentType: p.contentType,
-				retries: p.retries,
-				retryDelay: p.retryDelay,
-				timeoutMs: p.timeoutMs,
-				bodyBase64: stored.bodyBase64,
-				topicName: group,
-				callerIp: c.req.header("cf-connecting-ip") ?? null,
-				labels: p.labels,
-			},
-		};
-		if (group !== null) return publishToGroup(c, group, message);
-		const result = await publishToSystemTopic(c.env, message);
-		if ("error" in result) throw new AppError(503, result.error.code, result.error.message);
-		return result.duplicate
-			? c.json({ messageId: result.id, url, deduplicated: true }, 202)
-			: c.json({ messageId: result.id, url });
+		const raw = c.req.url.slice(c.req.url.indexOf(PREFIX) + PREFIX.length);
+		const answer = await publishOne(c.env, raw, c.req.raw.headers, bytes, c.req.header("cf-connecting-ip") ?? null);
+		return c.json(answer.body, answer.status);
 	});
+}
+
+/** What a publish answers: 200, or 202 when it was a duplicate. */
+export interface PublishAnswer {
+	status: 200 | 202;
+	body: PublishedTo | PublishedTo[];
+}
+type PublishedTo = { messageId: string; url: string; deduplicated?: true };
+
+/** One publish (the route's, or one batch item's): destination, headers and raw body in; the answer out, or an AppError. */
+export async function publishOne(
+	env: AppEnv,
+	raw: string,
+	headers: Headers,
+	bytes: Uint8Array,
+	callerIp: string | null,
+): Promise<PublishAnswer> {
+	const config = getConfig(env);
+	const nowMs = Date.now();
+	if (bytes.length > config.maxBodyBytes) throw bodyTooLarge(bytes.length, config.maxBodyBytes);
+	const { destination, queryHeaders } = readDestination(raw);
+	if (destination.kind === "url") {
+		const checked = checkWebhookUrl(destination.url, { allowHttp: config.allowHttp });
+		if (!checked.ok) throw new InvalidRequest(`destination: ${checked.reason}`);
+	}
+	const p = readPublish(destination, headers, queryHeaders, nowMs);
+	const group = destination.kind === "group" ? destination.name : null;
+	const url = destination.kind === "url" ? destination.url : null;
+	const stored = storedBody(bytes);
+	const message: NewMessage = {
+		id: await messageIdOf(p, url ?? `group:${group}`, bytes, nowMs),
+		body: stored.body,
+		contentType: p.contentType ?? "application/octet-stream",
+		headers: p.forward,
+		requestId: null,
+		deliverAtMs: p.deliverAtMs,
+		options: {
+			kind: "qstash",
+			url,
+			method: p.method,
+			contentType: p.contentType,
+			retries: p.retries,
+			retryDelay: p.retryDelay,
+			timeoutMs: p.timeoutMs,
+			bodyBase64: stored.bodyBase64,
+			topicName: group,
+			callerIp,
+			labels: p.labels,
+		},
+	};
+	if (group !== null) return publishToGroup(env, group, message);
+	const result = await publishToSystemTopic(env, message);
+	if ("error" in result) throw new AppError(503, result.error.code, result.error.message);
+	return result.duplicate
+		? { status: 202, body: { messageId: result.id, url: url as string, deduplicated: true } }
+		: { status: 200, body: { messageId: result.id, url: url as string } };
 }

@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import { getConfig } from "../../config";
 import { AppError } from "../../errors";
 import type { HonoEnv } from "../types";
+import { batchRoutes } from "./batch";
 import { urlGroupRoutes } from "./groups";
 import { keyRoutes, unsupportedRoutes } from "./keys";
 import { messageRoutes } from "./messages";
@@ -25,6 +26,7 @@ export function qstashKeysConfigured(): MiddlewareHandler<HonoEnv> {
 export function qstashRoutes(app: OpenAPIHono<HonoEnv>): void {
 	urlGroupRoutes(app);
 	publishRoutes(app);
+	batchRoutes(app);
 	messageRoutes(app);
 	keyRoutes(app);
 	unsupportedRoutes(app);
