@@ -1,4 +1,4 @@
-import { readAtMost } from "../streams";
+import { type FetchOutcome, fetchAttempt } from "./attempt-fetch";
 import { signQstash } from "./qstash-signing";
 
 /** Everything one `/v2` attempt sends (QSTASH.md "What the destination receives"). */
@@ -44,32 +44,8 @@ export async function qstashHeaders(a: QstashAttempt, nowMs: number): Promise<He
 	return headers;
 }
 
-/**
- * Sends one attempt; never throws. As `sendWebhook`: the timeout starts here and its timer is
- * cleared when the attempt ends; redirects are not followed; the response body is read (bounded)
- * so the connection is reused.
- */
+/** Sends one attempt (fetchAttempt: timeout from the slot, body read, never throws); a GET has no body. */
 export async function sendQstash(a: QstashAttempt): Promise<QstashAttemptResult> {
-	const abort = new AbortController();
-	let timedOut = false;
-	const timer = setTimeout(() => {
-		timedOut = true;
-		abort.abort();
-	}, a.timeoutMs);
-	try {
-		const response = await fetch(a.url, {
-			method: a.method,
-			headers: await qstashHeaders(a, Date.now()),
-			body: a.method === "GET" ? undefined : a.body,
-			redirect: "manual",
-			signal: abort.signal,
-		});
-		if (response.body) await readAtMost(response.body, DRAIN_LIMIT_BYTES).catch(() => null);
-		return { kind: "response", status: response.status, headers: response.headers };
-	} catch (error) {
-		if (timedOut) return { kind: "error", error: `no response within ${a.timeoutMs} ms` };
-		return { kind: "error", error: `request failed: ${error instanceof Error ? error.message : String(error)}` };
-	} finally {
-		clearTimeout(timer);
-	}
+	const headers = await qstashHeaders(a, Date.now());
+	return fetchAttempt(a.url, { method: a.method, headers, body: a.method === "GET" ? undefined : a.body }, a.timeoutMs);
 }

@@ -1,5 +1,5 @@
-import { readAtMost } from "../streams";
 import { formatInstant } from "../time";
+import { fetchAttempt } from "./attempt-fetch";
 import type { AttemptResult } from "./classify";
 import { signWebhook } from "./signing";
 
@@ -40,42 +40,10 @@ export async function webhookHeaders(a: WebhookAttempt, nowMs: number): Promise<
 	return headers;
 }
 
-/** Response bytes read so the connection can be reused; past this the body is cancelled. */
-const DRAIN_LIMIT_BYTES = 64 * 1024;
-
-/**
- * Sends one attempt. The timeout starts here, when the caller has a connection slot, and covers
- * reading the (bounded) response body. Never throws.
- *
- * The timer is cleared as soon as the attempt ends. (`AbortSignal.timeout()` would keep one timer
- * alive per attempt for the whole timeout, and workerd allows an object 10,000 active timers: at
- * 30 s timeouts, sustained pushes above ~330/s then fail with QuotaExceededError.)
- */
+/** Sends one attempt (fetchAttempt: timeout from the slot, body read, never throws). */
 export async function sendWebhook(a: WebhookAttempt): Promise<AttemptResult> {
-	const abort = new AbortController();
-	let timedOut = false;
-	const timer = setTimeout(() => {
-		timedOut = true;
-		abort.abort();
-	}, a.timeoutMs);
-	try {
-		const headers = await webhookHeaders(a, Date.now());
-		const response = await fetch(a.url, {
-			method: "POST",
-			headers,
-			body: a.body,
-			redirect: "manual",
-			signal: abort.signal,
-		});
-		const retryAfter = response.headers.get("retry-after");
-		// Read the body (≤ 64 KB; a longer one is cancelled): cancelling a body that was not read made
-		// workerd drop the connection and open a new one for every attempt.
-		if (response.body) await readAtMost(response.body, DRAIN_LIMIT_BYTES).catch(() => null);
-		return { kind: "response", status: response.status, retryAfter };
-	} catch (error) {
-		if (timedOut) return { kind: "error", error: `no response within ${a.timeoutMs} ms` };
-		return { kind: "error", error: `request failed: ${error instanceof Error ? error.message : String(error)}` };
-	} finally {
-		clearTimeout(timer);
-	}
+	const headers = await webhookHeaders(a, Date.now());
+	const outcome = await fetchAttempt(a.url, { method: "POST", headers, body: a.body }, a.timeoutMs);
+	if (outcome.kind === "error") return outcome;
+	return { kind: "response", status: outcome.status, retryAfter: outcome.headers.get("retry-after") };
 }
