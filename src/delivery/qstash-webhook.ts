@@ -21,11 +21,7 @@ export interface QstashAttempt {
 }
 
 /** What one attempt produced: a response (status and headers, for QStash's retry rules) or none. */
-export type QstashAttemptResult =
-	| { kind: "response"; status: number; headers: Headers }
-	| { kind: "error"; error: string };
-
-const DRAIN_LIMIT_BYTES = 64 * 1024;
+export type QstashAttemptResult = FetchOutcome;
 
 /** The request headers of an attempt: exactly QSTASH.md's list plus the forwarded ones. */
 export async function qstashHeaders(a: QstashAttempt, nowMs: number): Promise<Headers> {
