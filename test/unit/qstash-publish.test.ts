@@ -316,3 +316,40 @@ describe("POST /v2/batch", () => {
 		expect(await notArray.json()).toEqual({ error: expect.any(String) });
 	});
 });
+
+describe("DELETE /v2/messages?messageIds=…", () => {
+	const call = (path: string) =>
+		exports.default.fetch(
+			new Request(`http://sundial.test${path}`, { method: "DELETE", headers: { authorization: `Bearer ${TOKEN}` } }),
+		);
+
+	it("cancels the pending ones among the ids given", async () => {
+		const url = `${receiverUrl()}/v2bulk/${uniqueName("b")}`;
+		const ids: string[] = [];
+		for (let i = 0; i < 3; i++) {
+			ids.push(
+				((await (await publish(url, `m${i}`, { "upstash-delay": "1h" })).json()) as { messageId: string }).messageId,
+			);
+		}
+		const res = await call(`/v2/messages?messageIds=${ids[0]}&messageIds=${ids[1]}&messageIds=msg_unknown`);
+		expect(await res.json()).toEqual({ cancelled: 2 });
+		const left = await exports.default.fetch(
+			new Request(`http://sundial.test/v2/messages/${ids[2]}`, { headers: { authorization: `Bearer ${TOKEN}` } }),
+		);
+		expect(left.status).toBe(200);
+	});
+
+	it("refuses what it would not apply (a filter, or no ids: never 'all') with 400, cancelling nothing", async () => {
+		const url = `${receiverUrl()}/v2bulk/${uniqueName("f")}`;
+		const { messageId } = (await (await publish(url, "x", { "upstash-delay": "1h" })).json()) as { messageId: string };
+		for (const query of ["", "?url=x", `?messageIds=${messageId}&label=a`, "?unknownFilter=1"]) {
+			const res = await call(`/v2/messages${query}`);
+			expect(res.status, query).toBe(400);
+			expect(await res.json()).toEqual({ error: expect.any(String) });
+		}
+		const still = await exports.default.fetch(
+			new Request(`http://sundial.test/v2/messages/${messageId}`, { headers: { authorization: `Bearer ${TOKEN}` } }),
+		);
+		expect(still.status).toBe(200);
+	});
+});

@@ -1,6 +1,6 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { readGroupMessageId } from "../../delivery/qstash-ids";
-import { AppError, NotFound } from "../../errors";
+import { AppError, InvalidRequest, NotFound } from "../../errors";
 import { topicClient } from "../../topic/client";
 import type { MessageView } from "../../topic/types";
 import { endpoint } from "../endpoint";
@@ -27,6 +27,9 @@ const QstashMessage = z
 		labels: z.array(z.string()).optional(),
 	})
 	.openapi("QstashMessage");
+
+/** Most ids one bulk cancel takes. */
+const MAX_BULK_IDS = 1000;
 
 const notFound = (id: string) => new NotFound("message_not_found", `message ${id} not found`);
 
@@ -123,4 +126,48 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 			return c.json({ cancelled });
 		},
 	);
+
+	app.openAPIRegistry.registerPath({
+		method: "delete",
+		path: "/v2/messages",
+		tags: ["qstash"],
+		summary: "Cancel the pending messages named by repeated `messageIds` (filters and all: not supported yet, 400)",
+		security: [{ bearer: [] }],
+		request: { query: z.object({ messageIds: z.array(z.string()).openapi({ description: "repeat the parameter" }) }) },
+		responses: {
+			200: {
+				description: "cancelled",
+				content: { "application/json": { schema: z.object({ cancelled: z.number() }) } },
+			},
+			...Object.fromEntries(
+				Object.entries(qstashErrors(400, 401, 503)).map(([s, r]) => [
+					s,
+					{ description: r.description, content: { "application/json": { schema: r.schema } } },
+				]),
+			),
+		},
+	});
+	app.delete("/v2/messages", async (c) => {
+		const params = new URL(c.req.url).searchParams;
+		// A filter Sundial does not apply must never widen a bulk cancel to "all": refuse it.
+		for (const key of new Set(params.keys())) {
+			if (key !== "messageIds" && key !== "cursor" && key !== "count") {
+				throw new InvalidRequest(`filter ${key} is not supported yet; nothing was cancelled`);
+			}
+		}
+		const ids = params.getAll("messageIds");
+		if (ids.length === 0) {
+			throw new InvalidRequest(
+				"give messageIds: cancelling by filter or all is not supported yet; nothing was cancelled",
+			);
+		}
+		if (ids.length > MAX_BULK_IDS) throw new InvalidRequest(`at most ${MAX_BULK_IDS} messageIds`);
+		let cancelled = 0;
+		for (const id of new Set(ids)) {
+			if (!MessageParams.shape.messageId.safeParse(id).success || !(await pending(c.env, id))) continue;
+			const where = locate(id);
+			cancelled += (await topicClient(c.env, where.topic).messages.cancel(where.id, where.subscription)).cancelled;
+		}
+		return c.json({ cancelled });
+	});
 }
