@@ -9,7 +9,7 @@ export interface Options {
 	smoke: boolean;
 	/** Whether BullMQ + Redis run beside Sundial (`--systems`); default true. Without them nothing needs redis-server. */
 	bullmq: boolean;
-	/** Scenario ids to run ("1"…"8"); null = all. */
+	/** Scenario ids to run ("1"…"9"); null = all. */
 	only: Set<string> | null;
 	/** Where BENCHMARKS.md, bench-results.json and bench-lateness.svg go. */
 	out: string;
@@ -22,11 +22,12 @@ export interface Options {
 	profile: Profile;
 }
 
-export const SCENARIOS = ["1", "2", "3", "4", "5", "6", "7", "8"];
+export const SCENARIOS = ["1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
 /**
  * What `--smoke` runs without `--only`: issue 6's scenarios, the harness check that npm test runs
- * within its minute. `--smoke --only=7,8` checks the partition scenarios the same way.
+ * within its minute. `--smoke --only=7,8` checks the partition scenarios the same way, `--smoke --only=9`
+ * the /v1 vs /v2 one.
  */
 const SMOKE_SCENARIOS = ["1", "2", "3", "4", "5", "6"];
 const SYSTEMS = ["sundial", "bullmq"];
@@ -50,7 +51,8 @@ const USAGE = `usage: node bench/run.ts [--smoke] [--systems=S] [--only=1,3] [--
   --systems=S  sundial,bullmq (default) or sundial: Sundial alone, no redis-server needed
   --only=IDS   scenarios to run, comma-separated, of ${SCENARIOS.join(",")}:
                1 webhook lateness, 2 pull lateness, 3 batch publish (P = 1, 4, 16), 4 single publish,
-               5 backlog, 6 push, 7 partition scaling (50 ms receiver), 8 pull drain (P = 1, 4, 16)
+               5 backlog, 6 push, 7 partition scaling (50 ms receiver), 8 pull drain (P = 1, 4, 16),
+               9 webhook lateness through /v1 vs /v2 (QStash-compatible publish; Sundial only)
   --reps=N     repetitions (default 3; smoke 1)
   --backlog=N  messages in scenario 5's backlog (default ${DEFAULT_BACKLOG}; smoke 5000)
   --runtime=R  what runs Sundial: workerd (default; the runtime alone) or wrangler (all of wrangler dev)
@@ -126,6 +128,7 @@ export function parseOptions(argv: string[]): Options {
 				drainPartitions: [1, 4],
 				drainTotal: 1_000,
 				drainPollers: 4,
+				v2Rates: [200],
 			}
 		: {
 				smoke,
@@ -151,6 +154,7 @@ export function parseOptions(argv: string[]): Options {
 				drainPartitions: [1, 4, 16],
 				drainTotal: 10_000,
 				drainPollers: 4,
+				v2Rates: [100, 1000],
 			};
 	return {
 		smoke,

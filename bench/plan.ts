@@ -7,6 +7,7 @@ import type { RunRecord, Services } from "./scenarios/common.ts";
 import { bullLateness, sundialLateness } from "./scenarios/lateness.ts";
 import { bullAdd, bullAddBulk, sundialBatch, sundialSingle } from "./scenarios/publish.ts";
 import { bullPush, sundialPush } from "./scenarios/push.ts";
+import { sundialV2Lateness, V2_DRAIN_MS, v2LeadMs } from "./scenarios/qstash.ts";
 import { elapsedS, progress } from "./util.ts";
 
 /** One line of figures for the progress output. */
@@ -151,6 +152,7 @@ export async function runScenarios(svc: Services, o: Options, renew: () => Promi
 		}
 		if (want("7")) await runScaling(svc, o, rep, step, both);
 		if (want("8")) await runDrain(svc, o, rep, step, both);
+		if (want("9")) await runV1V2(svc, o, rep, step, both);
 	}
 
 	if (want("5")) {
@@ -192,4 +194,34 @@ async function runBacklog(svc: Services, o: Options, step: Step, both: Both): Pr
 	}
 	await step("5", "sundial", "memory", 0, () => sundialMemoryNow(svc));
 	await bull10((redis) => step("5", "bullmq-hz10", "memory", 0, () => bullMemoryNow(redis)))();
+}
+
+/**
+ * Scenario 9, one repetition: at each of p.v2Rates, #1's webhook lateness through `/v1` (a topic with
+ * one webhook subscription, batch route with absolute `deliver_at`) and the same schedule through
+ * `/v2/batch` to the receiver's URL (`Upstash-Delay` in ms), alternating which goes first per
+ * repetition. No BullMQ: it compares Sundial's two APIs.
+ */
+async function runV1V2(svc: Services, o: Options, rep: number, step: Step, both: Both): Promise<void> {
+	const p = o.profile;
+	for (const rate of p.v2Rates) {
+		const id = `s9-r${rate}-rep${rep}`;
+		const n = Math.round(rate * p.windowS);
+		const v = `rate=${rate}`;
+		await both(
+			rep % 2 === 1,
+			() =>
+				step("9", "sundial", v, rep, () =>
+					sundialLateness(svc, p, {
+						rate,
+						topic: id,
+						runId: id,
+						mode: "webhook",
+						leadMs: v2LeadMs(n),
+						drainMs: V2_DRAIN_MS,
+					}),
+				),
+			() => step("9", "sundial-v2", v, rep, () => sundialV2Lateness(svc, p, { rate, runId: `${id}-v2` })),
+		);
+	}
 }

@@ -5,7 +5,8 @@ import { type ChildMessage, onRequest, tell } from "./children.ts";
 /**
  * The webhook receiver, in its own process (started by bench/run.ts): answers every POST 200, at once
  * or `delayMs` after the body arrived (set per path at its reset: a slow receiver), and records, per
- * path, each request's `webhook-id` and its arrival time (Date.now() when the request headers arrived;
+ * path, each request's `webhook-id` (a /v1 delivery) or `Upstash-Message-Id` (a /v2 one) and its
+ * arrival time (Date.now() when the request headers arrived;
  * the senders run on this machine, so clocks agree). Also counts the requests open at once (the push
  * concurrency a sender really used; with an instant answer it rarely sees two).
  *
@@ -40,7 +41,7 @@ const logOf = (path: string, delayMs = 0): Log => {
 const server = createServer((req, res) => {
 	const at = Date.now();
 	const log = logOf((req.url ?? "/").split("?")[0] ?? "/");
-	log.ids.push(String(req.headers["webhook-id"] ?? ""));
+	log.ids.push(String(req.headers["webhook-id"] ?? req.headers["upstash-message-id"] ?? ""));
 	log.at.push(at);
 	log.active++;
 	log.maxConcurrent = Math.max(log.maxConcurrent, log.active);

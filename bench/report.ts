@@ -155,6 +155,15 @@ ${targets}
   after those runs.
 - **#6** ${p.pushTotal.toLocaleString("en")} messages due at the same instant; deliveries/s = received ÷ (last arrival − due).
   BullMQ counterpart: a Worker (concurrency 6) whose processor POSTs each job to the same receiver.
+- **#9** \`/v1\` vs \`/v2\` (QStash-compatible) webhook lateness, Sundial only (no BullMQ peer: it compares
+  Sundial's two APIs): ${p.v2Rates.join(", ")} due/s for ${p.windowS} s, each schedule started 1.5 s + 0.5 ms per message ahead,
+  \`/v1\` and \`/v2\` alternating which goes first per repetition. \`/v1\`: as #1 (a topic of 1 partition, one
+  webhook subscription, batch route with absolute \`deliver_at\`). \`/v2\`: \`POST /v2/batch\` of ≤ ${p.batchSize} items
+  (${p.batchInFlight} in flight), destination = the receiver's URL, \`Upstash-Delay: <due − now>ms\` (ms precision;
+  \`Upstash-Not-Before\` is whole seconds), into the system topic \`~qstash\` (16 partitions), delivered signed.
+  Sundial reads the delay against its own clock, so a message's due time is the instant its id was minted
+  (in the id) + its delay, checked against \`GET /v2/messages/{id}\`'s \`notBefore\`; deliveries are matched by
+  \`Upstash-Message-Id\`. Lateness = arrival at the receiver − due. Stragglers are awaited ≤ 10 s.
 ${partitionsMethod(o)}
 
 ## Observations

@@ -88,6 +88,25 @@ export class RowBuilder {
 		return spread(out);
 	}
 
+	/** Per repetition, `a` − `b` (each [system, variant, key] of `scenario`), where both exist. */
+	diffPerRep(scenario: string, a: [string, string, string], b: [string, string, string]): Spread {
+		const byRep = (system: string, variant: string, key: string) => {
+			const m = new Map<number, number>();
+			for (const r of this.records) {
+				const v = r.values[key];
+				if (r.scenario === scenario && r.system === system && r.variant === variant && v !== undefined) m.set(r.rep, v);
+			}
+			return m;
+		};
+		const bottom = byRep(...b);
+		const out: number[] = [];
+		for (const [rep, x] of byRep(...a)) {
+			const y = bottom.get(rep);
+			if (y !== undefined && Number.isFinite(x) && Number.isFinite(y)) out.push(x - y);
+		}
+		return spread(out);
+	}
+
 	/** Early plus missing arrivals per run of one scenario/system, all variants. */
 	earlyOrMissing(scenario: string, system: string): Spread {
 		return spread(

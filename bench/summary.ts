@@ -216,6 +216,62 @@ export function summarize(records: readonly RunRecord[], o: Options, partitions 
 			() => conc.max <= 6,
 		);
 	}
+	if (want("9")) {
+		const none = "no BullMQ peer: #9 compares Sundial's `/v1` with its `/v2`";
+		for (const rate of p.v2Rates) {
+			const v = `rate=${rate}`;
+			const at = rate.toLocaleString("en");
+			for (const q of ["p50", "p99"] as const) {
+				for (const [api, system] of [
+					["/v1", "sundial"],
+					["/v2", "sundial-v2"],
+				] as const) {
+					row(
+						"9",
+						`\`${api}\` webhook lateness ${q} at ${at}/s`,
+						"ms",
+						"lower",
+						sp("9", system, v, q),
+						null,
+						null,
+						"—",
+						null,
+					);
+				}
+			}
+			row(
+				"9",
+				`\`/v2\` p50 − \`/v1\` p50 at ${at}/s (per repetition; ${none})`,
+				"ms",
+				"lower",
+				b.diffPerRep("9", ["sundial-v2", v, "p50"], ["sundial", v, "p50"]),
+				null,
+				null,
+				"≤ 1 ms (`/v2` p50 within 1 ms of `/v1`)",
+				(s) => s <= 1,
+			);
+		}
+		for (const [api, system] of [
+			["/v1", "sundial"],
+			["/v2", "sundial-v2"],
+		] as const) {
+			const lost = b.earlyOrMissing("9", system);
+			row(
+				"9",
+				`\`${api}\`: early + missing arrivals per run (all rates)`,
+				"count",
+				"lower",
+				lost,
+				null,
+				null,
+				"0",
+				() => lost.max === 0,
+				{
+					required: false,
+				},
+			);
+		}
+	}
 	summarizePartitions(b, o, partitions);
 	// Issue 10's rows of #3 next to #3's (sort is stable: each scenario keeps its own order).
 	return b.rows.sort((x, y) => Number(x.scenario) - Number(y.scenario));

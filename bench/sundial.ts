@@ -36,7 +36,10 @@ process.on("exit", () => {
 	for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
-/** Starts Sundial on 127.0.0.1 with SUNDIAL_TOKEN (random) and SUNDIAL_ALLOW_HTTP=1; other limits default. */
+/**
+ * Starts Sundial on 127.0.0.1 with SUNDIAL_TOKEN (random), SUNDIAL_ALLOW_HTTP=1 and random QStash signing
+ * keys (so /v2 serves); other limits default.
+ */
 export async function startSundial(runtime: Runtime): Promise<SundialBench> {
 	const root = mkdtempSync(join(stateBase(), "sundial-bench-"));
 	roots.add(root);
@@ -46,7 +49,13 @@ export async function startSundial(runtime: Runtime): Promise<SundialBench> {
 		const appDir = mkdtempSync(join(root, "app-"));
 		const config = snapshotApp(appDir);
 		const persistDir = mkdtempSync(join(root, "state-"));
-		const vars = { SUNDIAL_TOKEN: token, SUNDIAL_ALLOW_HTTP: "1" };
+		const vars = {
+			SUNDIAL_TOKEN: token,
+			SUNDIAL_ALLOW_HTTP: "1",
+			// /v2 (QStash-compatible) answers 503 without its signing keys; any sig_… strings do (#9 uses /v2).
+			SUNDIAL_QSTASH_CURRENT_SIGNING_KEY: `sig_${randomBytes(16).toString("hex")}`,
+			SUNDIAL_QSTASH_NEXT_SIGNING_KEY: `sig_${randomBytes(16).toString("hex")}`,
+		};
 		worker =
 			runtime === "workerd"
 				? await startWorkerd({ appDir, stateDir: persistDir, vars })

@@ -43,6 +43,8 @@ export interface Profile {
 	drainPartitions: number[];
 	drainTotal: number;
 	drainPollers: number;
+	/** Scenario 9: due rates of the `/v1` vs `/v2` webhook lateness runs (window: windowS). */
+	v2Rates: number[];
 }
 
 /** Webhook requests one Durable Object (one partition) keeps in flight at most: src/topic/dispatcher.ts. */
@@ -72,9 +74,9 @@ export interface Services {
 
 /** One measured repetition of one figure set. */
 export interface RunRecord {
-	/** Scenario id: "1" … "8". */
+	/** Scenario id: "1" … "9". */
 	scenario: string;
-	/** "sundial", "sundial-pull", "bullmq-hz10", "bullmq-hz100", "workerd-alone". */
+	/** "sundial", "sundial-pull", "sundial-v2" (#9), "bullmq-hz10", "bullmq-hz100", "workerd-alone". */
 	system: string;
 	/** What varies within the scenario, e.g. "rate=1000" (empty when nothing). */
 	variant: string;

@@ -39,6 +39,10 @@ export interface SundialLatenessOptions {
 	partitions?: number;
 	/** The receiver answers each webhook this late (default 0: at once). */
 	receiverDelayMs?: number;
+	/** How far ahead of the first due time the schedule starts (default leadMs(n)). */
+	leadMs?: number;
+	/** How long after the last due time to wait for stragglers (default DRAIN_MS, 30 s). */
+	drainMs?: number;
 }
 
 /** The receiver path of a topic's webhook subscription. */
@@ -71,7 +75,7 @@ export async function sundialLateness(svc: Services, p: Profile, o: SundialLaten
 	try {
 		if (consumer) await consumer.next("ready");
 		const n = Math.round(o.rate * windowS);
-		const startMs = Date.now() + leadMs(n);
+		const startMs = Date.now() + (o.leadMs ?? leadMs(n));
 		const dues = schedule(o.rate, windowS, startMs);
 		const items = dues.map((due, i) => ({
 			id: `${o.runId}-${i}`,
@@ -86,7 +90,7 @@ export async function sundialLateness(svc: Services, p: Profile, o: SundialLaten
 		const publishOverranMs = Math.max(0, Date.now() - startMs);
 		const lastDue = dues[dues.length - 1] ?? startMs;
 		const count = consumer ? () => childCount(consumer) : () => receiverCount(svc.receiver, path);
-		await waitForCount(count, n, lastDue + 500, lastDue + DRAIN_MS);
+		await waitForCount(count, n, lastDue + 500, lastDue + (o.drainMs ?? DRAIN_MS));
 		const rec = consumer
 			? await consumer.ask<{ type: string; ids: string[]; at: number[] }>({ type: "collect" }, "records", 60_000)
 			: await receiverCollect(svc.receiver, path);
