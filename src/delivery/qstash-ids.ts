@@ -6,6 +6,7 @@
  */
 
 const GROUP_PREFIX = "msg_g";
+const DLQ_PREFIX = "dlq_";
 
 function toBase64Url(text: string): string {
 	let binary = "";
@@ -19,10 +20,30 @@ export function groupMessageId(topic: string, id: string, subscription: string):
 }
 
 /** The parts of a group messageId, or null for another id. */
-export function readGroupMessageId(messageId: string): { topic: string; id: string; subscription: string } | null {
-	if (!messageId.startsWith(GROUP_PREFIX)) return null;
+export function readGroupMessageId(messageId: string): DeliveryRef | null {
+	return messageId.startsWith(GROUP_PREFIX) ? readToken(messageId.slice(GROUP_PREFIX.length)) : null;
+}
+
+/** A delivery: the topic, the Sundial message id and the subscription. */
+export interface DeliveryRef {
+	topic: string;
+	id: string;
+	subscription: string;
+}
+
+/** The dlqId of a dead delivery (QSTASH.md "dlqId"): it names where the delivery lives. */
+export function dlqId(topic: string, id: string, subscription: string): string {
+	return DLQ_PREFIX + toBase64Url(JSON.stringify([topic, id, subscription]));
+}
+
+/** The delivery a dlqId names, or null when it is not one. */
+export function readDlqId(id: string): DeliveryRef | null {
+	return id.startsWith(DLQ_PREFIX) ? readToken(id.slice(DLQ_PREFIX.length)) : null;
+}
+
+function readToken(token: string): DeliveryRef | null {
 	try {
-		const binary = atob(messageId.slice(GROUP_PREFIX.length).replace(/-/g, "+").replace(/_/g, "/"));
+		const binary = atob(token.replace(/-/g, "+").replace(/_/g, "/"));
 		const parts = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)))) as unknown;
 		if (!Array.isArray(parts) || parts.length !== 3 || !parts.every((p) => typeof p === "string")) return null;
 		const [topic, id, subscription] = parts as [string, string, string];

@@ -152,9 +152,9 @@ export class TopicObject extends Partition {
 		return this.guarded(route, () => this.steering.redrive(name, ids));
 	}
 
-	purgeDead(route: Route, name: string): Answer<{ purged: number; pending: number }> {
+	purgeDead(route: Route, name: string, ids: string[] | null = null): Answer<{ purged: number; pending: number }> {
 		return this.guarded(route, async () => {
-			const result = this.steering.purge(name);
+			const result = this.steering.purge(name, ids);
 			// Purging finishes messages (their retention sweep needs the alarm): re-arm from the one
 			// place that knows all pending times.
 			if (result.ok && result.value.purged > 0) await this.rearm();

@@ -161,11 +161,16 @@ export class Steering {
 		return ok({ redriven: n, pending });
 	}
 
-	/** Deletes a subscription's dead deliveries: a first batch at once, the rest by the alarm. */
-	purge(name: string): Result<{ purged: number; pending: number }> {
+	/**
+	 * Deletes a subscription's dead deliveries: those of the named messages (`ids`), or all of them,
+	 * a first batch at once and the rest by the alarm.
+	 */
+	purge(name: string, ids: string[] | null = null): Result<{ purged: number; pending: number }> {
 		const { store, admin } = this.deps;
 		const sub = this.deps.subByName(name);
 		if (!sub) return fail(subscriptionNotFound(name));
+		if (ids !== null)
+			return ok({ purged: store.transaction(() => admin.purgeIds(sub.sid, [...new Set(ids)])), pending: 0 });
 		const nowMs = Date.now();
 		const n = store.transaction(() => admin.purgeBatch(sub.sid, nowMs, MAINTENANCE_BATCH));
 		let pending = 0;

@@ -220,6 +220,20 @@ export class AdminStore {
 		);
 	}
 
+	/** Deletes the named messages' dead deliveries of a subscription; returns how many. */
+	purgeIds(sid: number, ids: string[]): number {
+		let n = 0;
+		for (const id of ids) {
+			n += changedRows(
+				this.sql,
+				"DELETE FROM deliveries WHERE sid = ? AND state = 'dead' AND mid = (SELECT mid FROM messages WHERE id = ?)",
+				sid,
+				id,
+			);
+		}
+		return n;
+	}
+
 	/** Deletes up to `limit` deliveries that were dead at `beforeMs`; returns how many. */
 	purgeBatch(sid: number, beforeMs: number, limit: number): number {
 		return changedRows(

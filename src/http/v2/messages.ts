@@ -66,7 +66,7 @@ async function pending(env: HonoEnv["Bindings"], messageId: string): Promise<{ m
 }
 
 /** QSTASH.md's `Message`: fields that do not apply are absent; times in ms. */
-function qstashMessage(messageId: string, m: MessageView, url: string) {
+export function qstashMessage(messageId: string, m: MessageView, url: string) {
 	const o = m.options;
 	if (!o) throw new Error("not a /v2 message");
 	const group = readGroupMessageId(messageId);

@@ -4,6 +4,7 @@ import { getConfig } from "../../config";
 import { AppError } from "../../errors";
 import type { HonoEnv } from "../types";
 import { batchRoutes } from "./batch";
+import { dlqRoutes } from "./dlq";
 import { urlGroupRoutes } from "./groups";
 import { keyRoutes, unsupportedRoutes } from "./keys";
 import { messageRoutes } from "./messages";
@@ -28,6 +29,7 @@ export function qstashRoutes(app: OpenAPIHono<HonoEnv>): void {
 	publishRoutes(app);
 	batchRoutes(app);
 	messageRoutes(app);
+	dlqRoutes(app);
 	keyRoutes(app);
 	unsupportedRoutes(app);
 }

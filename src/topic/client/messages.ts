@@ -197,11 +197,7 @@ export class TopicMessages {
 					await Promise.all(door.partitions(route).map((p) => door.call(p, (s) => s.redrive(route, name, null)))),
 				);
 			}
-			const groups = new Map<number, string[]>();
-			for (const id of new Set(ids)) {
-				const p = partitionOf(id, route.partitions);
-				groups.set(p, [...(groups.get(p) ?? []), id]);
-			}
+			const groups = groupIds(ids, route);
 			if (groups.size > 1) {
 				const missing = (
 					await Promise.all([...groups].map(([p, list]) => door.call(p, (s) => s.notDead(route, name, list))))
@@ -216,17 +212,31 @@ export class TopicMessages {
 		});
 	}
 
-	/** Purges a subscription's dead deliveries in every partition. */
-	purgeDead(name: string): Promise<{ purged: number; pending: number }> {
+	/** Purges a subscription's dead deliveries: of the named messages (each in its partition), or all. */
+	purgeDead(name: string, ids: string[] | null = null): Promise<{ purged: number; pending: number }> {
 		const door = this.door;
 		return door.run(async (route) => {
-			const parts = await Promise.all(door.partitions(route).map((p) => door.call(p, (s) => s.purgeDead(route, name))));
+			const calls =
+				ids === null
+					? door.partitions(route).map((p) => door.call(p, (s) => s.purgeDead(route, name, null)))
+					: [...groupIds(ids, route)].map(([p, list]) => door.call(p, (s) => s.purgeDead(route, name, list)));
+			const parts = await Promise.all(calls);
 			return {
 				purged: parts.reduce((n, x) => n + x.purged, 0),
 				pending: parts.reduce((n, x) => n + x.pending, 0),
 			};
 		});
 	}
+}
+
+/** Message ids by the partition they live in. */
+function groupIds(ids: string[], route: Route): Map<number, string[]> {
+	const groups = new Map<number, string[]>();
+	for (const id of new Set(ids)) {
+		const p = partitionOf(id, route.partitions);
+		groups.set(p, [...(groups.get(p) ?? []), id]);
+	}
+	return groups;
 }
 
 /** A cursor naming a partition the topic does not have was not made by this API. */
