@@ -87,6 +87,33 @@ describe("@upstash/qstash against /v2 (wrangler dev)", () => {
 		expect(group?.body).toBe(JSON.stringify({ n: 2 }));
 	});
 
+	it("dlq: a message out of retries is listed, retried as a new message, and deleted", async () => {
+		http.behaviour("/sdk/dead", () => ({ status: 500 }));
+		const { messageId } = await client.publish({ url: `${http.url}/sdk/dead`, body: "gone", retries: 0 });
+		let entry: { dlqId: string; messageId: string } | undefined;
+		for (let i = 0; i < 100 && !entry; i++) {
+			entry = (await client.dlq.listMessages()).messages.find((m) => m.messageId === messageId);
+			if (!entry) await new Promise((resolve) => setTimeout(resolve, 100));
+		}
+		expect(entry).toBeDefined();
+		const listed = await client.dlq.listMessages({ dlqIds: [entry?.dlqId as string] });
+		expect(listed.messages.map((m) => m.dlqId)).toEqual([entry?.dlqId]);
+		http.behaviour("/sdk/dead", () => ({ status: 200 }));
+		const retried = await client.dlq.retry(entry?.dlqId as string);
+		expect(retried.responses).toHaveLength(1);
+		await http.waitFor(() => http.received.filter((r) => r.path === "/sdk/dead").length >= 2, 15_000);
+		// A second dead one, deleted.
+		http.behaviour("/sdk/dead2", () => ({ status: 500 }));
+		const second = await client.publish({ url: `${http.url}/sdk/dead2`, body: "x", retries: 0 });
+		let dlqId: string | undefined;
+		for (let i = 0; i < 100 && !dlqId; i++) {
+			dlqId = (await client.dlq.listMessages()).messages.find((m) => m.messageId === second.messageId)?.dlqId;
+			if (!dlqId) await new Promise((resolve) => setTimeout(resolve, 100));
+		}
+		expect(await client.dlq.delete(dlqId as string)).toEqual({ deleted: 1 });
+		expect((await client.dlq.listMessages()).messages.find((m) => m.dlqId === dlqId)).toBeUndefined();
+	});
+
 	it("deduplicates a repeated deduplicationId", async () => {
 		const url = `${http.url}/sdk/dedup`;
 		const first = await client.publish({ url, body: "a", deduplicationId: "once", delay: 1 });

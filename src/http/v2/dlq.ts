@@ -105,7 +105,16 @@ export function dlqRoutes(app: OpenAPIHono<HonoEnv>): void {
 		},
 		async (c, { query }) => {
 			for (const key of Object.keys(c.req.query())) {
-				if (key !== "count" && key !== "cursor") throw new InvalidRequest(`filter ${key} is not supported yet`);
+				if (!["count", "cursor", "dlqIds"].includes(key))
+					throw new InvalidRequest(`filter ${key} is not supported yet`);
+			}
+			if (c.req.queries("dlqIds")) {
+				const found = [];
+				for (const ref of bulkIds(c.req.url)) {
+					const m = await dead(c.env, ref);
+					if (m) found.push(dlqMessage(ref, m));
+				}
+				return c.json({ messages: found });
 			}
 			const after = query.cursor ? decodeCursor(query.cursor, "dlq", SYSTEM_TOPIC, 2) : null;
 			const client = topicClient(c.env, SYSTEM_TOPIC);
