@@ -6,7 +6,7 @@ import { readAtMost } from "../streams";
 import { validate } from "../validation";
 import type { HonoEnv } from "./types";
 
-type Method = "get" | "put" | "post" | "delete";
+type Method = "get" | "put" | "post" | "patch" | "delete";
 type AnyObject = z.ZodType<Record<string, unknown>>;
 
 /** A route: its schemas validate the request and document it in /openapi.json. */

@@ -91,6 +91,16 @@ export class ScheduleObject extends DurableObject<AppEnv> {
 		return this.store.list(topic, getConfig(this.env).maxSchedules);
 	}
 
+	/** Every `/v2` schedule (made through `/v2/schedules`), by id. */
+	async listQstash(): Promise<ScheduleRow[]> {
+		return this.store.listQstash(getConfig(this.env).maxSchedules);
+	}
+
+	/** A `/v2` schedule by its id, wherever it publishes. */
+	async findQstash(name: string): Promise<ScheduleRow | null> {
+		return this.store.findQstash(name);
+	}
+
 	/** Pauses (firings are skipped, not queued up) or resumes (from the next match after now). */
 	async setPaused(topic: string, name: string, paused: boolean): Promise<Result<ScheduleRow>> {
 		const current = this.store.get(topic, name);
@@ -152,10 +162,10 @@ export class ScheduleObject extends DurableObject<AppEnv> {
 	}
 
 	private async publish(schedule: ScheduleRow, id: string, firingMs: number): Promise<AppError | null> {
-		const { body, contentType, headers } = schedule.message;
+		const { body, contentType, headers, options, delayMs } = schedule.message;
 		try {
 			const [result] = await topicClient(this.env, schedule.topic).messages.publish([
-				{ id, body, contentType, headers, requestId: null, deliverAtMs: firingMs },
+				{ id, body, contentType, headers, requestId: null, deliverAtMs: firingMs + (delayMs ?? 0), options },
 			]);
 			if (result && "error" in result) {
 				const status = result.error.code === "partition_unavailable" ? 503 : 409;

@@ -1,10 +1,16 @@
 /** The schedule object's SQLite: one row per schedule, indexed by its next firing. */
 
+import type { DeliveryOptions } from "../topic/types";
+
 /** What each firing publishes (a normalised message, without id and due time). */
 export interface ScheduledMessage {
 	body: string;
 	contentType: string;
 	headers: Record<string, string>;
+	/** A `/v2` schedule's delivery (destination, method, retries, …): each firing carries it. */
+	options?: DeliveryOptions;
+	/** A `/v2` schedule's `Upstash-Delay`: each firing is due this long after its minute. */
+	delayMs?: number;
 }
 
 /** A schedule as stored. */
@@ -108,6 +114,24 @@ export class ScheduleStore {
 	/** A topic's schedules in name order (at most `limit`). */
 	list(topic: string, limit: number): ScheduleRow[] {
 		return this.rows(`SELECT ${COLUMNS} FROM schedules WHERE topic = ? ORDER BY name LIMIT ?`, topic, limit);
+	}
+
+	/** Schedules made through `/v2` (their message carries delivery options), by name. */
+	listQstash(limit: number): ScheduleRow[] {
+		return this.rows(
+			`SELECT ${COLUMNS} FROM schedules WHERE message ->> '$.options' IS NOT NULL ORDER BY name LIMIT ?`,
+			limit,
+		);
+	}
+
+	/** A `/v2` schedule by name (its id), whichever topic it publishes to. */
+	findQstash(name: string): ScheduleRow | null {
+		return (
+			this.rows(
+				`SELECT ${COLUMNS} FROM schedules WHERE name = ? AND message ->> '$.options' IS NOT NULL LIMIT 1`,
+				name,
+			)[0] ?? null
+		);
 	}
 
 	count(): number {

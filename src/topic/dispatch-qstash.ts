@@ -25,7 +25,7 @@ export async function qstashTask(
 				messageId: qstashMessageId(o.topicName, d.messageId, sub.name),
 				attempt: d.attempt,
 				topicName: o.topicName,
-				scheduleId: null,
+				scheduleId: o.scheduleId ?? null,
 				callerIp: o.callerIp,
 				key,
 				// A group endpoint's push lease follows its subscription's timeout: a longer attempt would be retried in flight.

@@ -87,6 +87,8 @@ export interface DeliveryOptions {
 	/** The body is base64 of the raw bytes (they were not UTF-8). */
 	bodyBase64: boolean;
 	topicName: string | null;
+	/** The `/v2` schedule that published it (sent as `Upstash-Schedule-Id`). */
+	scheduleId?: string | null;
 	callerIp: string | null;
 	labels: string[];
 }

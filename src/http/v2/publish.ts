@@ -120,16 +120,24 @@ export interface PublishAnswer {
 }
 type PublishedTo = { messageId: string; url: string; deduplicated?: true };
 
-/** One publish (the route's, or one batch item's): destination, headers and raw body in; the answer out, or an AppError. */
-export async function publishOne(
+/** A publish read and checked: where it goes and the message to store (its id still to choose). */
+export interface BuiltPublish {
+	p: QstashPublish;
+	group: string | null;
+	url: string | null;
+	message: Omit<NewMessage, "id">;
+}
+
+/** Reads and checks a publish (or a schedule's template): destination, headers, raw body. */
+export function buildPublish(
 	env: AppEnv,
 	raw: string,
 	headers: Headers,
 	bytes: Uint8Array,
 	callerIp: string | null,
-): Promise<PublishAnswer> {
+	nowMs: number,
+): BuiltPublish {
 	const config = getConfig(env);
-	const nowMs = Date.now();
 	if (bytes.length > config.maxBodyBytes) throw bodyTooLarge(bytes.length, config.maxBodyBytes);
 	const { destination, queryHeaders } = readDestination(raw);
 	if (destination.kind === "url") {
@@ -140,26 +148,47 @@ export async function publishOne(
 	const group = destination.kind === "group" ? destination.name : null;
 	const url = destination.kind === "url" ? destination.url : null;
 	const stored = storedBody(bytes);
-	const message: NewMessage = {
-		id: await messageIdOf(p, url ?? `group:${group}`, bytes, nowMs),
-		body: stored.body,
-		contentType: p.contentType ?? "application/octet-stream",
-		headers: p.forward,
-		requestId: null,
-		deliverAtMs: p.deliverAtMs,
-		options: {
-			kind: "qstash",
-			url,
-			method: p.method,
-			contentType: p.contentType,
-			retries: p.retries,
-			retryDelay: p.retryDelay,
-			timeoutMs: p.timeoutMs,
-			bodyBase64: stored.bodyBase64,
-			topicName: group,
-			callerIp,
-			labels: p.labels,
+	return {
+		p,
+		group,
+		url,
+		message: {
+			body: stored.body,
+			contentType: p.contentType ?? "application/octet-stream",
+			headers: p.forward,
+			requestId: null,
+			deliverAtMs: p.deliverAtMs,
+			options: {
+				kind: "qstash",
+				url,
+				method: p.method,
+				contentType: p.contentType,
+				retries: p.retries,
+				retryDelay: p.retryDelay,
+				timeoutMs: p.timeoutMs,
+				bodyBase64: stored.bodyBase64,
+				topicName: group,
+				callerIp,
+				labels: p.labels,
+			},
 		},
+	};
+}
+
+/** One publish (the route's, or one batch item's): destination, headers and raw body in; the answer out, or an AppError. */
+export async function publishOne(
+	env: AppEnv,
+	raw: string,
+	headers: Headers,
+	bytes: Uint8Array,
+	callerIp: string | null,
+): Promise<PublishAnswer> {
+	const nowMs = Date.now();
+	const built = buildPublish(env, raw, headers, bytes, callerIp, nowMs);
+	const { group, url } = built;
+	const message: NewMessage = {
+		id: await messageIdOf(built.p, url ?? `group:${group}`, bytes, nowMs),
+		...built.message,
 	};
 	if (group !== null) return publishToGroup(env, group, message);
 	const result = await publishToSystemTopic(env, message);

@@ -9,6 +9,7 @@ import { urlGroupRoutes } from "./groups";
 import { keyRoutes, unsupportedRoutes } from "./keys";
 import { messageRoutes } from "./messages";
 import { publishRoutes } from "./publish";
+import { qstashScheduleRoutes } from "./schedules";
 
 /**
  * `/v2` refuses to work without both signing keys (QSTASH.md: never an unsigned delivery). Runs
@@ -30,6 +31,7 @@ export function qstashRoutes(app: OpenAPIHono<HonoEnv>): void {
 	batchRoutes(app);
 	messageRoutes(app);
 	dlqRoutes(app);
+	qstashScheduleRoutes(app);
 	keyRoutes(app);
 	unsupportedRoutes(app);
 }

@@ -18,13 +18,19 @@ export const SYSTEM_TOPIC_PARTITIONS = 16;
  * deliveries each go to their message's own URL) on first use.
  */
 export async function publishToSystemTopic(env: AppEnv, message: NewMessage): Promise<PublishResult> {
-	const client = topicClient(env, SYSTEM_TOPIC);
 	try {
 		return await publishOne(env, message);
 	} catch (error) {
 		const missing = error instanceof AppError && ["topic_not_found", "no_subscriptions"].includes(error.code);
 		if (!missing) throw error;
 	}
+	await ensureSystemTopic(env);
+	return publishOne(env, message);
+}
+
+/** Creates the system topic and its one subscription if they are missing (idempotent). */
+export async function ensureSystemTopic(env: AppEnv): Promise<void> {
+	const client = topicClient(env, SYSTEM_TOPIC);
 	await client.admin
 		.put({ retentionMs: 7 * 86_400_000, partitions: SYSTEM_TOPIC_PARTITIONS })
 		.catch((error: unknown) => {
@@ -42,7 +48,6 @@ export async function publishToSystemTopic(env: AppEnv, message: NewMessage): Pr
 		retry: DEFAULT_RETRY,
 		paused: false,
 	});
-	return publishOne(env, message);
 }
 
 async function publishOne(env: AppEnv, message: NewMessage): Promise<PublishResult> {
