@@ -114,6 +114,32 @@ describe("@upstash/qstash against /v2 (wrangler dev)", () => {
 		expect((await client.dlq.listMessages()).messages.find((m) => m.dlqId === dlqId)).toBeUndefined();
 	});
 
+	it("schedules: create, get, list, pause, resume, delete", async () => {
+		const destination = `${http.url}/sdk/scheduled`;
+		const { scheduleId } = await client.schedules.create({
+			destination,
+			cron: "CRON_TZ=Europe/Berlin 30 2 * * *",
+			body: JSON.stringify({ job: "report" }),
+			retries: 2,
+		});
+		expect(scheduleId).toMatch(/^scd_/);
+		const got = await client.schedules.get(scheduleId);
+		expect(got).toMatchObject({
+			scheduleId,
+			cron: "CRON_TZ=Europe/Berlin 30 2 * * *",
+			destination,
+			retries: 2,
+			isPaused: false,
+		});
+		expect((await client.schedules.list()).map((s) => s.scheduleId)).toContain(scheduleId);
+		await client.schedules.pause({ schedule: scheduleId });
+		expect((await client.schedules.get(scheduleId)).isPaused).toBe(true);
+		await client.schedules.resume({ schedule: scheduleId });
+		expect((await client.schedules.get(scheduleId)).isPaused).toBe(false);
+		await client.schedules.delete(scheduleId);
+		await expect(client.schedules.get(scheduleId)).rejects.toMatchObject({ status: 404 });
+	});
+
 	it("deduplicates a repeated deduplicationId", async () => {
 		const url = `${http.url}/sdk/dedup`;
 		const first = await client.publish({ url, body: "a", deduplicationId: "once", delay: 1 });
