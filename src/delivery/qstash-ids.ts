@@ -5,18 +5,14 @@
  * without an index.
  */
 
+import { textFromBase64Url, textToBase64Url } from "../base64";
+
 const GROUP_PREFIX = "msg_g";
 const DLQ_PREFIX = "dlq_";
 
-function toBase64Url(text: string): string {
-	let binary = "";
-	for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
-	return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 /** The messageId of one endpoint's delivery of a URL-group message. */
 export function groupMessageId(topic: string, id: string, subscription: string): string {
-	return GROUP_PREFIX + toBase64Url(JSON.stringify([topic, id, subscription]));
+	return GROUP_PREFIX + textToBase64Url(JSON.stringify([topic, id, subscription]));
 }
 
 /** The parts of a group messageId, or null for another id. */
@@ -33,7 +29,7 @@ export interface DeliveryRef {
 
 /** The dlqId of a dead delivery (QSTASH.md "dlqId"): it names where the delivery lives. */
 export function dlqId(topic: string, id: string, subscription: string): string {
-	return DLQ_PREFIX + toBase64Url(JSON.stringify([topic, id, subscription]));
+	return DLQ_PREFIX + textToBase64Url(JSON.stringify([topic, id, subscription]));
 }
 
 /** The delivery a dlqId names, or null when it is not one. */
@@ -43,8 +39,7 @@ export function readDlqId(id: string): DeliveryRef | null {
 
 function readToken(token: string): DeliveryRef | null {
 	try {
-		const binary = atob(token.replace(/-/g, "+").replace(/_/g, "/"));
-		const parts = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)))) as unknown;
+		const parts = JSON.parse(textFromBase64Url(token)) as unknown;
 		if (!Array.isArray(parts) || parts.length !== 3 || !parts.every((p) => typeof p === "string")) return null;
 		const [topic, id, subscription] = parts as [string, string, string];
 		return { topic, id, subscription };

@@ -3,6 +3,8 @@
  * `@upstash/qstash`'s `Receiver` verifies. WebCrypto only, so it runs in workerd.
  */
 
+import { textToBase64Url, toBase64Url } from "../base64";
+
 const encoder = new TextEncoder();
 const hmacKeys = new Map<string, Promise<CryptoKey>>();
 
@@ -34,14 +36,8 @@ export interface QstashClaims {
 	body: string;
 }
 
-function base64Url(bytes: Uint8Array): string {
-	let binary = "";
-	for (const byte of bytes) binary += String.fromCharCode(byte);
-	return btoa(binary).replaceAll("+", "-").replaceAll("/", "_");
-}
-
 function base64UrlJson(value: unknown): string {
-	return base64Url(encoder.encode(JSON.stringify(value))).replace(/=+$/, "");
+	return textToBase64Url(JSON.stringify(value));
 }
 
 function hmacKeyFor(key: string): Promise<CryptoKey> {
@@ -62,7 +58,7 @@ function randomJti(): string {
 /** The `body` claim: base64url of SHA-256 of the raw bytes, `=` padding kept (as QStash sends it). */
 export async function qstashBodyHash(body: Uint8Array | string): Promise<string> {
 	const bytes = typeof body === "string" ? encoder.encode(body) : body;
-	return base64Url(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
+	return toBase64Url(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)), true);
 }
 
 /** The `Upstash-Signature` header value for one delivery attempt (a fresh `jti` each call). */
@@ -79,5 +75,5 @@ export async function signQstash(input: QstashSignInput): Promise<string> {
 	};
 	const signingInput = `${base64UrlJson(JWT_HEADER)}.${base64UrlJson(claims)}`;
 	const mac = await crypto.subtle.sign("HMAC", await hmacKeyFor(input.key), encoder.encode(signingInput));
-	return `${signingInput}.${base64Url(new Uint8Array(mac)).replace(/=+$/, "")}`;
+	return `${signingInput}.${toBase64Url(new Uint8Array(mac))}`;
 }

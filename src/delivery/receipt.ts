@@ -4,6 +4,8 @@
  * names exactly one lease; it cannot be forged or moved to another subscription.
  */
 
+import { fromBase64, toBase64Url } from "../base64";
+
 const encoder = new TextEncoder();
 const MAC_BYTES = 16;
 
@@ -14,16 +16,9 @@ export interface ReceiptClaim {
 	lease: number;
 }
 
-function toBase64Url(bytes: Uint8Array): string {
-	let binary = "";
-	for (const byte of bytes) binary += String.fromCharCode(byte);
-	return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 /** Imports the topic's receipt key (raw bytes, base64url). */
 export function receiptKey(rawBase64Url: string): Promise<CryptoKey> {
-	const binary = atob(rawBase64Url.replace(/-/g, "+").replace(/_/g, "/"));
-	const raw = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+	const raw = fromBase64(rawBase64Url);
 	return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
 }
 

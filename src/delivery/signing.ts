@@ -1,20 +1,9 @@
 /** Standard Webhooks signing (https://www.standardwebhooks.com): `v1,` + base64 HMAC-SHA256 of `id.timestamp.body`. */
 
+import { fromBase64, toBase64 } from "../base64";
+
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
-
-function toBase64(bytes: Uint8Array): string {
-	let binary = "";
-	for (const byte of bytes) binary += String.fromCharCode(byte);
-	return btoa(binary);
-}
-
-function fromBase64(text: string): Uint8Array {
-	const binary = atob(text);
-	const bytes = new Uint8Array(binary.length);
-	for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-	return bytes;
-}
 
 /** A new subscription secret: `whsec_` + base64 of 32 random bytes. */
 export function newSecret(): string {

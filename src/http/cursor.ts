@@ -1,3 +1,4 @@
+import { textFromBase64Url, textToBase64Url } from "../base64";
 import { InvalidRequest } from "../errors";
 
 /**
@@ -6,21 +7,9 @@ import { InvalidRequest } from "../errors";
  * another list, another topic, or one that was tampered into a bad shape is a 400.
  */
 
-function toBase64Url(text: string): string {
-	const bytes = new TextEncoder().encode(text);
-	let binary = "";
-	for (const byte of bytes) binary += String.fromCharCode(byte);
-	return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): string {
-	const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-	return new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
-}
-
 /** Encodes a position in list `kind` of `scope`. */
 export function encodeCursor(kind: string, scope: string, at: (number | string)[]): string {
-	return toBase64Url(JSON.stringify({ k: kind, s: scope, a: at }));
+	return textToBase64Url(JSON.stringify({ k: kind, s: scope, a: at }));
 }
 
 /** Decodes a cursor for list `kind` of `scope` with `arity` position fields, or throws a 400. */
@@ -28,7 +17,7 @@ export function decodeCursor(cursor: string, kind: string, scope: string, arity:
 	const invalid = (message: string) => new InvalidRequest(`invalid cursor: ${message}`, [{ path: "cursor", message }]);
 	let value: unknown;
 	try {
-		value = JSON.parse(fromBase64Url(cursor));
+		value = JSON.parse(textFromBase64Url(cursor));
 	} catch {
 		throw invalid("not a cursor this API returned");
 	}

@@ -1,3 +1,4 @@
+import { fromBase64 } from "../base64";
 import { qstashMessageId } from "../delivery/qstash-ids";
 import { nextQstashAttempt } from "../delivery/qstash-retry";
 import { parseRetryDelayExpression } from "../delivery/qstash-retry-expression";
@@ -19,7 +20,7 @@ export async function qstashTask(
 		? await sendQstash({
 				url,
 				method: o.method,
-				body: o.bodyBase64 ? Uint8Array.from(atob(d.body), (c) => c.charCodeAt(0)) : new TextEncoder().encode(d.body),
+				body: o.bodyBase64 ? fromBase64(d.body) : new TextEncoder().encode(d.body),
 				contentType: o.contentType,
 				forward: d.headers,
 				messageId: qstashMessageId(o.topicName, d.messageId, sub.name),

@@ -1,4 +1,5 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { toBase64 } from "../../base64";
 import { type AppEnv, getConfig } from "../../config";
 import { groupMessageId } from "../../delivery/qstash-ids";
 import { checkWebhookUrl } from "../../delivery/url-guard";
@@ -20,9 +21,7 @@ function storedBody(bytes: Uint8Array): { body: string; bodyBase64: boolean } {
 	try {
 		return { body: utf8.decode(bytes), bodyBase64: false };
 	} catch {
-		let binary = "";
-		for (const byte of bytes) binary += String.fromCharCode(byte);
-		return { body: btoa(binary), bodyBase64: true };
+		return { body: toBase64(bytes), bodyBase64: true };
 	}
 }
 
