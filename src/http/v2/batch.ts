@@ -3,8 +3,8 @@ import { getConfig } from "../../config";
 import { AppError, TooLarge } from "../../errors";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
-import { qstashErrors } from "./keys";
 import { publishOne } from "./publish";
+import { qstashErrors } from "./shared";
 
 const BatchItem = z
 	.object({

@@ -7,8 +7,8 @@ import type { MessageView } from "../../topic/types";
 import { decodeCursor, encodeCursor } from "../cursor";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
-import { qstashErrors } from "./keys";
 import { qstashMessage } from "./messages";
+import { documentRoute, qstashErrors } from "./shared";
 import { publishToSystemTopic, SYSTEM_TOPIC } from "./system-topic";
 
 type Env = HonoEnv["Bindings"];
@@ -205,14 +205,13 @@ export function dlqRoutes(app: OpenAPIHono<HonoEnv>): void {
 			"Publish again the dead messages named by repeated `dlqIds` (filters: not supported yet, 400)",
 		],
 	] as const) {
-		app.openAPIRegistry.registerPath({
+		documentRoute(app, {
 			method,
 			path,
-			tags: ["qstash"],
 			summary,
-			security: [{ bearer: [] }],
-			request: { query: z.object({ dlqIds: z.array(z.string()).openapi({ description: "repeat the parameter" }) }) },
-			responses: { 200: { description: "done", content: { "application/json": { schema: z.any() } } } },
+			query: z.object({ dlqIds: z.array(z.string()).openapi({ description: "repeat the parameter" }) }),
+			ok: { 200: { description: "done", schema: z.any() } },
+			errors: [400, 401, 503],
 		});
 	}
 

@@ -8,7 +8,7 @@ import { Name } from "../../validation";
 import { endpoint } from "../endpoint";
 import { toConfig } from "../routes/subscriptions";
 import type { HonoEnv } from "../types";
-import { qstashErrors } from "./keys";
+import { qstashErrors } from "./shared";
 
 /**
  * URL groups (QSTASH.md "URL groups"): a group is a Sundial topic, its endpoints are the topic's

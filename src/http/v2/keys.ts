@@ -1,17 +1,8 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { getConfig } from "../../config";
-import { AppError } from "../../errors";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
-
-const QstashError = z.object({ error: z.string() }).openapi("QstashError");
-const qstashErrors = (...statuses: number[]) =>
-	Object.fromEntries(statuses.map((s) => [s, { description: "error", schema: QstashError }]));
-
-/** A QStash feature Sundial does not have: 501, nothing scheduled. */
-export function unsupported(feature: string): AppError {
-	return new AppError(501, "not_supported", `${feature} is not supported by Sundial`);
-}
+import { qstashErrors, unsupported } from "./shared";
 
 /** `GET /v2/keys` (the configured signing keys) and the 501 of `POST /v2/keys/rotate`. */
 export function keyRoutes(app: OpenAPIHono<HonoEnv>): void {
@@ -43,8 +34,6 @@ export function keyRoutes(app: OpenAPIHono<HonoEnv>): void {
 		},
 	);
 }
-
-export { qstashErrors };
 
 /** What QSTASH.md puts out of scope: queues, flow control, workflows. */
 export function unsupportedRoutes(app: OpenAPIHono<HonoEnv>): void {

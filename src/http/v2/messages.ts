@@ -5,7 +5,7 @@ import { topicClient } from "../../topic/client";
 import type { MessageView } from "../../topic/types";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
-import { qstashErrors } from "./keys";
+import { documentRoute, headerLists, qstashErrors } from "./shared";
 import { SYSTEM_TOPIC } from "./system-topic";
 
 const MessageParams = z.object({ messageId: z.string().regex(/^msg_[A-Za-z0-9_-]{1,1000}$/, "not a messageId") });
@@ -75,7 +75,7 @@ export function qstashMessage(messageId: string, m: MessageView, url: string) {
 		url,
 		...(group ? { topicName: group.topic, endpointName: group.subscription } : {}),
 		method: o.method,
-		header: Object.fromEntries(Object.entries(m.headers).map(([k, v]) => [k, [v]])),
+		header: headerLists(m.headers),
 		...(o.bodyBase64 ? { bodyBase64: m.body } : { body: m.body }),
 		maxRetries: o.retries,
 		...(o.retryDelay !== null ? { retryDelayExpression: o.retryDelay } : {}),
@@ -127,25 +127,13 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 		},
 	);
 
-	app.openAPIRegistry.registerPath({
+	documentRoute(app, {
 		method: "delete",
 		path: "/v2/messages",
-		tags: ["qstash"],
 		summary: "Cancel the pending messages named by repeated `messageIds` (filters and all: not supported yet, 400)",
-		security: [{ bearer: [] }],
-		request: { query: z.object({ messageIds: z.array(z.string()).openapi({ description: "repeat the parameter" }) }) },
-		responses: {
-			200: {
-				description: "cancelled",
-				content: { "application/json": { schema: z.object({ cancelled: z.number() }) } },
-			},
-			...Object.fromEntries(
-				Object.entries(qstashErrors(400, 401, 503)).map(([s, r]) => [
-					s,
-					{ description: r.description, content: { "application/json": { schema: r.schema } } },
-				]),
-			),
-		},
+		query: z.object({ messageIds: z.array(z.string()).openapi({ description: "repeat the parameter" }) }),
+		ok: { 200: { description: "cancelled", schema: z.object({ cancelled: z.number() }) } },
+		errors: [400, 401, 503],
 	});
 	app.delete("/v2/messages", async (c) => {
 		const params = new URL(c.req.url).searchParams;

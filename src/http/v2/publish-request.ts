@@ -10,7 +10,7 @@ import { QSTASH_DEFAULT_RETRIES } from "../../delivery/qstash-retry";
 import { parseRetryDelayExpression } from "../../delivery/qstash-retry-expression";
 import { AppError, InvalidRequest } from "../../errors";
 import { NAME_PATTERN } from "../../validation";
-import { unsupported } from "./keys";
+import { unsupported } from "./shared";
 
 /** Where a publish goes: one URL, or every webhook endpoint of a URL group (a topic). */
 export type Destination = { kind: "url"; url: string } | { kind: "group"; name: string };

@@ -9,8 +9,8 @@ import { readAtMost } from "../../streams";
 import { topicClient } from "../../topic/client";
 import type { NewMessage } from "../../topic/types";
 import type { HonoEnv } from "../types";
-import { qstashErrors } from "./keys";
 import { bodyTooLarge, type QstashPublish, readDestination, readPublish } from "./publish-request";
+import { documentRoute } from "./shared";
 import { publishToSystemTopic } from "./system-topic";
 
 const PREFIX = "/v2/publish/";
@@ -71,33 +71,20 @@ async function publishToGroup(env: AppEnv, group: string, message: NewMessage): 
 
 /** `POST /v2/publish/{destination}` to a URL or a URL group (QSTASH.md "Publishing"). */
 export function publishRoutes(app: OpenAPIHono<HonoEnv>): void {
-	app.openAPIRegistry.registerPath({
+	documentRoute(app, {
 		method: "post",
 		path: "/v2/publish/{destination}",
-		tags: ["qstash"],
-		summary: "Publish the raw body to a URL (QStash's publish); the Upstash-* headers set delay, retries, method…",
-		security: [{ bearer: [] }],
-		request: { params: z.object({ destination: z.string().openapi({ example: "https://example.com/hook" }) }) },
-		responses: {
-			200: {
-				description: "scheduled",
-				content: { "application/json": { schema: z.object({ messageId: z.string(), url: z.string() }) } },
-			},
+		summary:
+			"Publish the raw body to a URL or URL group (QStash's publish); the Upstash-* headers set delay, retries, method…",
+		params: z.object({ destination: z.string().openapi({ example: "https://example.com/hook" }) }),
+		ok: {
+			200: { description: "scheduled", schema: z.object({ messageId: z.string(), url: z.string() }) },
 			202: {
 				description: "deduplicated: nothing scheduled",
-				content: {
-					"application/json": {
-						schema: z.object({ messageId: z.string(), url: z.string(), deduplicated: z.literal(true) }),
-					},
-				},
+				schema: z.object({ messageId: z.string(), url: z.string(), deduplicated: z.literal(true) }),
 			},
-			...Object.fromEntries(
-				Object.entries(qstashErrors(400, 401, 413, 501, 503)).map(([s, r]) => [
-					s,
-					{ description: r.description, content: { "application/json": { schema: r.schema } } },
-				]),
-			),
 		},
+		errors: [400, 401, 404, 409, 413, 501, 503],
 	});
 
 	app.post(`${PREFIX}*`, async (c) => {

@@ -9,9 +9,9 @@ import { topicClient } from "../../topic/client";
 import { NAME_PATTERN } from "../../validation";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
-import { qstashErrors } from "./keys";
 import { buildPublish } from "./publish";
 import { bodyTooLarge } from "./publish-request";
+import { documentRoute, headerLists, qstashErrors } from "./shared";
 import { ensureSystemTopic, SYSTEM_TOPIC } from "./system-topic";
 
 /**
@@ -32,7 +32,7 @@ function scheduleJson(s: ScheduleRow) {
 		cron: s.cron,
 		destination: o?.url ?? s.topic,
 		method: o?.method ?? "POST",
-		header: Object.fromEntries(Object.entries(s.message.headers).map(([k, v]) => [k, [v]])),
+		header: headerLists(s.message.headers),
 		...(o?.bodyBase64 ? { bodyBase64: s.message.body } : { body: s.message.body }),
 		retries: o?.retries ?? 3,
 		...(o?.retryDelay ? { retryDelayExpression: o.retryDelay } : {}),
@@ -120,19 +120,13 @@ export function qstashScheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 		},
 	);
 
-	app.openAPIRegistry.registerPath({
+	documentRoute(app, {
 		method: "post",
 		path: "/v2/schedules/{destination}",
-		tags: ["qstash"],
 		summary: "Create or replace (Upstash-Schedule-Id) a cron schedule that publishes to the destination",
-		security: [{ bearer: [] }],
-		request: { params: z.object({ destination: z.string() }) },
-		responses: {
-			200: {
-				description: "created",
-				content: { "application/json": { schema: z.object({ scheduleId: z.string() }) } },
-			},
-		},
+		params: z.object({ destination: z.string() }),
+		ok: { 200: { description: "created", schema: z.object({ scheduleId: z.string() }) } },
+		errors: [400, 401, 404, 412, 413, 501, 503],
 	});
 	app.post(`${PREFIX}*`, async (c) => {
 		const config = getConfig(c.env);
