@@ -49,9 +49,7 @@ const SubscriptionBody = z
 	.strict()
 	.openapi("SubscriptionRequest");
 
-/** A subscription as a request gives it (before defaults). */
-export type SubscriptionRequest = z.output<typeof SubscriptionBody>;
-type Body = SubscriptionRequest;
+type Body = z.output<typeof SubscriptionBody>;
 const bad = (path: string, message: string) =>
 	new InvalidRequest(`invalid request body: ${path}: ${message}`, [{ path, message }]);
 

@@ -2,7 +2,7 @@ import { newSecret } from "../../delivery/signing";
 import { AppError, NotFound } from "../../errors";
 import { zeroCounts } from "../stats";
 import type { DeliveryState, Route, SubscriptionConfig, SubscriptionView, TopicView } from "../types";
-import { type Door, isStale } from "./door";
+import type { Door } from "./door";
 
 /** What creating or updating a topic asks for. */
 export interface TopicInput {
@@ -93,7 +93,7 @@ export class TopicAdmin {
 		try {
 			return { created: result.created, topic: await this.describe(route) };
 		} catch (error) {
-			throw isStale(error, false) ? door.changing() : error;
+			throw door.reported(error);
 		}
 	}
 

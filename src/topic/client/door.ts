@@ -104,12 +104,17 @@ export class Door {
 		try {
 			return await op(await this.freshRoute());
 		} catch (error) {
-			throw isStale(error, false) ? this.changing() : error;
+			throw this.reported(error);
 		}
 	}
 
+	/** What a caller sees of an error met with a fresh route: a stale one means the topic keeps changing. */
+	reported<E>(error: E): E | AppError {
+		return isStale(error, false) ? this.changing() : error;
+	}
+
 	/** The error for a route that went stale twice in one request: the topic keeps changing. */
-	changing(): AppError {
+	private changing(): AppError {
 		return new AppError(
 			503,
 			"topic_changing",

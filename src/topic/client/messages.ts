@@ -77,7 +77,7 @@ export class TopicMessages {
 							return;
 						}
 						// Stale again with a fresh route: the topic keeps changing; say so, not the internal code.
-						const failure = isStale(error, false) ? door.changing() : error;
+						const failure = door.reported(error);
 						failures.push(failure);
 						for (const i of indexes) results[i] = { id: (messages[i] as NewMessage).id, error: failure.toBody() };
 					}
