@@ -1,8 +1,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { receiverUrl, TOKEN, uniqueName } from "../helpers";
-import { waitForReceived } from "../lifecycle";
+import { api, behave, json, receiverUrl, TOKEN, uniqueName } from "../helpers";
+import { waitFor, waitForReceived } from "../lifecycle";
 
 const schedules = () => env.SCHEDULES.getByName("~schedules");
 
@@ -16,7 +16,32 @@ function call(method: string, path: string, headers: Record<string, string> = {}
 	);
 }
 
-type Schedule = Record<string, unknown> & { scheduleId: string; isPaused: boolean; nextScheduleTime: number };
+type States = Record<string, "IN_PROGRESS" | "SUCCESS" | "FAIL">;
+type Schedule = Record<string, unknown> & {
+	scheduleId: string;
+	isPaused: boolean;
+	nextScheduleTime: number;
+	lastScheduleStates?: States;
+};
+
+/** Runs the schedule object's alarm as if it had slept since before the schedule's latest match: that one fires now. */
+async function fireNow(id: string) {
+	await runInDurableObject(schedules(), (_i, state) => {
+		state.storage.sql.exec("UPDATE schedules SET since_ms = 0, next_at_ms = ? WHERE name = ?", Date.now() - 1, id);
+	});
+	await runDurableObjectAlarm(schedules());
+}
+
+const getSchedule = async (id: string) => (await (await call("GET", `/v2/schedules/${id}`)).json()) as Schedule;
+
+/** Polls GET /v2/schedules/{id} until its lastScheduleStates equal `want`. */
+function statesBecome(id: string, want: States) {
+	return waitFor(`lastScheduleStates of ${id} = ${JSON.stringify(want)}`, async () => {
+		const states = (await getSchedule(id)).lastScheduleStates ?? {};
+		const same = Object.keys(states).length === Object.keys(want).length;
+		return same && Object.entries(want).every(([k, v]) => states[k] === v) ? states : undefined;
+	});
+}
 
 describe("/v2/schedules", () => {
 	it("creates (with an id or a generated one), gets, lists, pauses and resumes (PATCH and POST), deletes", async () => {
@@ -71,19 +96,92 @@ describe("/v2/schedules", () => {
 			{ "upstash-cron": "* * * * *", "upstash-schedule-id": id, "content-type": "application/xml" },
 			"tick",
 		);
-		// As if the object had slept through the last minutes: the alarm fires the latest one now.
-		await runInDurableObject(schedules(), (_i, state) => {
-			state.storage.sql.exec(
-				"UPDATE schedules SET since_ms = since_ms - 180000, next_at_ms = next_at_ms - 180000 WHERE name = ?",
-				id,
-			);
-		});
-		await runDurableObjectAlarm(schedules());
+		await fireNow(id);
 		const [got] = await waitForReceived(path, 1);
 		expect(got?.body).toBe("tick");
 		expect(got?.headers["upstash-schedule-id"]).toBe(id);
 		expect(got?.headers["upstash-message-id"]).toMatch(new RegExp(`^${id}\\.`));
 		expect(got?.headers["content-type"]).toBe("application/xml");
+		await call("DELETE", `/v2/schedules/${id}`);
+	});
+
+	// A yearly cron never fires by itself during a test, so the firing fireNow publishes stays the last one.
+	const yearly = (destination: string, id: string, headers: Record<string, string> = {}) =>
+		call(
+			"POST",
+			`/v2/schedules/${destination}`,
+			{ "upstash-cron": "0 0 1 1 *", "upstash-schedule-id": id, ...headers },
+			"x",
+		);
+
+	it("lastScheduleStates: absent before a firing, then IN_PROGRESS, then SUCCESS once the destination answers 200", async () => {
+		const path = `/v2sched/${uniqueName("ok")}`;
+		const id = uniqueName("sch");
+		// The receiver holds its answer, so the attempt is seen in flight.
+		await behave(path, { status: 200, delayMs: 1500 });
+		await yearly(`${receiverUrl()}${path}`, id);
+		const before = await getSchedule(id);
+		expect(before).not.toHaveProperty("lastScheduleStates");
+		expect(before).not.toHaveProperty("lastScheduleTime");
+		await fireNow(id);
+		const [got] = await waitForReceived(path, 1);
+		const messageId = got?.headers["upstash-message-id"] as string;
+		expect(messageId).toMatch(new RegExp(`^${id}\\.`));
+		expect((await getSchedule(id)).lastScheduleStates).toEqual({ [messageId]: "IN_PROGRESS" });
+		await statesBecome(id, { [messageId]: "SUCCESS" });
+		const list = (await (await call("GET", "/v2/schedules")).json()) as Schedule[];
+		expect(list.find((s) => s.scheduleId === id)?.lastScheduleStates).toEqual({ [messageId]: "SUCCESS" });
+		await call("DELETE", `/v2/schedules/${id}`);
+	});
+
+	it.each([
+		["489 with Upstash-NonRetryable-Error", { status: 489, headers: { "upstash-nonretryable-error": "true" } }, {}],
+		["500 with Upstash-Retries: 0", { status: 500 }, { "upstash-retries": "0" }],
+	])("lastScheduleStates: FAIL once the firing is dead (%s)", async (_what, reply, headers) => {
+		const path = `/v2sched/${uniqueName("dead")}`;
+		const id = uniqueName("sch");
+		await behave(path, reply);
+		await yearly(`${receiverUrl()}${path}`, id, headers);
+		await fireNow(id);
+		const [got] = await waitForReceived(path, 1);
+		await statesBecome(id, { [got?.headers["upstash-message-id"] as string]: "FAIL" });
+		await call("DELETE", `/v2/schedules/${id}`);
+	});
+
+	it("lastScheduleStates of a URL group: one entry per webhook endpoint, keyed by its messageId", async () => {
+		const group = uniqueName("grp");
+		const [okPath, deadPath] = [`/v2sched/${uniqueName("ga")}`, `/v2sched/${uniqueName("gb")}`];
+		await behave(deadPath, { status: 489, headers: { "upstash-nonretryable-error": "true" } });
+		const endpoints = [
+			{ name: "a", url: `${receiverUrl()}${okPath}` },
+			{ name: "b", url: `${receiverUrl()}${deadPath}` },
+		];
+		expect((await json("POST", `/v2/topics/${group}/endpoints`, { endpoints })).status).toBe(200);
+		// A pull subscription of the same topic gets a delivery too, but it is no QStash endpoint.
+		expect((await api("PUT", `/v1/topics/${group}/subscriptions/puller`, { type: "pull" })).status).toBe(201);
+		const id = uniqueName("sch");
+		await yearly(group, id);
+		await fireNow(id);
+		const [[a], [b]] = await Promise.all([waitForReceived(okPath, 1), waitForReceived(deadPath, 1)]);
+		const [idA, idB] = [a?.headers["upstash-message-id"] as string, b?.headers["upstash-message-id"] as string];
+		expect(idA).not.toBe(idB);
+		await statesBecome(id, { [idA]: "SUCCESS", [idB]: "FAIL" });
+		await call("DELETE", `/v2/schedules/${id}`);
+	});
+
+	it("lastScheduleStates is absent once the firing's message is gone", async () => {
+		const path = `/v2sched/${uniqueName("gone")}`;
+		const id = uniqueName("sch");
+		await yearly(`${receiverUrl()}${path}`, id);
+		await fireNow(id);
+		await waitForReceived(path, 1);
+		// As after the retention sweep: the schedule still names its last firing's message.
+		await runInDurableObject(schedules(), (_i, state) => {
+			state.storage.sql.exec("UPDATE schedules SET last_message_id = ? WHERE name = ?", `${id}.swept`, id);
+		});
+		const after = await getSchedule(id);
+		expect(after).not.toHaveProperty("lastScheduleStates");
+		expect(after.lastScheduleTime).toEqual(expect.any(Number));
 		await call("DELETE", `/v2/schedules/${id}`);
 	});
 

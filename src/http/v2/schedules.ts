@@ -1,4 +1,5 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { mapBounded } from "../../concurrency";
 import { getConfig } from "../../config";
 import { AppError, InvalidRequest, NotFound, unwrap } from "../../errors";
 import { scheduleStub } from "../../schedule/client";
@@ -11,6 +12,7 @@ import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
 import { buildPublish } from "./publish";
 import { bodyTooLarge } from "./publish-request";
+import { lastStatesReader, type ScheduleStates } from "./schedule-states";
 import { documentRoute, headerLists, qstashErrors } from "./shared";
 import { ensureSystemTopic, SYSTEM_TOPIC } from "./system-topic";
 
@@ -22,9 +24,13 @@ import { ensureSystemTopic, SYSTEM_TOPIC } from "./system-topic";
 const PREFIX = "/v2/schedules/";
 const IdParams = z.object({ scheduleId: z.string().regex(NAME_PATTERN, "not a schedule id") });
 
+/** Last-firing lookups the list runs at once (up to 1000 schedules, each one call to a topic). */
+const STATE_LOOKUPS_AT_ONCE = 6;
+
 const notFound = (id: string) => new NotFound("schedule_not_found", `schedule ${id} not found`);
 
-function scheduleJson(s: ScheduleRow) {
+/** QSTASH.md's `Schedule`; `states` (the last firing's, read from its message) is absent when null. */
+function scheduleJson(s: ScheduleRow, states: ScheduleStates | null) {
 	const o = s.message.options;
 	const next = nextFiringMs({ cron: s.fields, timezone: s.timezone }, Date.now());
 	return {
@@ -43,6 +49,7 @@ function scheduleJson(s: ScheduleRow) {
 		...(o?.callerIp ? { callerIp: o.callerIp } : {}),
 		...(next !== null ? { nextScheduleTime: next } : {}),
 		...(s.lastAtMs !== null ? { lastScheduleTime: s.lastAtMs } : {}),
+		...(states !== null ? { lastScheduleStates: states } : {}),
 	};
 }
 
@@ -87,7 +94,11 @@ export function qstashScheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 			summary: "Every schedule made through /v2",
 			responses: { 200: { description: "schedules", schema: z.array(z.any()) }, ...qstashErrors(401, 503) },
 		},
-		async (c) => c.json((await scheduleStub(c.env).listQstash()).map(scheduleJson)),
+		async (c) => {
+			const rows = await scheduleStub(c.env).listQstash();
+			const states = await mapBounded(rows, STATE_LOOKUPS_AT_ONCE, lastStatesReader(c.env));
+			return c.json(rows.map((row, i) => scheduleJson(row, states[i] ?? null)));
+		},
 	);
 
 	endpoint(
@@ -100,7 +111,10 @@ export function qstashScheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 			params: IdParams,
 			responses: { 200: { description: "the schedule", schema: z.any() }, ...qstashErrors(400, 401, 404, 503) },
 		},
-		async (c, { params }) => c.json(scheduleJson(await find(c.env, params.scheduleId))),
+		async (c, { params }) => {
+			const row = await find(c.env, params.scheduleId);
+			return c.json(scheduleJson(row, await lastStatesReader(c.env)(row)));
+		},
 	);
 
 	endpoint(
