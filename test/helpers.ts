@@ -26,6 +26,34 @@ export function api(
 	return exports.default.fetch(new Request(`http://sundial.test${path}`, init));
 }
 
+/** Calls a `/v2` route with the test token, raw body and headers as given (QStash's SDK style). */
+export function v2(
+	method: string,
+	path: string,
+	headers: Record<string, string> = {},
+	body?: string | Uint8Array,
+): Promise<Response> {
+	return exports.default.fetch(
+		new Request(`http://sundial.test${path}`, {
+			method,
+			headers: { authorization: `Bearer ${TOKEN}`, ...headers },
+			body,
+		}),
+	);
+}
+
+/** A small seeded generator (mulberry32), so a failing case can be run again. */
+export function seeded(seed: number): () => number {
+	let a = seed >>> 0;
+	return () => {
+		a = (a + 0x6d2b79f5) >>> 0;
+		let t = a;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+}
+
 /** Calls the API and parses the JSON answer. */
 export async function json<T = Record<string, unknown>>(method: string, path: string, body?: unknown) {
 	const res = await api(method, path, body);

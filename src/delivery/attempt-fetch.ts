@@ -3,8 +3,13 @@ import { readAtMost } from "../streams";
 /** Response bytes read so the connection can be reused; past this the body is cancelled. */
 const DRAIN_LIMIT_BYTES = 64 * 1024;
 
-/** What one outgoing attempt produced: the answer's status and headers, or why there was none. */
-export type FetchOutcome = { kind: "response"; status: number; headers: Headers } | { kind: "error"; error: string };
+/**
+ * What one outgoing attempt produced: the answer's status, headers and body (null past
+ * DRAIN_LIMIT_BYTES), or why there was none.
+ */
+export type FetchOutcome =
+	| { kind: "response"; status: number; headers: Headers; body: Uint8Array | null }
+	| { kind: "error"; error: string };
 
 /**
  * Sends one delivery attempt and never throws. The timeout starts here, when the caller has a
@@ -23,8 +28,10 @@ export async function fetchAttempt(url: string, init: RequestInit, timeoutMs: nu
 	}, timeoutMs);
 	try {
 		const response = await fetch(url, { ...init, redirect: "manual", signal: abort.signal });
-		if (response.body) await readAtMost(response.body, DRAIN_LIMIT_BYTES).catch(() => null);
-		return { kind: "response", status: response.status, headers: response.headers };
+		const body = response.body
+			? await readAtMost(response.body, DRAIN_LIMIT_BYTES).catch(() => null)
+			: new Uint8Array(0);
+		return { kind: "response", status: response.status, headers: response.headers, body };
 	} catch (error) {
 		if (timedOut) return { kind: "error", error: `no response within ${timeoutMs} ms` };
 		return { kind: "error", error: `request failed: ${error instanceof Error ? error.message : String(error)}` };

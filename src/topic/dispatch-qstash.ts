@@ -1,5 +1,6 @@
 import { fromBase64 } from "../base64";
 import { qstashMessageId } from "../delivery/qstash-ids";
+import { storeResponse } from "../delivery/qstash-response";
 import { nextQstashAttempt } from "../delivery/qstash-retry";
 import { parseRetryDelayExpression } from "../delivery/qstash-retry-expression";
 import { sendQstash } from "../delivery/qstash-webhook";
@@ -48,7 +49,7 @@ export async function qstashTask(
 	});
 	if (next.kind === "dead") {
 		const why = next.reason === "non_retryable" ? `${error} (Upstash-NonRetryable-Error)` : error;
-		return { kind: "dead", ...ids, status, error: why };
+		return { kind: "dead", ...ids, status, error: why, response: storeResponse(result) };
 	}
-	return { kind: "retry", ...ids, status, error, nextAtMs: next.atMs };
+	return { kind: "retry", ...ids, status, error, nextAtMs: next.atMs, response: storeResponse(result) };
 }

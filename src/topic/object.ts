@@ -2,6 +2,7 @@ import { Conflict, fail, NotFound, ok, type Result } from "../errors";
 import { claimAtMs } from "./dispatcher";
 import { type Answer, Partition } from "./partition";
 import type { PulledMessage } from "./pull";
+import { type QstashFilter, type QstashPage, scanDead, scanEvents, scanPending } from "./qstash-scan";
 import type { PutSubscriptionResult } from "./subscriptions";
 import type {
 	DeadView,
@@ -159,6 +160,37 @@ export class TopicObject extends Partition {
 			// place that knows all pending times.
 			if (result.ok && result.value.purged > 0) await this.rearm();
 			return result;
+		});
+	}
+
+	/** A page of this partition's `/v2` dead letters or log events, newest first (qstash-scan.ts). */
+	qstashScan(
+		route: Route,
+		kind: "dead" | "events",
+		filter: QstashFilter,
+		beforeMs: number | null,
+		limit: number,
+	): Answer<QstashPage> {
+		return this.guarded(route, () => {
+			const scan = kind === "dead" ? scanDead : scanEvents;
+			return ok(scan(this.ctx.storage.sql, this.subs.bySid, filter, beforeMs, limit));
+		});
+	}
+
+	/** Cancels pending `/v2` deliveries matching the filter, one scan budget per call; `next`: go on from there. */
+	qstashCancel(
+		route: Route,
+		filter: QstashFilter,
+		afterMid: number,
+	): Answer<{ cancelled: number; next: number | null }> {
+		return this.guarded(route, async () => {
+			const found = scanPending(this.ctx.storage.sql, this.subs.bySid, filter, afterMid);
+			const nowMs = Date.now();
+			const cancelled = this.store.transaction(() =>
+				found.matches.reduce((n, [mid, sid]) => n + this.admin.cancel(mid, nowMs, sid), 0),
+			);
+			if (cancelled > 0) await this.rearm();
+			return ok({ cancelled, next: found.lastMid });
 		});
 	}
 

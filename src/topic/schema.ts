@@ -92,6 +92,39 @@ export const MIGRATIONS: readonly string[] = [
 	END;`,
 	// v2: a message may carry its own delivery (a /v2 publish: destination, method, retries, …).
 	"ALTER TABLE messages ADD COLUMN options TEXT;",
+	// v3: what `/v2` shows (QSTASH.md "Logs", "Dead-letter queue"): the last failed answer of a /v2
+	// delivery, dead deliveries in the order they died, and a log of every state change of a /v2
+	// message's deliveries, written by triggers (so no path can skip it) and gone with the message.
+	// A /v1 message (options IS NULL) writes no log rows.
+	`ALTER TABLE deliveries ADD COLUMN last_response TEXT;
+	CREATE INDEX deliveries_dead ON deliveries (updated_at_ms, mid, sid) WHERE state = 'dead';
+	CREATE TABLE events (
+		seq INTEGER PRIMARY KEY AUTOINCREMENT,
+		at_ms INTEGER NOT NULL,
+		mid INTEGER NOT NULL,
+		sid INTEGER NOT NULL,
+		state TEXT NOT NULL,
+		next_at_ms INTEGER,
+		status INTEGER,
+		error TEXT
+	);
+	CREATE INDEX events_time ON events (at_ms, seq);
+	CREATE INDEX events_message ON events (mid);
+	CREATE TRIGGER events_created AFTER INSERT ON deliveries
+	WHEN (SELECT options FROM messages WHERE mid = NEW.mid) IS NOT NULL BEGIN
+		INSERT INTO events (at_ms, mid, sid, state, next_at_ms) VALUES (NEW.updated_at_ms, NEW.mid, NEW.sid, 'CREATED', NEW.next_at_ms);
+	END;
+	CREATE TRIGGER events_changed AFTER UPDATE OF state ON deliveries
+	WHEN OLD.state != NEW.state AND (SELECT options FROM messages WHERE mid = NEW.mid) IS NOT NULL BEGIN
+		INSERT INTO events (at_ms, mid, sid, state, next_at_ms, status, error) VALUES (
+			NEW.updated_at_ms, NEW.mid, NEW.sid,
+			CASE NEW.state WHEN 'in_flight' THEN 'ACTIVE' WHEN 'scheduled' THEN 'RETRY' WHEN 'delivered' THEN 'DELIVERED'
+				WHEN 'dead' THEN 'FAILED' ELSE 'CANCELLED' END,
+			NEW.next_at_ms, NEW.last_status, NEW.last_error);
+	END;
+	CREATE TRIGGER events_gone AFTER DELETE ON messages BEGIN
+		DELETE FROM events WHERE mid = OLD.mid;
+	END;`,
 ];
 
 /** The version a fully migrated object is at. */

@@ -32,8 +32,18 @@ export type AttemptRecord =
 			status: number | null;
 			error: string;
 			nextAtMs: number;
+			/** The failed answer as `/v2` shows it (JSON of StoredResponse), or absent. */
+			response?: string | null;
 	  }
-	| { kind: "dead"; mid: number; sid: number; lease: number; status: number | null; error: string };
+	| {
+			kind: "dead";
+			mid: number;
+			sid: number;
+			lease: number;
+			status: number | null;
+			error: string;
+			response?: string | null;
+	  };
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -224,22 +234,23 @@ export class TopicStore {
 		const dead: SqlStorageValue[][] = [];
 		for (const r of records) {
 			if (r.kind === "delivered") delivered.push([r.mid, r.sid, r.lease, r.status, r.atMs]);
-			else if (r.kind === "retry") retry.push([r.mid, r.sid, r.lease, r.status, r.error, r.nextAtMs]);
-			else dead.push([r.mid, r.sid, r.lease, r.status, r.error]);
+			else if (r.kind === "retry")
+				retry.push([r.mid, r.sid, r.lease, r.status, r.error, r.nextAtMs, r.response ?? null]);
+			else dead.push([r.mid, r.sid, r.lease, r.status, r.error, r.response ?? null]);
 		}
 		return (
 			this.updateLeased(
-				"state = 'delivered', next_at_ms = NULL, last_status = v.column4, last_error = NULL, delivered_at_ms = v.column5",
+				"state = 'delivered', next_at_ms = NULL, last_status = v.column4, last_error = NULL, delivered_at_ms = v.column5, last_response = NULL",
 				delivered,
 				nowMs,
 			) +
 			this.updateLeased(
-				"state = 'scheduled', next_at_ms = v.column6, last_status = v.column4, last_error = v.column5",
+				"state = 'scheduled', next_at_ms = v.column6, last_status = v.column4, last_error = v.column5, last_response = v.column7",
 				retry,
 				nowMs,
 			) +
 			this.updateLeased(
-				"state = 'dead', next_at_ms = NULL, last_status = v.column4, last_error = v.column5",
+				"state = 'dead', next_at_ms = NULL, last_status = v.column4, last_error = v.column5, last_response = v.column6",
 				dead,
 				nowMs,
 			)

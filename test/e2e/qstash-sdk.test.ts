@@ -4,7 +4,7 @@ import type { Receiver as HttpReceiver } from "../support/receiver.js";
 import { useSundial } from "./fixture.js";
 import type { Sundial } from "./lib.js";
 
-/** The real @upstash/qstash SDK against the real Worker: what works of /v2 so far. */
+/** The real @upstash/qstash SDK against the real Worker. */
 describe("@upstash/qstash against /v2 (wrangler dev)", () => {
 	let sundial: Sundial;
 	let client: Client;
@@ -181,4 +181,94 @@ describe("@upstash/qstash against /v2 (wrangler dev)", () => {
 	it("GET /v2/keys answers the keys the Worker signs with", async () => {
 		expect((await sundial.api("GET", "/v2/keys")).body).toEqual(sundial.qstashKeys);
 	});
+
+	it("logs: a delivery's states newest first, by messageId and by state, paged with the cursor", async () => {
+		let calls = 0;
+		http.behaviour("/sdk/logged", () => {
+			calls += 1;
+			return { status: calls < 2 ? 503 : 200 };
+		});
+		const { messageId } = await client.publish({
+			url: `${http.url}/sdk/logged`,
+			body: "l",
+			retries: 2,
+			retryDelay: "100",
+		});
+		let states: string[] = [];
+		for (let i = 0; i < 100 && states[0] !== "DELIVERED"; i++) {
+			states = (await client.logs({ filter: { messageId } })).logs.map((l) => l.state);
+			if (states[0] !== "DELIVERED") await sleep(100);
+		}
+		expect(states).toEqual(["DELIVERED", "ACTIVE", "RETRY", "ACTIVE", "CREATED"]);
+		const retry = (await client.logs({ filter: { messageId, state: "RETRY" } })).logs;
+		expect(retry).toHaveLength(1);
+		expect(retry[0]).toMatchObject({ messageId, responseStatus: 503, url: `${http.url}/sdk/logged` });
+		// The SDK's documented loop: start at now, follow the cursor.
+		const seen: string[] = [];
+		let cursor: string | number = Date.now() + 1000;
+		for (let page = 0; page < 10 && cursor; page++) {
+			const res = await client.logs({ cursor, count: 2, filter: { messageId } });
+			seen.push(...res.logs.map((l) => l.state));
+			cursor = res.cursor ?? 0;
+		}
+		expect(seen).toEqual(states);
+	});
+
+	it("dlq by filter: listed with the last answer, retried with count and cursor, then deleted with { all: true }", async () => {
+		http.behaviour("/sdk/dlq-filter", () => ({ status: 422, headers: { "x-why": "nope" }, body: "rejected" }));
+		for (let i = 0; i < 3; i++) {
+			await client.publish({ url: `${http.url}/sdk/dlq-filter`, body: `f${i}`, retries: 0, label: "sdk-bulk" });
+		}
+		const filter = { url: `${http.url}/sdk/dlq-filter`, responseStatus: 422 };
+		let listed: Awaited<ReturnType<typeof client.dlq.listMessages>>["messages"] = [];
+		for (let i = 0; i < 100 && listed.length < 3; i++) {
+			listed = (await client.dlq.listMessages({ filter })).messages;
+			if (listed.length < 3) await sleep(100);
+		}
+		expect(listed).toHaveLength(3);
+		expect(listed[0]).toMatchObject({ responseStatus: 422, responseBody: "rejected", labels: ["sdk-bulk"] });
+		http.behaviour("/sdk/dlq-filter", () => ({ status: 200 }));
+		const first = await client.dlq.retry({ filter: { label: "sdk-bulk" }, count: 2 });
+		expect(first.responses).toHaveLength(2);
+		expect(first.cursor).toEqual(expect.any(String));
+		await http.waitFor(() => http.received.filter((r) => r.path === "/sdk/dlq-filter").length >= 5, 15_000);
+		let deleted = 0;
+		let cursor: string | undefined;
+		do {
+			const res = await client.dlq.delete({ all: true, cursor });
+			deleted += res.deleted;
+			cursor = res.cursor;
+		} while (cursor);
+		expect(deleted).toBeGreaterThanOrEqual(1);
+		expect((await client.dlq.listMessages({ filter })).messages).toEqual([]);
+	});
+
+	it("dlq of a URL group endpoint: listed with urlGroup and endpointName", async () => {
+		http.behaviour("/sdk/group-dead", () => ({ status: 500 }));
+		await client.urlGroups.addEndpoints({
+			name: "sdk-dead",
+			endpoints: [{ name: "ep", url: `${http.url}/sdk/group-dead` }],
+		});
+		await client.publish({ urlGroup: "sdk-dead", body: "g", retries: 0 });
+		let listed: Awaited<ReturnType<typeof client.dlq.listMessages>>["messages"] = [];
+		for (let i = 0; i < 100 && listed.length === 0; i++) {
+			listed = (await client.dlq.listMessages({ filter: { urlGroup: "sdk-dead" } })).messages;
+			if (listed.length === 0) await sleep(100);
+		}
+		expect(listed).toHaveLength(1);
+		expect(listed[0]).toMatchObject({ urlGroup: "sdk-dead", endpointName: "ep", body: "g", responseStatus: 500 });
+	});
+
+	it("messages.cancel by filter, then { all: true }", async () => {
+		const a = await client.publish({ url: `${http.url}/sdk/cancel`, body: "a", delay: 3600, label: "sdk-cancel" });
+		const b = await client.publish({ url: `${http.url}/sdk/cancel`, body: "b", delay: 3600 });
+		expect(await client.messages.cancel({ filter: { label: "sdk-cancel" } })).toEqual({ cancelled: 1 });
+		await expect(client.messages.get(a.messageId)).rejects.toMatchObject({ status: 404 });
+		expect((await client.messages.get(b.messageId)).messageId).toBe(b.messageId);
+		const all = await client.messages.cancel({ all: true });
+		expect(all.cancelled).toBeGreaterThanOrEqual(1);
+		await expect(client.messages.get(b.messageId)).rejects.toMatchObject({ status: 404 });
+	});
 });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,19 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { partitionOf } from "../../src/topic/client/routing";
-import { json, uniqueName } from "../helpers";
+import { json, seeded, uniqueName } from "../helpers";
 import { partitionedTopic, partitionSql, publishBatch } from "../partitions";
 
-/** A small seeded generator (mulberry32), so a failing case can be run again. */
-function random(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
+const random = seeded;
 
 type Summary = { id: string; deliver_at: string };
 type Dead = { message_id: string };

@@ -1,20 +1,12 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, behave, json, receiverUrl, TOKEN, uniqueName } from "../helpers";
+import { api, behave, json, receiverUrl, uniqueName, v2 } from "../helpers";
 import { waitFor, waitForReceived } from "../lifecycle";
 
 const schedules = () => env.SCHEDULES.getByName("~schedules");
 
-function call(method: string, path: string, headers: Record<string, string> = {}, body?: string | Uint8Array) {
-	return exports.default.fetch(
-		new Request(`http://sundial.test${path}`, {
-			method,
-			headers: { authorization: `Bearer ${TOKEN}`, ...headers },
-			body,
-		}),
-	);
-}
+const call = v2;
 
 type States = Record<string, "IN_PROGRESS" | "SUCCESS" | "FAIL">;
 type Schedule = Record<string, unknown> & {

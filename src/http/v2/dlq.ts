@@ -1,140 +1,174 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { type DeliveryRef, dlqId, readDlqId } from "../../delivery/qstash-ids";
-import { AppError, InvalidRequest, NotFound } from "../../errors";
+import { dlqId, qstashMessageId, readDlqId } from "../../delivery/qstash-ids";
+import { AppError, NotFound } from "../../errors";
 import { newMessageId } from "../../publish/normalize";
 import { topicClient } from "../../topic/client";
-import type { MessageView } from "../../topic/types";
-import { decodeCursor, encodeCursor } from "../cursor";
+import { noFilter } from "../../topic/qstash-scan";
+import type { DeliveryOptions, NewMessage } from "../../topic/types";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
 import { qstashMessage } from "./messages";
+import { readPublish } from "./publish-request";
+import {
+	eachLimited,
+	filterQuery,
+	mergedPage,
+	parseScanQuery,
+	repeated,
+	type ScanQuery,
+	type SourcedRow,
+} from "./scan";
 import { documentRoute, qstashErrors } from "./shared";
-import { publishToSystemTopic, SYSTEM_TOPIC } from "./system-topic";
+import { publishToSystemTopic } from "./system-topic";
 
 type Env = HonoEnv["Bindings"];
 
 /**
- * The dead-letter queue of `/v2` (QSTASH.md "Dead-letter queue"), for messages published to a URL
- * (the system topic's `url` deliveries). Dead deliveries of URL-group endpoints are in the group
- * topic's `/v1` dead list for now.
+ * The dead-letter queue of `/v2` (QSTASH.md "Dead-letter queue"): every dead delivery of a `/v2`
+ * message, to a URL (the system topic) or to a URL group's endpoint (the group's topic), newest
+ * death first, with the last failed answer.
  */
-const SUBSCRIPTION = "url";
 const DlqParams = z.object({ dlqId: z.string().regex(/^dlq_[A-Za-z0-9_-]{1,1000}$/, "not a dlqId") });
-const MAX_IDS = 100;
+/** Filters of the DLQ besides the common ones. */
+const DLQ_FILTERS = ["dlqIds", "messageId", "responseStatus"] as const;
 
 const notFound = (id: string) => new NotFound("dlq_not_found", `DLQ message ${id} not found`);
 
-/** Refuses parameters a bulk action would not apply (never wider than asked); returns the dlqIds. */
-function bulkIds(url: string): DeliveryRef[] {
-	const params = new URL(url).searchParams;
-	for (const key of new Set(params.keys())) {
-		if (key !== "dlqIds" && key !== "cursor" && key !== "count") {
-			throw new InvalidRequest(`filter ${key} is not supported yet; nothing was changed`);
-		}
-	}
-	const ids = params.getAll("dlqIds");
-	if (ids.length === 0) throw new InvalidRequest("give dlqIds: acting by filter or on all is not supported yet");
-	if (ids.length > MAX_IDS) throw new InvalidRequest(`at most ${MAX_IDS} dlqIds`);
-	return ids.map((id) => readDlqId(id)).filter((ref): ref is DeliveryRef => ref !== null);
-}
+const FilterQuery = filterQuery({
+	dlqIds: repeated(),
+	messageId: z.string().optional(),
+	responseStatus: z.string().optional().openapi({ description: "the last attempt's status" }),
+});
 
-/** A dead `/v2` delivery with its message, or null. */
-async function dead(env: Env, ref: DeliveryRef): Promise<MessageView | null> {
-	// Only URL publishes have a /v2 DLQ so far (a group endpoint's dead letters are in its topic's /v1 list).
-	if (ref.topic !== SYSTEM_TOPIC || ref.subscription !== SUBSCRIPTION) return null;
-	try {
-		const m = await topicClient(env, ref.topic).messages.get(ref.id);
-		const delivery = m.deliveries.find((d) => d.subscription === ref.subscription);
-		return m.options && delivery?.state === "dead" ? m : null;
-	} catch (error) {
-		if (error instanceof AppError && ["topic_not_found", "message_not_found"].includes(error.code)) return null;
-		throw error;
-	}
-}
-
-function dlqMessage(ref: DeliveryRef, m: MessageView) {
-	const status = m.deliveries.find((d) => d.subscription === ref.subscription)?.lastStatus ?? null;
-	const id = ref.topic === SYSTEM_TOPIC ? m.id : ref.id;
+/** QSTASH.md's `DlqMessage`: the message, its dlqId and the last failed answer. */
+function dlqMessage(row: SourcedRow) {
+	const m = row.message;
+	const messageId = qstashMessageId(row.options.topicName, row.id, row.subscription);
+	const r = row.response ?? null;
 	return {
-		...qstashMessage(id, m, m.options?.url ?? ""),
-		dlqId: dlqId(ref.topic, ref.id, ref.subscription),
-		...(status !== null ? { responseStatus: status } : {}),
+		...qstashMessage(
+			messageId,
+			{
+				options: row.options,
+				headers: m?.headers ?? {},
+				body: m?.body ?? "",
+				deliverAtMs: m?.deliverAtMs ?? 0,
+				publishedAtMs: row.publishedAtMs,
+			},
+			row.url,
+		),
+		dlqId: dlqId(row.topic, row.id, row.subscription),
+		...(row.status !== null ? { responseStatus: row.status } : {}),
+		...(r ? { responseHeader: r.header } : {}),
+		...(r?.body !== undefined ? { responseBody: r.body } : {}),
+		...(r?.bodyBase64 !== undefined ? { responseBodyBase64: r.bodyBase64 } : {}),
 	};
 }
 
-/** Publishes a dead message again as a new one due now (same destination and settings), then removes the entry. */
-async function retry(env: Env, ref: DeliveryRef, m: MessageView): Promise<string> {
-	const o = m.options;
-	if (!o) throw new Error("not a /v2 message");
+/** The query of one dlqId. */
+function byId(id: string): ScanQuery | null {
+	const ref = readDlqId(id);
+	if (!ref) return null;
+	return {
+		filter: noFilter(),
+		topics: [ref.topic],
+		refs: new Map([[ref.topic, [{ id: ref.id, subscription: ref.subscription }]]]),
+		none: false,
+		count: 1,
+		cursorMs: null,
+	};
+}
+
+async function findOne(env: Env, id: string): Promise<SourcedRow> {
+	const q = byId(id);
+	const row = q ? (await mergedPage(env, "dead", q)).rows[0] : undefined;
+	if (!row) throw notFound(id);
+	return row;
+}
+
+/** Removes dead entries, one call per (topic, subscription); returns how many went. */
+async function remove(env: Env, rows: readonly SourcedRow[]): Promise<number> {
+	const groups = new Map<string, { topic: string; subscription: string; ids: string[] }>();
+	for (const r of rows) {
+		const key = JSON.stringify([r.topic, r.subscription]);
+		const g = groups.get(key) ?? { topic: r.topic, subscription: r.subscription, ids: [] };
+		g.ids.push(r.id);
+		groups.set(key, g);
+	}
+	const purged = await eachLimited([...groups.values()], async (g) => {
+		try {
+			return (await topicClient(env, g.topic).messages.purgeDead(g.subscription, g.ids)).purged;
+		} catch (error) {
+			if (error instanceof AppError && ["topic_not_found", "subscription_not_found"].includes(error.code)) return 0;
+			throw error;
+		}
+	});
+	return purged.reduce((a, b) => a + b, 0);
+}
+
+/** What `Upstash-*` headers on a retry request change (QSTASH.md: they override the original's). */
+function overrides(
+	headers: Headers,
+): (o: DeliveryOptions, dueMs: number) => { options: DeliveryOptions; dueMs: number } {
 	const nowMs = Date.now();
-	const message = {
+	const read = readPublish({ kind: "url", url: "https://retry.invalid/" }, headers, new Headers(), nowMs);
+	const has = (name: string) => headers.has(name);
+	return (o, dueMs) => ({
+		options: {
+			...o,
+			...(has("upstash-method") ? { method: read.method } : {}),
+			...(has("upstash-retries") ? { retries: read.retries } : {}),
+			...(has("upstash-retry-delay") ? { retryDelay: read.retryDelay } : {}),
+			...(has("upstash-timeout") ? { timeoutMs: read.timeoutMs } : {}),
+		},
+		dueMs: has("upstash-delay") || has("upstash-not-before") ? read.deliverAtMs : dueMs,
+	});
+}
+
+/**
+ * Publishes a dead entry again as a new message to the same destination (a group endpoint's entry
+ * goes to that endpoint's URL alone), due now unless overridden; then removes the entry.
+ */
+async function retry(env: Env, row: SourcedRow, change: ReturnType<typeof overrides>): Promise<string> {
+	const m = row.message;
+	if (!m) throw new AppError(503, "dlq_unavailable", "the dead message could not be read; repeat the request");
+	const nowMs = Date.now();
+	const { options, dueMs } = change({ ...row.options, url: row.url, topicName: null }, nowMs);
+	const message: NewMessage = {
 		id: newMessageId(nowMs),
 		body: m.body,
 		contentType: m.contentType,
 		headers: m.headers,
 		requestId: null,
-		deliverAtMs: nowMs,
-		options: o,
+		deliverAtMs: dueMs,
+		options,
 	};
 	const result = await publishToSystemTopic(env, message);
 	if ("error" in result) throw new AppError(503, result.error.code, result.error.message);
-	await topicClient(env, ref.topic).messages.purgeDead(ref.subscription, [ref.id]);
+	await remove(env, [row]);
 	return result.id;
 }
 
 export function dlqRoutes(app: OpenAPIHono<HonoEnv>): void {
-	endpoint(
-		app,
-		{
-			method: "get",
-			path: "/v2/dlq",
-			tag: "qstash",
-			summary:
-				"Dead messages published to a URL; `cursor` is absent on the last page (filters: not supported yet, 400)",
-			query: z.object({
-				count: z.coerce.number().int().min(1).max(100).optional(),
-				cursor: z.string().max(512).optional(),
-			}),
-			responses: {
-				200: {
-					description: "one page",
-					schema: z.object({ messages: z.array(z.any()), cursor: z.string().optional() }),
-				},
-				...qstashErrors(400, 401, 503),
+	documentRoute(app, {
+		method: "get",
+		path: "/v2/dlq",
+		summary: "Dead messages, newest death first; filters as QSTASH.md; `cursor` is absent on the last page",
+		query: FilterQuery,
+		ok: {
+			200: {
+				description: "one page",
+				schema: z.object({ messages: z.array(z.any()), cursor: z.string().optional() }),
 			},
 		},
-		async (c, { query }) => {
-			for (const key of Object.keys(c.req.query())) {
-				if (!["count", "cursor", "dlqIds"].includes(key))
-					throw new InvalidRequest(`filter ${key} is not supported yet`);
-			}
-			if (c.req.queries("dlqIds")) {
-				const found = [];
-				for (const ref of bulkIds(c.req.url)) {
-					const m = await dead(c.env, ref);
-					if (m) found.push(dlqMessage(ref, m));
-				}
-				return c.json({ messages: found });
-			}
-			const after = query.cursor ? decodeCursor(query.cursor, "dlq", SYSTEM_TOPIC, 2) : null;
-			const client = topicClient(c.env, SYSTEM_TOPIC);
-			const page = await client.messages
-				.listDead(SUBSCRIPTION, after as [number, number] | null, query.count ?? 100)
-				.catch((error: unknown) => {
-					if (error instanceof AppError && ["topic_not_found", "subscription_not_found"].includes(error.code))
-						return null;
-					throw error;
-				});
-			if (!page) return c.json({ messages: [] });
-			const messages = [];
-			for (const d of page.dead) {
-				const ref = { topic: SYSTEM_TOPIC, id: d.messageId, subscription: SUBSCRIPTION };
-				const m = await dead(c.env, ref);
-				if (m) messages.push(dlqMessage(ref, m));
-			}
-			return c.json(page.next ? { messages, cursor: encodeCursor("dlq", SYSTEM_TOPIC, page.next) } : { messages });
-		},
-	);
+		errors: [400, 401, 503],
+	});
+	app.get("/v2/dlq", async (c) => {
+		const q = parseScanQuery(c.req.url, DLQ_FILTERS, { count: 100, maxCount: 100 });
+		const page = await mergedPage(c.env, "dead", q);
+		const messages = page.rows.map(dlqMessage);
+		return c.json(page.cursor ? { messages, cursor: page.cursor } : { messages });
+	});
 
 	endpoint(
 		app,
@@ -146,12 +180,7 @@ export function dlqRoutes(app: OpenAPIHono<HonoEnv>): void {
 			params: DlqParams,
 			responses: { 200: { description: "the DLQ message", schema: z.any() }, ...qstashErrors(400, 401, 404, 503) },
 		},
-		async (c, { params }) => {
-			const ref = readDlqId(params.dlqId);
-			const m = ref ? await dead(c.env, ref) : null;
-			if (!ref || !m) throw notFound(params.dlqId);
-			return c.json(dlqMessage(ref, m));
-		},
+		async (c, { params }) => c.json(dlqMessage(await findOne(c.env, params.dlqId))),
 	);
 
 	endpoint(
@@ -168,11 +197,9 @@ export function dlqRoutes(app: OpenAPIHono<HonoEnv>): void {
 			},
 		},
 		async (c, { params }) => {
-			const ref = readDlqId(params.dlqId);
-			if (!ref || !(await dead(c.env, ref))) throw notFound(params.dlqId);
-			const { purged } = await topicClient(c.env, ref.topic).messages.purgeDead(ref.subscription, [ref.id]);
-			if (purged === 0) throw notFound(params.dlqId);
-			return c.json({ deleted: purged });
+			const deleted = await remove(c.env, [await findOne(c.env, params.dlqId)]);
+			if (deleted === 0) throw notFound(params.dlqId);
+			return c.json({ deleted });
 		},
 	);
 
@@ -186,50 +213,49 @@ export function dlqRoutes(app: OpenAPIHono<HonoEnv>): void {
 			params: DlqParams,
 			responses: {
 				200: { description: "the new message", schema: z.object({ messageId: z.string() }) },
-				...qstashErrors(400, 401, 404, 503),
+				...qstashErrors(400, 401, 404, 501, 503),
 			},
 		},
 		async (c, { params }) => {
-			const ref = readDlqId(params.dlqId);
-			const m = ref ? await dead(c.env, ref) : null;
-			if (!ref || !m) throw notFound(params.dlqId);
-			return c.json({ messageId: await retry(c.env, ref, m) });
+			const change = overrides(c.req.raw.headers);
+			return c.json({ messageId: await retry(c.env, await findOne(c.env, params.dlqId), change) });
 		},
 	);
 
 	for (const [method, path, summary] of [
-		["delete", "/v2/dlq", "Delete the dead messages named by repeated `dlqIds` (filters: not supported yet, 400)"],
+		[
+			"delete",
+			"/v2/dlq",
+			"Delete up to `count` (default 100) dead messages: by `dlqIds`, by filters, or all; `cursor` while more remain",
+		],
 		[
 			"post",
 			"/v2/dlq/retry",
-			"Publish again the dead messages named by repeated `dlqIds` (filters: not supported yet, 400)",
+			"Publish again up to `count` (default 100) dead messages: by `dlqIds`, by filters, or all; `cursor` while more remain",
 		],
 	] as const) {
 		documentRoute(app, {
 			method,
 			path,
 			summary,
-			query: z.object({ dlqIds: z.array(z.string()).openapi({ description: "repeat the parameter" }) }),
+			query: FilterQuery,
 			ok: { 200: { description: "done", schema: z.any() } },
 			errors: [400, 401, 503],
 		});
 	}
 
 	app.delete("/v2/dlq", async (c) => {
-		let deleted = 0;
-		for (const ref of bulkIds(c.req.url)) {
-			if (!(await dead(c.env, ref))) continue;
-			deleted += (await topicClient(c.env, ref.topic).messages.purgeDead(ref.subscription, [ref.id])).purged;
-		}
-		return c.json({ deleted });
+		const q = parseScanQuery(c.req.url, DLQ_FILTERS, { count: 100, maxCount: 1000 });
+		const page = await mergedPage(c.env, "dead", q, true);
+		const deleted = await remove(c.env, page.rows);
+		return c.json(page.cursor ? { deleted, cursor: page.cursor } : { deleted });
 	});
 
 	app.post("/v2/dlq/retry", async (c) => {
-		const responses: { messageId: string }[] = [];
-		for (const ref of bulkIds(c.req.url)) {
-			const m = await dead(c.env, ref);
-			if (m) responses.push({ messageId: await retry(c.env, ref, m) });
-		}
-		return c.json({ responses });
+		const change = overrides(c.req.raw.headers);
+		const q = parseScanQuery(c.req.url, DLQ_FILTERS, { count: 100, maxCount: 1000 });
+		const page = await mergedPage(c.env, "dead", q, true);
+		const responses = await eachLimited(page.rows, async (row) => ({ messageId: await retry(c.env, row, change) }));
+		return c.json(page.cursor ? { responses, cursor: page.cursor } : { responses });
 	});
 }

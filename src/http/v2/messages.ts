@@ -1,12 +1,12 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { readGroupMessageId } from "../../delivery/qstash-ids";
-import { AppError, InvalidRequest, NotFound } from "../../errors";
+import { AppError, NotFound } from "../../errors";
 import { topicClient } from "../../topic/client";
 import type { MessageView } from "../../topic/types";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
+import { eachLimited, filterFor, filterQuery, locateMessage, parseScanQuery, repeated, topicsOf } from "./scan";
 import { documentRoute, headerLists, qstashErrors } from "./shared";
-import { SYSTEM_TOPIC } from "./system-topic";
 
 const MessageParams = z.object({ messageId: z.string().regex(/^msg_[A-Za-z0-9_-]{1,1000}$/, "not a messageId") });
 const QstashMessage = z
@@ -23,28 +23,20 @@ const QstashMessage = z
 		retryDelayExpression: z.string().optional(),
 		notBefore: z.number(),
 		createdAt: z.number(),
+		scheduleId: z.string().optional(),
 		callerIP: z.string().optional(),
 		labels: z.array(z.string()).optional(),
 	})
 	.openapi("QstashMessage");
 
-/** Most ids one bulk cancel takes. */
-const MAX_BULK_IDS = 1000;
-
 const notFound = (id: string) => new NotFound("message_not_found", `message ${id} not found`);
-
-/** Where a messageId points: the system topic's message, or one endpoint of a group's message. */
-function locate(messageId: string): { topic: string; id: string; subscription: string | null } {
-	const group = readGroupMessageId(messageId);
-	return group ?? { topic: SYSTEM_TOPIC, id: messageId, subscription: null };
-}
 
 /**
  * A `/v2` message whose delivery (to the endpoint its id names, for a group) is still pending:
  * scheduled, in flight or waiting for a retry; else null.
  */
 async function pending(env: HonoEnv["Bindings"], messageId: string): Promise<{ m: MessageView; url: string } | null> {
-	const where = locate(messageId);
+	const where = locateMessage(messageId);
 	try {
 		const client = topicClient(env, where.topic);
 		const m = await client.messages.get(where.id);
@@ -65,8 +57,11 @@ async function pending(env: HonoEnv["Bindings"], messageId: string): Promise<{ m
 	}
 }
 
+/** What QStash's `Message` is made of. */
+export type MessageParts = Pick<MessageView, "options" | "headers" | "body" | "deliverAtMs" | "publishedAtMs">;
+
 /** QSTASH.md's `Message`: fields that do not apply are absent; times in ms. */
-export function qstashMessage(messageId: string, m: MessageView, url: string) {
+export function qstashMessage(messageId: string, m: MessageParts, url: string) {
 	const o = m.options;
 	if (!o) throw new Error("not a /v2 message");
 	const group = readGroupMessageId(messageId);
@@ -81,6 +76,7 @@ export function qstashMessage(messageId: string, m: MessageView, url: string) {
 		...(o.retryDelay !== null ? { retryDelayExpression: o.retryDelay } : {}),
 		notBefore: m.deliverAtMs,
 		createdAt: m.publishedAtMs,
+		...(o.scheduleId ? { scheduleId: o.scheduleId } : {}),
 		...(o.callerIp !== null ? { callerIP: o.callerIp } : {}),
 		...(o.labels.length > 0 ? { labels: o.labels } : {}),
 	};
@@ -120,7 +116,7 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 		},
 		async (c, { params }) => {
 			if (!(await pending(c.env, params.messageId))) throw notFound(params.messageId);
-			const where = locate(params.messageId);
+			const where = locateMessage(params.messageId);
 			const { cancelled } = await topicClient(c.env, where.topic).messages.cancel(where.id, where.subscription);
 			if (cancelled === 0) throw notFound(params.messageId);
 			return c.json({ cancelled });
@@ -130,32 +126,24 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 	documentRoute(app, {
 		method: "delete",
 		path: "/v2/messages",
-		summary: "Cancel the pending messages named by repeated `messageIds` (filters and all: not supported yet, 400)",
-		query: z.object({ messageIds: z.array(z.string()).openapi({ description: "repeat the parameter" }) }),
+		summary:
+			"Cancel pending messages: those named by repeated `messageIds`, or every match of the filters, or all of them when none is given",
+		query: filterQuery({ messageIds: repeated() }),
 		ok: { 200: { description: "cancelled", schema: z.object({ cancelled: z.number() }) } },
 		errors: [400, 401, 503],
 	});
 	app.delete("/v2/messages", async (c) => {
-		const params = new URL(c.req.url).searchParams;
-		// A filter Sundial does not apply must never widen a bulk cancel to "all": refuse it.
-		for (const key of new Set(params.keys())) {
-			if (key !== "messageIds" && key !== "cursor" && key !== "count") {
-				throw new InvalidRequest(`filter ${key} is not supported yet; nothing was cancelled`);
-			}
-		}
-		const ids = params.getAll("messageIds");
-		if (ids.length === 0) {
-			throw new InvalidRequest(
-				"give messageIds: cancelling by filter or all is not supported yet; nothing was cancelled",
-			);
-		}
-		if (ids.length > MAX_BULK_IDS) throw new InvalidRequest(`at most ${MAX_BULK_IDS} messageIds`);
-		let cancelled = 0;
-		for (const id of new Set(ids)) {
-			if (!MessageParams.shape.messageId.safeParse(id).success || !(await pending(c.env, id))) continue;
-			const where = locate(id);
-			cancelled += (await topicClient(c.env, where.topic).messages.cancel(where.id, where.subscription)).cancelled;
-		}
-		return c.json({ cancelled });
+		// `count` and `cursor` are accepted and ignored: one call cancels every match.
+		const q = parseScanQuery(c.req.url, ["messageIds"], { count: 100, maxCount: 1000 });
+		const topics = await topicsOf(c.env, q);
+		const counts = await eachLimited(topics, (topic) =>
+			topicClient(c.env, topic)
+				.qstash.cancel(filterFor(q, topic))
+				.catch((error: unknown) => {
+					if (error instanceof AppError && error.code === "topic_not_found") return 0;
+					throw error;
+				}),
+		);
+		return c.json({ cancelled: counts.reduce((a, b) => a + b, 0) });
 	});
 }

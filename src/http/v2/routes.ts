@@ -7,6 +7,7 @@ import { batchRoutes } from "./batch";
 import { dlqRoutes } from "./dlq";
 import { urlGroupRoutes } from "./groups";
 import { keyRoutes, unsupportedRoutes } from "./keys";
+import { logRoutes } from "./logs";
 import { messageRoutes } from "./messages";
 import { publishRoutes } from "./publish";
 import { qstashScheduleRoutes } from "./schedules";
@@ -31,6 +32,7 @@ export function qstashRoutes(app: OpenAPIHono<HonoEnv>): void {
 	batchRoutes(app);
 	messageRoutes(app);
 	dlqRoutes(app);
+	logRoutes(app);
 	qstashScheduleRoutes(app);
 	keyRoutes(app);
 	unsupportedRoutes(app);

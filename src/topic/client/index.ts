@@ -3,10 +3,12 @@ import { TopicAdmin } from "./admin";
 import { Door } from "./door";
 import { TopicMessages } from "./messages";
 import { TopicPull } from "./pull";
+import { TopicQstash } from "./qstash";
 
 export type { SubscriptionWrite, TopicInput } from "./admin";
 export type { DeadPosition, ListFilter, MessagePosition, PublishResult } from "./messages";
 export type { ReceiveRequest } from "./pull";
+export type { PartitionPage } from "./qstash";
 export { MAX_PARTITIONS } from "./routing";
 
 /**
@@ -20,10 +22,17 @@ export interface TopicClient {
 	messages: TopicMessages;
 	/** Pull consumers: receive, ack, nack, extend. */
 	pull: TopicPull;
+	/** What `/v2` lists (dead letters, logs) and cancels by filter. */
+	qstash: TopicQstash;
 }
 
 /** The client for one topic. Cheap: build one per request. */
 export function topicClient(env: AppEnv, topic: string): TopicClient {
 	const door = new Door(env, topic);
-	return { admin: new TopicAdmin(door), messages: new TopicMessages(door), pull: new TopicPull(door) };
+	return {
+		admin: new TopicAdmin(door),
+		messages: new TopicMessages(door),
+		pull: new TopicPull(door),
+		qstash: new TopicQstash(door),
+	};
 }
