@@ -17,9 +17,13 @@ export const CLAIM_BATCH = 48;
 /**
  * How far ahead of their due time deliveries are claimed. The claim's commit (which outgoing
  * requests wait for) then happens before the due time, and each attempt waits in memory for its
- * exact due millisecond: never early, and late by the fetch alone.
+ * exact due millisecond: never early, and late by the fetch alone. 20 ms rather than 5: where
+ * deliveries are sparse per object (a topic of 16 partitions at 1,000/s is 62/s each) one claim
+ * then takes several, and the transactions per delivery drop; `/v2` p50 lateness at 1,000/s went
+ * from 13 to 2 ms on the bench machine (docs/BENCHMARKS.md #9). A cancel or reschedule in the last
+ * 20 ms before the due time finds the delivery in flight.
  */
-export const CLAIM_AHEAD_MS = 5;
+export const CLAIM_AHEAD_MS = 20;
 /**
  * When the alarm is next needed for deliveries: CLAIM_AHEAD_MS before the earliest due push
  * delivery or lease expiry (the one place the claim lead is applied to pending work).
@@ -178,9 +182,11 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 	let attempts = 0;
 	let refilling: Promise<boolean> | null = null;
 	let lastClaimMs = startedMs;
+	let refills = 0;
 
 	/** Records outcomes and claims a batch; false when nothing was due. */
 	const refill = async (): Promise<boolean> => {
+		refills++;
 		const nowMs = Date.now();
 		const subs = deps.subscriptions();
 		let leaseEndMs = nowMs;
@@ -194,11 +200,13 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 				return sub.config.type === "pull" ? afterFailureAt(sub, used, nowMs) : nowMs;
 			});
 			const dueBy = nowMs + CLAIM_AHEAD_MS;
-			return deps.store.claimDue(dueBy, Math.min(CLAIM_BATCH, deps.maxDeliveries - attempts), (sid) => {
+			const limit = Math.min(CLAIM_BATCH, deps.maxDeliveries - attempts);
+			const leaseUntil = (sid: number) => {
 				const until = nowMs + pushLeaseMs(subs.get(sid));
 				leaseEndMs = Math.max(leaseEndMs, until);
 				return until;
-			});
+			};
+			return deps.store.claimDue(dueBy, limit, leaseUntil, nowMs);
 		});
 		// Wakes waiting pull consumers: this round may have ended leases or recorded nacks.
 		await deps.afterRound?.();
@@ -237,9 +245,17 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 				continue;
 			}
 			if (attempts >= deps.maxDeliveries || Date.now() - startedMs >= ALARM_BUDGET_MS) break;
-			if (await refillOnce()) continue;
+			// A refill is a transaction: take one only when something is claimable or outcomes wait to be
+			// recorded, not each time a sender finds the buffer empty (with many partitions of one topic
+			// each claiming one delivery a round, those empty transactions doubled the commits).
+			let next = nextWorkAtMs(deps.store);
+			// The run's first refill always happens: it ends expired leases and wakes pull consumers. A
+			// refill under way is joined: it may bring work for this sender too.
+			if (refilling || refills === 0 || (next !== null && next <= Date.now()) || outcomes.length > 0) {
+				if (await refillOnce()) continue;
+				next = nextWorkAtMs(deps.store);
+			}
 			// Nothing due now: wait in memory for what is due very soon, else end this run.
-			const next = nextWorkAtMs(deps.store);
 			const waitMs = next === null ? Number.POSITIVE_INFINITY : next - Date.now();
 			// Idle time counts for the whole run, not per sender: a sender that keeps finding the buffer
 			// emptied by the others is not idle, and must not leave (that left one sender at 1,000/s).

@@ -207,17 +207,22 @@ export class TopicStore {
 	}
 
 	/**
-	 * Claims up to `limit` scheduled push deliveries that are due: marks them in flight until
-	 * `leaseUntilMs(sid)` and returns them with their message, earliest first.
+	 * Claims up to `limit` scheduled push deliveries due by `dueByMs`: marks them in flight (as of
+	 * `nowMs`) until `leaseUntilMs(sid)` and returns them with their message, earliest first.
 	 */
-	claimDue(nowMs: number, limit: number, leaseUntilMs: (sid: number) => number): ClaimedDelivery[] {
+	claimDue(
+		dueByMs: number,
+		limit: number,
+		leaseUntilMs: (sid: number) => number,
+		nowMs: number = dueByMs,
+	): ClaimedDelivery[] {
 		const due = this.rows<DueRow>(
 			`SELECT ${DUE_COLUMNS}
 			 FROM deliveries d JOIN messages m ON m.mid = d.mid
 			 WHERE d.next_at_ms IS NOT NULL AND d.next_at_ms <= ? AND d.state = 'scheduled'
 			   AND +d.sid IN (SELECT sid FROM subscriptions WHERE paused = 0 AND type IN ('webhook', 'queue'))
 			 ORDER BY d.next_at_ms LIMIT ?`,
-			nowMs,
+			dueByMs,
 			limit,
 		);
 		return markInFlight(this.sql, due, leaseUntilMs, nowMs);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { CLAIM_AHEAD_MS } from "../../src/topic/dispatcher";
 import { api, behave, receiverUrl, uniqueName, v2 } from "../helpers";
 import { waitFor, waitForReceived } from "../lifecycle";
 
@@ -61,7 +62,7 @@ describe("/v2/events and /v2/logs", () => {
 		expect(retry.error).toBe("HTTP 503");
 		// The retry is due 300 ms after the first attempt's answer, and the second attempt starts then.
 		expect(retry.nextDeliveryTime).toBeGreaterThanOrEqual((events[3] as Log).time + 300);
-		expect((events[1] as Log).time).toBeGreaterThanOrEqual((retry.nextDeliveryTime as number) - 5);
+		expect((events[1] as Log).time).toBeGreaterThanOrEqual((retry.nextDeliveryTime as number) - CLAIM_AHEAD_MS);
 		expect(events[0]).toMatchObject({ responseStatus: 200 });
 		expect(events[4]?.nextDeliveryTime).toBeUndefined();
 		for (let i = 1; i < events.length; i++)
