@@ -42,6 +42,23 @@ export function v2(
 	);
 }
 
+/** A `/v2` message's delivery options as a URL publish stores them (tests that store messages directly). */
+export function v2Options(url: string | null, labels: string[] = []) {
+	return {
+		kind: "qstash" as const,
+		url,
+		method: "POST" as const,
+		contentType: null,
+		retries: 3,
+		retryDelay: null,
+		timeoutMs: 30_000,
+		bodyBase64: false,
+		topicName: null,
+		callerIp: null,
+		labels,
+	};
+}
+
 /** A small seeded generator (mulberry32), so a failing case can be run again. */
 export function seeded(seed: number): () => number {
 	let a = seed >>> 0;

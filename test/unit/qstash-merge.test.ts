@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { mergePages, type SourcedPage } from "../../src/http/v2/scan";
 import { collect, noFilter, type QstashFilter, type QstashRow, type ScannedRow } from "../../src/topic/qstash-scan";
 import type { SubscriptionRow } from "../../src/topic/store";
-import { seeded } from "../helpers";
+import { seeded, v2Options } from "../helpers";
 
 /**
  * The `/v2` lists (dead letters, logs) read each partition with the real `collect` and merge with
@@ -31,20 +31,7 @@ const SUBS = new Map([[1, SUB]]);
 
 const FILTER: QstashFilter = { ...noFilter(), labels: ["keep"] };
 
-const options = (label: string) =>
-	JSON.stringify({
-		kind: "qstash",
-		url: "https://a.example/h",
-		method: "POST",
-		contentType: null,
-		retries: 3,
-		retryDelay: null,
-		timeoutMs: 30_000,
-		bodyBase64: false,
-		topicName: null,
-		callerIp: null,
-		labels: [label],
-	});
+const options = (label: string) => JSON.stringify(v2Options("https://a.example/h", [label]));
 
 type Row = ScannedRow & { keep: boolean };
 

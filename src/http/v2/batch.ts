@@ -1,10 +1,13 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { mapBounded } from "../../concurrency";
 import { getConfig } from "../../config";
 import { AppError, TooLarge } from "../../errors";
+import type { PublishResult } from "../../topic/client";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
-import { publishOne } from "./publish";
+import { type PreparedPublish, preparePublish, urlAnswer } from "./publish";
 import { qstashErrors } from "./shared";
+import { publishManyToSystemTopic } from "./system-topic";
 
 const BatchItem = z
 	.object({
@@ -15,7 +18,7 @@ const BatchItem = z
 	})
 	.passthrough();
 
-/** Items published at once (each is one call to its partition). */
+/** Items needing their own calls (deduplication, URL groups) published at once. */
 const CONCURRENCY = 8;
 
 /** `POST /v2/batch` (QSTASH.md "Publishing"): ≤ 1000 publishes, one answer per item, in order. */
@@ -40,20 +43,31 @@ export function batchRoutes(app: OpenAPIHono<HonoEnv>): void {
 				throw new TooLarge("batch_too_large", `a batch holds at most ${max} messages, got ${body.length}`);
 			const callerIp = c.req.header("cf-connecting-ip") ?? null;
 			const answers: unknown[] = new Array(body.length);
-			let next = 0;
-			const worker = async () => {
-				while (next < body.length) {
-					const i = next++;
-					answers[i] = await publishItem(c.env, body[i], callerIp);
-				}
-			};
-			await Promise.all(Array.from({ length: Math.min(CONCURRENCY, body.length) }, worker));
+			const prepared = await Promise.all(body.map((raw) => prepareItem(c.env, raw, callerIp)));
+			// Items to a URL without deduplication are stored together: one call per partition.
+			const plain = prepared.flatMap((p, i) => (p && "kind" in p && p.kind === "plain" ? [{ i, p }] : []));
+			const stored = await publishManyToSystemTopic(
+				c.env,
+				plain.map(({ p }) => p.message),
+			);
+			plain.forEach(({ i, p }, k) => {
+				answers[i] = answerOf(() => urlAnswer(p.url, stored[k] as PublishResult).body);
+			});
+			await mapBounded(prepared, CONCURRENCY, async (p, i) => {
+				if (p && "error" in p) answers[i] = p;
+				else if (p?.kind === "other") answers[i] = await answerOfAsync(async () => (await p.run()).body);
+			});
 			return c.json(answers);
 		},
 	);
 }
 
-async function publishItem(env: HonoEnv["Bindings"], raw: unknown, callerIp: string | null): Promise<unknown> {
+/** One item read and checked, or its error answer. */
+async function prepareItem(
+	env: HonoEnv["Bindings"],
+	raw: unknown,
+	callerIp: string | null,
+): Promise<PreparedPublish | { error: string }> {
 	const item = BatchItem.safeParse(raw);
 	if (!item.success) return { error: "each item is {destination, headers?, body?}" };
 	if (item.data.queue !== undefined) return { error: "queues are not supported" };
@@ -63,9 +77,23 @@ async function publishItem(env: HonoEnv["Bindings"], raw: unknown, callerIp: str
 	} catch {
 		return { error: "headers: not valid HTTP header names and values" };
 	}
+	const bytes = new TextEncoder().encode(item.data.body ?? "");
+	return answerOfAsync(() => preparePublish(env, item.data.destination, headers, bytes, callerIp));
+}
+
+/** An item's answer: the value, or `{error}` for an AppError (that item alone fails). */
+function answerOf<T>(fn: () => T): T | { error: string } {
 	try {
-		const bytes = new TextEncoder().encode(item.data.body ?? "");
-		return (await publishOne(env, item.data.destination, headers, bytes, callerIp)).body;
+		return fn();
+	} catch (error) {
+		if (error instanceof AppError) return { error: error.message };
+		throw error;
+	}
+}
+
+async function answerOfAsync<T>(fn: () => Promise<T>): Promise<T | { error: string }> {
+	try {
+		return await fn();
 	} catch (error) {
 		if (error instanceof AppError) return { error: error.message };
 		throw error;

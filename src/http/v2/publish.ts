@@ -6,12 +6,12 @@ import { checkWebhookUrl } from "../../delivery/url-guard";
 import { AppError, InvalidRequest } from "../../errors";
 import { newMessageId } from "../../publish/normalize";
 import { readAtMost } from "../../streams";
-import { topicClient } from "../../topic/client";
+import { type PublishResult, topicClient } from "../../topic/client";
 import type { NewMessage } from "../../topic/types";
 import type { HonoEnv } from "../types";
 import { bodyTooLarge, type QstashPublish, readDestination, readPublish } from "./publish-request";
 import { documentRoute } from "./shared";
-import { publishToSystemTopic } from "./system-topic";
+import { publishToSystemTopic, SYSTEM_TOPIC } from "./system-topic";
 
 const PREFIX = "/v2/publish/";
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -38,17 +38,50 @@ async function sha256Hex(parts: (string | Uint8Array)[]): Promise<string> {
 	return Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** How long a deduplication id or content key holds, per destination (QSTASH.md "Limits"). */
+export const DEDUP_WINDOW_MS = 86_400_000;
+
 /**
- * The message id: with a deduplication id or content-based deduplication, derived from it and the
- * destination, so a repeat reaches the same partition and is a duplicate; else a new one.
+ * The deduplication key of a publish (from its deduplication id, or its content with content-based
+ * deduplication, and the destination), or null. A key's messages are `<key>_<bucket>`, the bucket
+ * being the 24 h window the publish fell in: see `publishOne`.
  */
-async function messageIdOf(p: QstashPublish, url: string, bytes: Uint8Array, nowMs: number): Promise<string> {
-	if (p.deduplicationId !== null) return `msg_d${await sha256Hex([url, p.deduplicationId])}`;
+async function dedupKeyOf(p: QstashPublish, destination: string, bytes: Uint8Array): Promise<string | null> {
+	if (p.deduplicationId !== null) return dedupIdKey(destination, p.deduplicationId);
 	if (p.contentBasedDeduplication) {
 		const forward = JSON.stringify(Object.entries(p.forward).sort());
-		return `msg_c${await sha256Hex([url, p.contentType ?? "", forward, bytes])}`;
+		return `msg_c${await sha256Hex([destination, p.contentType ?? "", forward, bytes])}`;
 	}
-	return newMessageId(nowMs);
+	return null;
+}
+
+/** The key of an `Upstash-Deduplication-Id` sent to `destination` (a URL, or `group:<name>`). */
+export async function dedupIdKey(destination: string, deduplicationId: string): Promise<string> {
+	return `msg_d${await sha256Hex([destination, deduplicationId])}`;
+}
+
+/** The message id of a deduplication key's publish in 24 h bucket `bucket` (floor(ms / DEDUP_WINDOW_MS)). */
+export const bucketId = (key: string, bucket: number) => `${key}_${bucket.toString(36)}`;
+
+/** True when message `id` of `topic` exists and was published less than DEDUP_WINDOW_MS before `nowMs`. */
+async function publishedWithinWindow(env: AppEnv, topic: string, id: string, nowMs: number): Promise<boolean> {
+	try {
+		return (await topicClient(env, topic).messages.get(id)).publishedAtMs > nowMs - DEDUP_WINDOW_MS;
+	} catch (error) {
+		if (error instanceof AppError && ["topic_not_found", "message_not_found"].includes(error.code)) return false;
+		throw error;
+	}
+}
+
+/** The answer listing a group message's endpoints, one messageId each, in endpoint order. */
+async function groupAnswer(env: AppEnv, group: string, id: string, duplicate: boolean): Promise<PublishAnswer> {
+	const endpoints = (await topicClient(env, group).admin.listSubscriptions()).filter((s) => s.type === "webhook");
+	const list = endpoints.map((e) => ({
+		messageId: groupMessageId(group, id, e.name),
+		url: e.url as string,
+		...(duplicate ? { deduplicated: true as const } : {}),
+	}));
+	return { status: duplicate ? 202 : 200, body: list };
 }
 
 /**
@@ -61,12 +94,7 @@ async function publishToGroup(env: AppEnv, group: string, message: NewMessage): 
 	if (endpoints.length === 0) throw new AppError(409, "no_endpoints", `URL group "${group}" has no endpoints`);
 	const [result] = await client.messages.publish([message]);
 	if (!result || "error" in result) throw new AppError(503, "partition_unavailable", "the URL group did not answer");
-	const list = endpoints.map((e) => ({
-		messageId: groupMessageId(group, result.id, e.name),
-		url: e.url as string,
-		...(result.duplicate ? { deduplicated: true as const } : {}),
-	}));
-	return { status: result.duplicate ? 202 : 200, body: list };
+	return groupAnswer(env, group, result.id, result.duplicate);
 }
 
 /** `POST /v2/publish/{destination}` to a URL or a URL group (QSTASH.md "Publishing"). */
@@ -161,7 +189,63 @@ export function buildPublish(
 	};
 }
 
-/** One publish (the route's, or one batch item's): destination, headers and raw body in; the answer out, or an AppError. */
+/** The answer to a publish to a URL, from its stored outcome. */
+export function urlAnswer(url: string, result: PublishResult): PublishAnswer {
+	if ("error" in result) throw new AppError(503, result.error.code, result.error.message);
+	return result.duplicate
+		? { status: 202, body: { messageId: result.id, url, deduplicated: true } }
+		: { status: 200, body: { messageId: result.id, url } };
+}
+
+/**
+ * A publish read and checked, with its message: `plain` when it goes to a URL without
+ * deduplication (the batch route stores those together, one call per partition), else `run`
+ * finishes it (deduplication lookups, a URL group).
+ */
+export type PreparedPublish =
+	| { kind: "plain"; url: string; message: NewMessage }
+	| { kind: "other"; run: () => Promise<PublishAnswer> };
+
+/** Reads and checks one publish (the route's, or one batch item's); throws an AppError for bad input. */
+export async function preparePublish(
+	env: AppEnv,
+	raw: string,
+	headers: Headers,
+	bytes: Uint8Array,
+	callerIp: string | null,
+): Promise<PreparedPublish> {
+	const nowMs = Date.now();
+	const built = buildPublish(env, raw, headers, bytes, callerIp, nowMs);
+	const { group, url } = built;
+	const key = await dedupKeyOf(built.p, url ?? `group:${group}`, bytes);
+	if (key === null && url !== null) {
+		return { kind: "plain", url, message: { id: newMessageId(nowMs), ...built.message } };
+	}
+	return {
+		kind: "other",
+		run: async () => {
+			// Deduplication over a sliding 24 h window in at most two lookups: a message of the previous
+			// bucket published less than 24 h ago is the original; else the publish goes under this
+			// bucket's id, where any message found (a conflict) is from the last 24 h, so a duplicate.
+			let id = newMessageId(nowMs);
+			if (key !== null) {
+				const bucket = Math.floor(nowMs / DEDUP_WINDOW_MS);
+				const earlier = bucketId(key, bucket - 1);
+				if (await publishedWithinWindow(env, group ?? SYSTEM_TOPIC, earlier, nowMs)) {
+					return group !== null
+						? groupAnswer(env, group, earlier, true)
+						: { status: 202, body: { messageId: earlier, url: url as string, deduplicated: true } };
+				}
+				id = bucketId(key, bucket);
+			}
+			const message: NewMessage = { id, ...built.message };
+			if (group !== null) return publishToGroup(env, group, message);
+			return urlAnswer(url as string, await publishToSystemTopic(env, message));
+		},
+	};
+}
+
+/** One publish: destination, headers and raw body in; the answer out, or an AppError. */
 export async function publishOne(
 	env: AppEnv,
 	raw: string,
@@ -169,17 +253,7 @@ export async function publishOne(
 	bytes: Uint8Array,
 	callerIp: string | null,
 ): Promise<PublishAnswer> {
-	const nowMs = Date.now();
-	const built = buildPublish(env, raw, headers, bytes, callerIp, nowMs);
-	const { group, url } = built;
-	const message: NewMessage = {
-		id: await messageIdOf(built.p, url ?? `group:${group}`, bytes, nowMs),
-		...built.message,
-	};
-	if (group !== null) return publishToGroup(env, group, message);
-	const result = await publishToSystemTopic(env, message);
-	if ("error" in result) throw new AppError(503, result.error.code, result.error.message);
-	return result.duplicate
-		? { status: 202, body: { messageId: result.id, url: url as string, deduplicated: true } }
-		: { status: 200, body: { messageId: result.id, url: url as string } };
+	const prepared = await preparePublish(env, raw, headers, bytes, callerIp);
+	if (prepared.kind === "other") return prepared.run();
+	return urlAnswer(prepared.url, await publishToSystemTopic(env, prepared.message));
 }

@@ -50,6 +50,19 @@ export async function ensureSystemTopic(env: AppEnv): Promise<void> {
 	});
 }
 
+/** Stores messages in the system topic (one call per partition), creating it on first use; results in order. */
+export async function publishManyToSystemTopic(env: AppEnv, messages: NewMessage[]): Promise<PublishResult[]> {
+	if (messages.length === 0) return [];
+	try {
+		return await topicClient(env, SYSTEM_TOPIC).messages.publish(messages);
+	} catch (error) {
+		const missing = error instanceof AppError && ["topic_not_found", "no_subscriptions"].includes(error.code);
+		if (!missing) throw error;
+	}
+	await ensureSystemTopic(env);
+	return topicClient(env, SYSTEM_TOPIC).messages.publish(messages);
+}
+
 async function publishOne(env: AppEnv, message: NewMessage): Promise<PublishResult> {
 	const [result] = await topicClient(env, SYSTEM_TOPIC).messages.publish([message]);
 	if (!result) throw new Error("publish returned no result");
