@@ -60,10 +60,15 @@ export const SubscriptionSchema = z
 			jitter: z.boolean(),
 		}),
 		paused: z.boolean(),
+		rate: z.object({ limit: z.number(), period_ms: z.number() }).nullable(),
+		parallelism: z.number().nullable(),
 		created_at: Time,
 		updated_at: Time,
 		counts: Counts,
 		oldest_due_lag_ms: z.number(),
+		held_back: z
+			.object({ isolation: z.number(), parallelism: z.number(), rate: z.number() })
+			.openapi({ description: "deliveries due now that a limit holds back, by the limit that binds" }),
 	})
 	.openapi("Subscription");
 
@@ -85,10 +90,13 @@ export function subscriptionJson(s: SubscriptionView) {
 			jitter: s.retry.jitter,
 		},
 		paused: s.paused,
+		rate: s.rate ? { limit: s.rate.limit, period_ms: s.rate.periodMs } : null,
+		parallelism: s.parallelism ?? null,
 		created_at: formatInstant(s.createdAtMs),
 		updated_at: formatInstant(s.updatedAtMs),
 		counts: s.counts,
 		oldest_due_lag_ms: s.oldestDueLagMs,
+		held_back: s.heldBack,
 	};
 }
 

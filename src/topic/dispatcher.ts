@@ -24,11 +24,21 @@ export const CLAIM_BATCH = 48;
  * 20 ms before the due time finds the delivery in flight.
  */
 export const CLAIM_AHEAD_MS = 20;
+/** Flow control as the dispatcher uses it (flow.ts FlowControl). */
+export interface Flow {
+	/** False: one push subscription and no limits; claims take the single-query path. */
+	active(): boolean;
+	claim(nowMs: number, aheadMs: number, limit: number, leaseUntilMs: (sid: number) => number): ClaimedDelivery[];
+	nextAtMs(nowMs: number, aheadMs: number): number | null;
+}
+
 /**
  * When the alarm is next needed for deliveries: CLAIM_AHEAD_MS before the earliest due push
- * delivery or lease expiry (the one place the claim lead is applied to pending work).
+ * delivery or lease expiry (the one place the claim lead is applied to pending work); with flow
+ * control, the earliest a held subscription may go on.
  */
-export function nextWorkAtMs(store: TopicStore): number | null {
+export function nextWorkAtMs(store: TopicStore, flow?: Flow): number | null {
+	if (flow?.active()) return flow.nextAtMs(Date.now(), CLAIM_AHEAD_MS);
 	const at = store.nextPendingAtMs();
 	return at === null ? null : claimAtMs(at);
 }
@@ -52,6 +62,8 @@ export const HOT_WAIT_MS = 50;
  * wait, e.g. when the earliest due delivery cannot be claimed).
  */
 const MAX_IDLE_MS = 1000;
+/** While attempts are in flight, how often an idle sender looks again for work (a publish wakes it sooner). */
+const IDLE_NAP_MS = 250;
 
 /** What the dispatcher needs from its object. */
 export interface DispatchDeps {
@@ -67,6 +79,10 @@ export interface DispatchDeps {
 	wakeBy: (atMs: number) => Promise<void>;
 	/** Runs after every claim transaction, whatever it claimed (wakes waiting pull consumers). */
 	afterRound?: () => Promise<void>;
+	/** Flow control (limits and isolation between subscriptions); absent: none. */
+	flow?: Flow;
+	/** Gets the run's wake-up (a publish calls it: something may be due sooner), then null when the run ends. */
+	onWake?: (wake: (() => void) | null) => void;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -183,6 +199,17 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 	let refilling: Promise<boolean> | null = null;
 	let lastClaimMs = startedMs;
 	let refills = 0;
+	/** Attempts being sent right now. */
+	let running = 0;
+	// Sleeping senders wake when their time comes, an attempt ends (capacity frees) or `wake()` is called.
+	let wakeUp: () => void = () => {};
+	let woken = new Promise<void>((resolve) => (wakeUp = resolve));
+	const wake = () => {
+		wakeUp();
+		woken = new Promise<void>((resolve) => (wakeUp = resolve));
+	};
+	const nap = (ms: number) => Promise.race([sleep(ms), woken]);
+	deps.onWake?.(wake);
 
 	/** Records outcomes and claims a batch; false when nothing was due. */
 	const refill = async (): Promise<boolean> => {
@@ -206,6 +233,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 				leaseEndMs = Math.max(leaseEndMs, until);
 				return until;
 			};
+			if (deps.flow?.active()) return deps.flow.claim(nowMs, CLAIM_AHEAD_MS, limit, leaseUntil);
 			return deps.store.claimDue(dueBy, limit, leaseUntil, nowMs);
 		});
 		// Wakes waiting pull consumers: this round may have ended leases or recorded nacks.
@@ -215,7 +243,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 		attempts += batch.length;
 		// If this instance dies mid-batch, the alarm must still fire for what else is due, and at
 		// the latest when these leases end.
-		await deps.wakeBy(Math.min(leaseEndMs, nextWorkAtMs(deps.store) ?? leaseEndMs));
+		await deps.wakeBy(Math.min(leaseEndMs, nextWorkAtMs(deps.store, deps.flow) ?? leaseEndMs));
 		const { tasks, immediate } = tasksFor(deps, subs, batch);
 		outcomes.push(...immediate);
 		ready.push(...tasks);
@@ -237,34 +265,47 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 			if (head) {
 				const waitMs = head.dueAtMs - Date.now();
 				if (waitMs > 0) {
-					await sleep(waitMs);
+					await nap(waitMs);
 					continue;
 				}
 				ready.shift();
-				outcomes.push(...(await head.run()));
+				running++;
+				try {
+					outcomes.push(...(await head.run()));
+				} finally {
+					running--;
+					wake();
+				}
 				continue;
 			}
 			if (attempts >= deps.maxDeliveries || Date.now() - startedMs >= ALARM_BUDGET_MS) break;
 			// A refill is a transaction: take one only when something is claimable or outcomes wait to be
 			// recorded, not each time a sender finds the buffer empty (with many partitions of one topic
 			// each claiming one delivery a round, those empty transactions doubled the commits).
-			let next = nextWorkAtMs(deps.store);
+			let next = nextWorkAtMs(deps.store, deps.flow);
 			// The run's first refill always happens: it ends expired leases and wakes pull consumers. A
 			// refill under way is joined: it may bring work for this sender too.
 			if (refilling || refills === 0 || (next !== null && next <= Date.now()) || outcomes.length > 0) {
 				if (await refillOnce()) continue;
-				next = nextWorkAtMs(deps.store);
+				next = nextWorkAtMs(deps.store, deps.flow);
 			}
 			// Nothing due now: wait in memory for what is due very soon, else end this run.
 			const waitMs = next === null ? Number.POSITIVE_INFINITY : next - Date.now();
 			// Idle time counts for the whole run, not per sender: a sender that keeps finding the buffer
 			// emptied by the others is not idle, and must not leave (that left one sender at 1,000/s).
-			if (waitMs > HOT_WAIT_MS || Date.now() - lastClaimMs > MAX_IDLE_MS) break;
-			await sleep(Math.max(1, waitMs));
+			if (waitMs > HOT_WAIT_MS || Date.now() - lastClaimMs > MAX_IDLE_MS) {
+				// While attempts are in flight the run goes on anyway: stay, so what becomes due meanwhile,
+				// or is freed when one ends, does not wait for them (a hanging receiver's timeouts).
+				if (running === 0) break;
+				await nap(Math.min(waitMs, IDLE_NAP_MS));
+				continue;
+			}
+			await nap(Math.max(1, waitMs));
 		}
 	};
 
 	const settled = await Promise.allSettled(Array.from({ length: MAX_CONCURRENT_DELIVERIES }, sender));
+	deps.onWake?.(null);
 	// The outcomes gathered since the last refill. (Outcomes a failed refill had taken are left to
 	// lease expiry, as after a crash: those deliveries are retried.)
 	if (outcomes.length > 0) {

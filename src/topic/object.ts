@@ -89,7 +89,10 @@ export class TopicObject extends Partition {
 			const outcomes = this.store.transaction(() => this.store.insertMessages(messages, Date.now()));
 			let earliestMs = Number.POSITIVE_INFINITY;
 			for (const o of outcomes) if (!o.duplicate && o.deliverAtMs < earliestMs) earliestMs = o.deliverAtMs;
-			if (earliestMs !== Number.POSITIVE_INFINITY) await this.alarmClock.wakeBy(claimAtMs(earliestMs));
+			if (earliestMs !== Number.POSITIVE_INFINITY) {
+				await this.alarmClock.wakeBy(claimAtMs(earliestMs));
+				this.wakeDispatcher?.();
+			}
 			if (this.pull.waiting && earliestMs <= Date.now()) await this.pull.wake(this.subs.bySid);
 			return ok(outcomes);
 		});

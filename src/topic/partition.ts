@@ -3,6 +3,7 @@ import { type AppEnv, getConfig } from "../config";
 import { AppError, Conflict, fail, NotFound, ok, type Result } from "../errors";
 import { Alarm } from "./alarm";
 import { dispatchDue, nextWorkAtMs } from "./dispatcher";
+import { FlowControl } from "./flow";
 import { nextMaintenanceAtMs, runMaintenance } from "./maintenance";
 import { PullConsumers } from "./pull";
 import { migrate } from "./schema";
@@ -11,6 +12,7 @@ import { topicView } from "./stats";
 import { Steering } from "./steering";
 import { TopicStore } from "./store";
 import { AdminStore } from "./store-admin";
+import { FlowStore } from "./store-flow";
 import { Subscriptions } from "./subscriptions";
 import { type Route, STALE_ROUTE, type TopicConfig, type TopicView } from "./types";
 
@@ -31,6 +33,9 @@ export class Partition extends DurableObject<AppEnv> {
 	protected readonly pull: PullConsumers;
 	protected readonly alarmClock: Alarm;
 	protected readonly subs: Subscriptions;
+	protected readonly flow: FlowControl;
+	/** Wakes the running alarm's idle senders (null: no run): something may be due sooner. */
+	protected wakeDispatcher: (() => void) | null = null;
 	protected topic: TopicConfig | null = null;
 
 	constructor(ctx: DurableObjectState, env: AppEnv) {
@@ -38,7 +43,14 @@ export class Partition extends DurableObject<AppEnv> {
 		this.store = new TopicStore(ctx.storage);
 		this.admin = new AdminStore(ctx.storage.sql);
 		this.alarmClock = new Alarm(ctx.storage);
-		this.subs = new Subscriptions(this.store, this.admin, getConfig(env).maxSubscriptions);
+		this.subs = new Subscriptions(this.store, this.admin, getConfig(env).maxSubscriptions, () =>
+			this.flow.heldBack(Date.now()),
+		);
+		this.flow = new FlowControl(
+			new FlowStore(ctx.storage.sql),
+			() => this.subs.bySid,
+			() => this.topic,
+		);
 		const wakeBy = (atMs: number) => this.alarmClock.wakeBy(atMs);
 		this.steering = new Steering({
 			store: this.store,
@@ -90,7 +102,7 @@ export class Partition extends DurableObject<AppEnv> {
 	protected async rearm(moreWork = false): Promise<void> {
 		const nowMs = Date.now();
 		const times = [
-			nextWorkAtMs(this.store),
+			nextWorkAtMs(this.store, this.flow),
 			this.topic ? nextMaintenanceAtMs(this.admin, this.topic.retentionMs, nowMs) : null,
 			this.pull.nextWakeAtMs(),
 			moreWork ? nowMs : null,
@@ -113,6 +125,10 @@ export class Partition extends DurableObject<AppEnv> {
 					qstashKey: getConfig(this.env).qstashKeys?.current ?? null,
 					afterRound: () => this.pull.wake(this.subs.bySid),
 					wakeBy: (atMs) => this.alarmClock.wakeBy(atMs),
+					flow: this.flow,
+					onWake: (wake) => {
+						this.wakeDispatcher = wake;
+					},
 				});
 				moreWork = await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now);
 			}

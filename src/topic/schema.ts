@@ -125,6 +125,9 @@ export const MIGRATIONS: readonly string[] = [
 	CREATE TRIGGER events_gone AFTER DELETE ON messages BEGIN
 		DELETE FROM events WHERE mid = OLD.mid;
 	END;`,
+	// v4: when attempts of rate-limited subscriptions started (flow.ts), pruned past the window.
+	`CREATE TABLE rate_starts (sid INTEGER NOT NULL, at_ms INTEGER NOT NULL);
+	CREATE INDEX rate_starts_by_sub ON rate_starts (sid, at_ms);`,
 ];
 
 /** The version a fully migrated object is at. */

@@ -1,3 +1,4 @@
+import type { HeldBy } from "./flow";
 import type { SubscriptionRow, TopicStore } from "./store";
 import type { DeliveryState, SubscriptionView, TopicConfig, TopicView } from "./types";
 
@@ -31,8 +32,15 @@ export function topicView(store: TopicStore, topic: TopicConfig, subs: Map<numbe
 	return { ...topic, subscriptions: subs.size, messages: store.messageCount(), counts };
 }
 
-/** Subscriptions as one partition shows them: configuration, counts and lag. */
-export function subscriptionViews(store: TopicStore, subs: SubscriptionRow[]): SubscriptionView[] {
+/** Deliveries due now that a limit holds back, by subscription (flow.ts `heldBack`). */
+export type HeldBackBySid = Map<number, { heldBy: HeldBy; count: number }>;
+
+/** Subscriptions as one partition shows them: configuration, counts, lag and what limits hold back. */
+export function subscriptionViews(
+	store: TopicStore,
+	subs: SubscriptionRow[],
+	held: HeldBackBySid = new Map(),
+): SubscriptionView[] {
 	const nowMs = Date.now();
 	const all = countsBySid(store);
 	return subs.map((sub) => {
@@ -45,6 +53,14 @@ export function subscriptionViews(store: TopicStore, subs: SubscriptionRow[]): S
 			updatedAtMs: sub.updatedAtMs,
 			counts: { scheduled: c.scheduled, in_flight: c.in_flight, delivered: c.delivered, dead: c.dead },
 			oldestDueLagMs: oldest === null ? 0 : nowMs - oldest,
+			heldBack: heldBackOf(held.get(sub.sid)),
 		};
 	});
+}
+
+/** Held-back counts by limit, all limits present. */
+export function heldBackOf(h: { heldBy: HeldBy; count: number } | undefined): Record<HeldBy, number> {
+	const out = { isolation: 0, parallelism: 0, rate: 0 };
+	if (h) out[h.heldBy] = h.count;
+	return out;
 }

@@ -1,7 +1,7 @@
 import { newSecret } from "../delivery/signing";
 import { Conflict, fail, NotFound, ok, type Result } from "../errors";
 import { MAINTENANCE_BATCH } from "./maintenance";
-import { subscriptionViews } from "./stats";
+import { type HeldBackBySid, subscriptionViews } from "./stats";
 import type { SubscriptionRow, TopicStore } from "./store";
 import type { AdminStore } from "./store-admin";
 import type { SubscriptionConfig, SubscriptionView } from "./types";
@@ -24,6 +24,7 @@ export class Subscriptions {
 		private readonly store: TopicStore,
 		private readonly admin: AdminStore,
 		private readonly maxSubscriptions: number,
+		private readonly heldBack: () => HeldBackBySid = () => new Map(),
 	) {}
 
 	/** Reads them again from storage (after every change). */
@@ -46,9 +47,9 @@ export class Subscriptions {
 	}
 
 	views(only: string | null = null): Result<SubscriptionView[]> {
-		if (only === null) return ok(subscriptionViews(this.store, [...this.rows.values()]));
+		if (only === null) return ok(subscriptionViews(this.store, [...this.rows.values()], this.heldBack()));
 		const sub = this.byName(only);
-		return sub ? ok(subscriptionViews(this.store, [sub])) : fail(subscriptionNotFound(only));
+		return sub ? ok(subscriptionViews(this.store, [sub], this.heldBack())) : fail(subscriptionNotFound(only));
 	}
 
 	/**

@@ -25,6 +25,10 @@ export interface SubscriptionConfig {
 	retry: RetryPolicy;
 	/** Paused subscriptions keep their deliveries scheduled. @default false */
 	paused: boolean;
+	/** At most `limit` attempts start in any window of `periodMs` (sliding), topic-wide; push only. */
+	rate?: { limit: number; periodMs: number } | null;
+	/** At most this many attempts in flight, topic-wide; push only. */
+	parallelism?: number | null;
 }
 
 /** A subscription as the API shows it. */
@@ -34,6 +38,8 @@ export interface SubscriptionView extends SubscriptionConfig {
 	updatedAtMs: number;
 	counts: Record<"scheduled" | "in_flight" | "delivered" | "dead", number>;
 	oldestDueLagMs: number;
+	/** Deliveries due now that a limit holds back, by the limit that binds (summed over partitions). */
+	heldBack: Record<"isolation" | "parallelism" | "rate", number>;
 }
 
 /** Topic configuration as stored in each of its partition objects. */

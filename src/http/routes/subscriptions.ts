@@ -27,6 +27,17 @@ const RetryBody = z
 	.partial()
 	.strict();
 
+/** Most attempts in flight a subscription may be allowed (each partition holds 6 at most). */
+const MAX_PARALLELISM = 1000;
+const RateBody = z
+	.object({
+		limit: z.number().int().min(1).max(100_000),
+		period: durationBetween(1000, 3_600_000, "rate.period")
+			.optional()
+			.openapi({ description: 'up to 1h. @default "1s"' }),
+	})
+	.strict();
+
 const SubscriptionBody = z
 	.object({
 		type: z.enum(["webhook", "queue", "pull"]),
@@ -45,6 +56,19 @@ const SubscriptionBody = z
 			.openapi({ description: 'pull only. @default "30s"' }),
 		retry: RetryBody.optional(),
 		paused: z.boolean().optional().openapi({ description: "@default false" }),
+		rate: RateBody.nullable().optional().openapi({
+			description: "webhook and queue only: at most `limit` attempts start in any `period` (sliding), topic-wide",
+		}),
+		parallelism: z
+			.number()
+			.int()
+			.min(1)
+			.max(MAX_PARALLELISM)
+			.nullable()
+			.optional()
+			.openapi({
+				description: `webhook and queue only: at most this many attempts in flight, topic-wide (1–${MAX_PARALLELISM})`,
+			}),
 	})
 	.strict()
 	.openapi("SubscriptionRequest");
@@ -78,6 +102,8 @@ export function toConfig(body: Body, env: AppEnv): SubscriptionConfig {
 		visibilityTimeoutMs: 30_000,
 		retry: retryOf(body),
 		paused: body.paused ?? false,
+		rate: body.rate ? { limit: body.rate.limit, periodMs: body.rate.period ?? 1000 } : null,
+		parallelism: body.parallelism ?? null,
 	};
 	if (body.type === "webhook") {
 		if (body.url === undefined) throw bad("url", "a webhook subscription needs a url");
@@ -105,6 +131,9 @@ export function toConfig(body: Body, env: AppEnv): SubscriptionConfig {
 	}
 	for (const field of ["url", "headers", "timeout"] as const) only(field, "webhook");
 	only("queue", "queue");
+	for (const field of ["rate", "parallelism"] as const) {
+		if (body[field] !== undefined && body[field] !== null) throw bad(field, "only for webhook and queue subscriptions");
+	}
 	return { ...base, type: "pull", visibilityTimeoutMs: body.visibility_timeout ?? 30_000 };
 }
 

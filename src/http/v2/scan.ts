@@ -292,5 +292,7 @@ export function mergePages(
 			}
 		}
 	}
+	// Every partition read to its end and every candidate is on this page: it is the last.
+	if (floor === null && rows.length === candidates.length) next = null;
 	return { rows, next };
 }

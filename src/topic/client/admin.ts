@@ -1,5 +1,5 @@
 import { newSecret } from "../../delivery/signing";
-import { AppError, NotFound } from "../../errors";
+import { AppError, InvalidRequest, NotFound } from "../../errors";
 import { zeroCounts } from "../stats";
 import type { DeliveryState, Route, SubscriptionConfig, SubscriptionView, TopicView } from "../types";
 import type { Door } from "./door";
@@ -161,6 +161,7 @@ export class TopicAdmin {
 		const door = this.door;
 		return door.run((route) =>
 			this.exclusive(route, async () => {
+				checkShares(config, route.partitions);
 				for (let round = 0; ; round++) {
 					const current = await door.call(0, (s) => s.secretOf(route, name));
 					const secret = config.type === "webhook" ? (current ?? newSecret()) : null;
@@ -222,12 +223,15 @@ export class TopicAdmin {
 		return first
 			.filter((v) => only === null || v.name === only)
 			.map((v) => {
-				const merged = { ...v, counts: { ...v.counts } };
+				const merged = { ...v, counts: { ...v.counts }, heldBack: { ...v.heldBack } };
 				for (const list of rest) {
 					const other = list.find((o) => o.name === v.name);
 					if (!other) continue;
 					addCounts(merged.counts, other.counts);
 					merged.oldestDueLagMs = Math.max(merged.oldestDueLagMs, other.oldestDueLagMs);
+					for (const k of Object.keys(merged.heldBack) as (keyof typeof merged.heldBack)[]) {
+						merged.heldBack[k] += other.heldBack[k];
+					}
 				}
 				return merged;
 			});
@@ -257,6 +261,20 @@ export class TopicAdmin {
 		} catch (error) {
 			if (error instanceof AppError && error.code === "subscription_not_found") return false;
 			throw error;
+		}
+	}
+}
+
+/** Topic-wide limits are split over the partitions: each must get at least 1 (flow.ts `shareOf`). */
+function checkShares(config: SubscriptionConfig, partitions: number): void {
+	const limits = [
+		["parallelism", config.parallelism ?? null],
+		["rate.limit", config.rate?.limit ?? null],
+	] as const;
+	for (const [path, value] of limits) {
+		if (value !== null && value < partitions) {
+			const message = `must be at least the topic's partitions (${partitions}): each partition holds a share`;
+			throw new InvalidRequest(`invalid request body: ${path}: ${message}`, [{ path, message }]);
 		}
 	}
 }

@@ -1,0 +1,205 @@
+import { MAX_CONCURRENT_DELIVERIES } from "../delivery/pool";
+import type { SubscriptionRow } from "./store";
+import type { ClaimedDelivery } from "./store-claim";
+import type { FlowStore } from "./store-flow";
+import type { TopicConfig } from "./types";
+
+/**
+ * Flow control in one partition (README "Flow control"): how many more deliveries each push
+ * subscription may claim now. Three limits, the smallest wins:
+ *
+ * - **Isolation.** One object has 6 attempts waiting for a response at most (PLATFORM.md §1). With
+ *   n push subscriptions, each may hold at most max(1, 7 − n) of them, so with one subscription
+ *   whose receiver hangs, the others keep n − 1 slots (at least one), and their deliveries never
+ *   wait for its timeouts.
+ * - **`parallelism`**: attempts in flight for the subscription across the topic; each partition
+ *   holds its share (the limit split as evenly as integers allow, so the shares sum to the limit).
+ * - **`rate`**: attempts started in any window of `period` (sliding), split the same way.
+ *
+ * Held deliveries stay `scheduled` and are claimed, in due order, as capacity frees.
+ */
+
+/** A subscription's limits as stored (absent on subscriptions made before flow control). */
+export interface FlowLimits {
+	rate?: { limit: number; periodMs: number } | null;
+	parallelism?: number | null;
+}
+
+/** This partition's share of a topic-wide limit: the limit split over the partitions, summing to it. */
+export function shareOf(limit: number, topic: Pick<TopicConfig, "partition" | "partitions">): number {
+	const base = Math.floor(limit / topic.partitions);
+	return base + (topic.partition < limit % topic.partitions ? 1 : 0);
+}
+
+/** The most slots one push subscription may hold when the topic has `pushSubs` of them. */
+export function isolationCap(pushSubs: number): number {
+	return Math.max(1, MAX_CONCURRENT_DELIVERIES + 1 - pushSubs);
+}
+
+const isPush = (s: SubscriptionRow) => s.config.type !== "pull" && !s.config.paused;
+
+/** True when claims must go subscription by subscription (a limit or a neighbour to be isolated from). */
+export function flowActive(subs: Iterable<SubscriptionRow>): boolean {
+	let push = 0;
+	for (const s of subs) {
+		if (!isPush(s)) continue;
+		push++;
+		if (s.config.rate || s.config.parallelism || push > 1) return true;
+	}
+	return false;
+}
+
+/** What the capacities are computed from, read from the partition's state. */
+export interface FlowState {
+	/** Attempts in flight (claimed, not yet recorded) by subscription. */
+	inFlight: (sid: number) => number;
+	/** Attempts started after `sinceMs` by a rate-limited subscription. */
+	startedSince: (sid: number, sinceMs: number) => number;
+	/** When the oldest attempt started after `sinceMs` did, or null. */
+	oldestStartSince: (sid: number, sinceMs: number) => number | null;
+}
+
+/** Why a subscription may claim no more now. */
+export type HeldBy = "isolation" | "parallelism" | "rate";
+
+export interface Capacity {
+	/** How many more deliveries it may claim now. */
+	free: number;
+	/** What binds when `free` is 0. */
+	heldBy: HeldBy | null;
+	/** When a rate-held subscription may start again (null: when an attempt ends). */
+	freeAtMs: number | null;
+}
+
+/**
+ * The capacity of each push subscription now. `aheadMs` is how far ahead of its due time a claim
+ * happens: a rate window is counted up to the latest start a claim now can have.
+ */
+export function capacities(
+	subs: Map<number, SubscriptionRow>,
+	topic: Pick<TopicConfig, "partition" | "partitions">,
+	state: FlowState,
+	nowMs: number,
+	aheadMs: number,
+): Map<number, Capacity> {
+	const push = [...subs.values()].filter(isPush);
+	const cap = isolationCap(push.length);
+	const out = new Map<number, Capacity>();
+	for (const s of push) {
+		const inFlight = state.inFlight(s.sid);
+		let free = cap - inFlight;
+		let heldBy: HeldBy | null = free <= 0 ? "isolation" : null;
+		let freeAtMs: number | null = null;
+		const { parallelism, rate } = s.config;
+		if (parallelism) {
+			const left = shareOf(parallelism, topic) - inFlight;
+			if (left < free) {
+				free = left;
+				heldBy = "parallelism";
+			}
+		}
+		if (rate) {
+			const since = nowMs + aheadMs - rate.periodMs;
+			const left = shareOf(rate.limit, topic) - state.startedSince(s.sid, since);
+			if (left < free || (left <= 0 && free <= 0)) {
+				free = left;
+				heldBy = "rate";
+				const oldest = state.oldestStartSince(s.sid, since);
+				freeAtMs = left <= 0 && oldest !== null ? oldest + rate.periodMs - aheadMs + 1 : null;
+			}
+		}
+		out.set(s.sid, { free: Math.max(0, free), heldBy: free > 0 ? null : heldBy, freeAtMs });
+	}
+	return out;
+}
+
+/**
+ * Flow control as the dispatcher and the alarm use it: claims within each subscription's capacity,
+ * and when work is next claimable. Inactive (one push subscription, no limits) it is not used:
+ * claims and the alarm take the single-query path.
+ */
+export class FlowControl {
+	constructor(
+		private readonly store: FlowStore,
+		private readonly subs: () => Map<number, SubscriptionRow>,
+		private readonly topic: () => TopicConfig | null,
+	) {}
+
+	active(): boolean {
+		return this.topic() !== null && flowActive(this.subs().values());
+	}
+
+	private capacities(nowMs: number, aheadMs: number): Map<number, Capacity> {
+		const topic = this.topic() as TopicConfig;
+		const inFlight = this.store.inFlightBySub();
+		return capacities(
+			this.subs(),
+			topic,
+			{
+				inFlight: (sid) => inFlight.get(sid) ?? 0,
+				startedSince: (sid, since) => this.store.startedSince(sid, since),
+				oldestStartSince: (sid, since) => this.store.oldestStartSince(sid, since),
+			},
+			nowMs,
+			aheadMs,
+		);
+	}
+
+	/**
+	 * Claims up to `limit` deliveries due by `nowMs + aheadMs`, each subscription within its
+	 * capacity, earliest due first; records rate-limited starts (at the later of due time and now).
+	 */
+	claim(nowMs: number, aheadMs: number, limit: number, leaseUntilMs: (sid: number) => number): ClaimedDelivery[] {
+		const caps = this.capacities(nowMs, aheadMs);
+		const rows = [...caps.entries()]
+			.filter(([, c]) => c.free > 0)
+			.flatMap(([sid, c]) => this.store.dueOf(sid, nowMs + aheadMs, Math.min(c.free, limit)))
+			.sort((a, b) => a.next_at_ms - b.next_at_ms)
+			.slice(0, limit);
+		const subs = this.subs();
+		const starts = new Map<number, number[]>();
+		for (const r of rows) {
+			if (!subs.get(r.sid)?.config.rate) continue;
+			const list = starts.get(r.sid) ?? [];
+			list.push(Math.max(r.next_at_ms, nowMs));
+			starts.set(r.sid, list);
+		}
+		for (const [sid, list] of starts) {
+			const periodMs = subs.get(sid)?.config.rate?.periodMs ?? 0;
+			this.store.recordStarts(sid, list, nowMs - periodMs - aheadMs);
+		}
+		return this.store.mark(rows, leaseUntilMs, nowMs);
+	}
+
+	/**
+	 * When something is next claimable: the earliest due delivery of a subscription with capacity,
+	 * the time a rate-held one may start again, or a lease's end; null when nothing is pending. A
+	 * subscription held by isolation or parallelism waits for one of its attempts to end, which
+	 * the running dispatcher sees.
+	 */
+	nextAtMs(nowMs: number, aheadMs: number): number | null {
+		const caps = this.capacities(nowMs, aheadMs);
+		const times: number[] = [];
+		for (const [sid, due] of this.store.earliestDueBySub()) {
+			const c = caps.get(sid);
+			if (!c) continue;
+			if (c.free > 0) times.push(due - aheadMs);
+			else if (c.freeAtMs !== null) times.push(Math.max(due - aheadMs, c.freeAtMs));
+		}
+		const lease = this.store.earliestLeaseEnd();
+		if (lease !== null) times.push(lease);
+		return times.length === 0 ? null : Math.min(...times);
+	}
+
+	/** Deliveries due now that a limit holds back, by subscription and limit (for the subscription view). */
+	heldBack(nowMs: number): Map<number, { heldBy: HeldBy; count: number }> {
+		const out = new Map<number, { heldBy: HeldBy; count: number }>();
+		if (!this.active()) return out;
+		for (const [sid, c] of this.capacities(nowMs, 0)) {
+			if (c.free > 0 || c.heldBy === null) continue;
+			const count = this.store.dueCount(sid, nowMs);
+			if (count > 0) out.set(sid, { heldBy: c.heldBy, count });
+		}
+		return out;
+	}
+}

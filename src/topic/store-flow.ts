@@ -1,0 +1,103 @@
+import { type ClaimedDelivery, DUE_COLUMNS, type DueRow, markInFlight } from "./store-claim";
+
+/** The SQL of flow control (flow.ts): in-flight counts, rate windows and per-subscription claims. */
+export class FlowStore {
+	constructor(private readonly sql: SqlStorage) {}
+
+	/** Attempts in flight by subscription (kept by triggers: no scan). */
+	inFlightBySub(): Map<number, number> {
+		const rows = this.sql
+			.exec<{ sid: number; n: number }>("SELECT sid, n FROM delivery_counts WHERE state = 'in_flight'")
+			.toArray();
+		return new Map(rows.map((r) => [r.sid, r.n]));
+	}
+
+	startedSince(sid: number, sinceMs: number): number {
+		const [row] = this.sql
+			.exec<{ n: number }>("SELECT COUNT(*) AS n FROM rate_starts WHERE sid = ? AND at_ms > ?", sid, sinceMs)
+			.toArray();
+		return row?.n ?? 0;
+	}
+
+	oldestStartSince(sid: number, sinceMs: number): number | null {
+		const [row] = this.sql
+			.exec<{ at: number | null }>("SELECT MIN(at_ms) AS at FROM rate_starts WHERE sid = ? AND at_ms > ?", sid, sinceMs)
+			.toArray();
+		return row?.at ?? null;
+	}
+
+	/** Records attempt starts of a rate-limited subscription and forgets those at or before `forgetBeforeMs`. */
+	recordStarts(sid: number, startsMs: readonly number[], forgetBeforeMs: number): void {
+		this.sql.exec("DELETE FROM rate_starts WHERE sid = ? AND at_ms <= ?", sid, forgetBeforeMs);
+		for (let i = 0; i < startsMs.length; i += 90) {
+			const chunk = startsMs.slice(i, i + 90);
+			this.sql.exec(
+				`INSERT INTO rate_starts (sid, at_ms) VALUES ${chunk.map(() => `(${sid}, ?)`).join(", ")}`,
+				...chunk,
+			);
+		}
+	}
+
+	/** Forgets the rate windows of subscriptions that have none any more. */
+	dropStartsExcept(sids: readonly number[]): void {
+		this.sql.exec(`DELETE FROM rate_starts WHERE sid NOT IN (${sids.map(() => "?").join(", ") || "NULL"})`, ...sids);
+	}
+
+	/** Up to `limit` scheduled deliveries of one subscription due by `dueByMs`, earliest first. */
+	dueOf(sid: number, dueByMs: number, limit: number): DueRow[] {
+		return this.sql
+			.exec<DueRow>(
+				`SELECT ${DUE_COLUMNS}
+				 FROM deliveries d JOIN messages m ON m.mid = d.mid
+				 WHERE d.sid = ? AND d.state = 'scheduled' AND d.next_at_ms IS NOT NULL AND d.next_at_ms <= ?
+				 ORDER BY d.next_at_ms LIMIT ?`,
+				sid,
+				dueByMs,
+				limit,
+			)
+			.toArray();
+	}
+
+	/** Marks claimed rows in flight (store-claim.ts). */
+	mark(rows: readonly DueRow[], leaseUntilMs: (sid: number) => number, nowMs: number): ClaimedDelivery[] {
+		return markInFlight(this.sql, rows, leaseUntilMs, nowMs);
+	}
+
+	/** The earliest due scheduled delivery of each subscription. */
+	earliestDueBySub(): Map<number, number> {
+		const rows = this.sql
+			.exec<{ sid: number; due: number }>(
+				`SELECT s.sid, (SELECT d.next_at_ms FROM deliveries d
+				   WHERE d.sid = s.sid AND d.state = 'scheduled' AND d.next_at_ms IS NOT NULL
+				   ORDER BY d.next_at_ms LIMIT 1) AS due
+				 FROM subscriptions s WHERE s.paused = 0 AND s.type != 'pull'`,
+			)
+			.toArray();
+		return new Map(rows.filter((r) => r.due !== null).map((r) => [r.sid, r.due]));
+	}
+
+	/** The earliest end of a lease in flight (a push attempt's, or a pull consumer's), or null. */
+	earliestLeaseEnd(): number | null {
+		const [row] = this.sql
+			.exec<{ at: number | null }>(
+				`SELECT MIN((SELECT d.next_at_ms FROM deliveries d
+				   WHERE d.sid = s.sid AND d.state = 'in_flight' AND d.next_at_ms IS NOT NULL
+				   ORDER BY d.next_at_ms LIMIT 1)) AS at
+				 FROM subscriptions s`,
+			)
+			.toArray();
+		return row?.at ?? null;
+	}
+
+	/** How many scheduled deliveries of a subscription are due by `nowMs`. */
+	dueCount(sid: number, nowMs: number): number {
+		const [row] = this.sql
+			.exec<{ n: number }>(
+				"SELECT COUNT(*) AS n FROM deliveries WHERE sid = ? AND state = 'scheduled' AND next_at_ms <= ?",
+				sid,
+				nowMs,
+			)
+			.toArray();
+		return row?.n ?? 0;
+	}
+}
