@@ -259,6 +259,83 @@ describe("@upstash/qstash against /v2 (wrangler dev)", () => {
 		expect(listed[0]).toMatchObject({ urlGroup: "sdk-dead", endpointName: "ep", body: "g", responseStatus: 500 });
 	});
 
+	it("notBefore, content-based deduplication, Retry-After, timeout and 489 → DLQ", async () => {
+		// notBefore: whole seconds; delivered not before that second.
+		const notBefore = Math.ceil(Date.now() / 1000) + 1;
+		await client.publish({ url: `${http.url}/sdk/not-before`, body: "nb", notBefore });
+		// Content-based deduplication: the same body to the same URL is one message.
+		const c1 = await client.publish({ url: `${http.url}/sdk/content`, body: "same", contentBasedDeduplication: true });
+		const c2 = await client.publish({ url: `${http.url}/sdk/content`, body: "same", contentBasedDeduplication: true });
+		expect(c2.messageId).toBe(c1.messageId);
+		// Retry-After: the second attempt waits for it, not for the retry-delay expression.
+		let after = 0;
+		http.behaviour("/sdk/retry-after", () => {
+			after += 1;
+			return after === 1 ? { status: 429, headers: { "retry-after": "1" } } : { status: 200 };
+		});
+		await client.publish({ url: `${http.url}/sdk/retry-after`, body: "ra", retries: 1, retryDelay: "0" });
+		// A timeout: an answer slower than it is a failed attempt; with no retry left it is dead.
+		http.behaviour("/sdk/slow", () => ({ status: 200, delayMs: 2500 }));
+		const slow = await client.publish({ url: `${http.url}/sdk/slow`, body: "t", timeout: 1, retries: 0 });
+		// 489 with Upstash-NonRetryable-Error: dead at once, whatever retries remain.
+		http.behaviour("/sdk/489", () => ({ status: 489, headers: { "upstash-nonretryable-error": "true" } }));
+		const stop = await client.publish({ url: `${http.url}/sdk/489`, body: "x", retries: 5 });
+
+		await http.waitFor(
+			(all) =>
+				all.some((r) => r.path === "/sdk/not-before") && all.filter((r) => r.path === "/sdk/retry-after").length >= 2,
+			15_000,
+		);
+		const nb = http.received.find((r) => r.path === "/sdk/not-before");
+		expect(nb?.receivedAtMs).toBeGreaterThanOrEqual(notBefore * 1000);
+		expect(http.received.filter((r) => r.path === "/sdk/content")).toHaveLength(1);
+		const ra = http.received.filter((r) => r.path === "/sdk/retry-after");
+		expect((ra[1]?.receivedAtMs ?? 0) - (ra[0]?.receivedAtMs ?? 0)).toBeGreaterThanOrEqual(950);
+		let dead: string[] = [];
+		for (let i = 0; i < 100 && dead.length < 2; i++) {
+			const listed = (await client.dlq.listMessages({ filter: { messageId: stop.messageId } })).messages;
+			const timedOut = (await client.dlq.listMessages({ filter: { messageId: slow.messageId } })).messages;
+			dead = [...listed, ...timedOut].map((m) => m.messageId);
+			if (dead.length < 2) await sleep(100);
+		}
+		expect(dead.sort()).toEqual([stop.messageId, slow.messageId].sort());
+		expect(http.received.filter((r) => r.path === "/sdk/489")).toHaveLength(1);
+		const states = (await client.logs({ filter: { messageId: stop.messageId } })).logs.map((l) => l.state);
+		expect(states[0]).toBe("FAILED");
+	});
+
+	it("answers 501 for what is out of scope: flow control, callbacks, api/ destinations, key rotation", async () => {
+		const url = `${http.url}/sdk/never`;
+		const cases = [
+			client.publish({ url, body: "x", flowControl: { key: "k", parallelism: 1 } }),
+			client.publish({ url, body: "x", callback: `${http.url}/sdk/cb` }),
+			client.publish({ url, body: "x", failureCallback: `${http.url}/sdk/cb` }),
+			client.queue({ queueName: "q" }).enqueue({ url, body: "x" }),
+		];
+		for (const c of cases) await expect(c).rejects.toMatchObject({ status: 501 });
+		expect((await sundial.api("POST", "/v2/keys/rotate")).status).toBe(501);
+		expect((await sundial.api("POST", "/v2/publish/api/llm")).status).toBe(501);
+		expect(http.received.filter((r) => r.path === "/sdk/never")).toEqual([]);
+	});
+
+	it("every delivery so far carried a signature the SDK's Receiver accepts for its URL and body", async () => {
+		const receiver = new Receiver({
+			currentSigningKey: sundial.qstashKeys.current,
+			nextSigningKey: sundial.qstashKeys.next,
+		});
+		const signed = http.received.filter((r) => r.headers["upstash-signature"] !== undefined);
+		expect(signed.length).toBeGreaterThan(20);
+		for (const r of signed) {
+			const ok = await receiver.verify({
+				signature: r.headers["upstash-signature"] as string,
+				body: r.body,
+				url: `${http.url}${r.url}`,
+				clockTolerance: 600,
+			});
+			expect(ok, r.url).toBe(true);
+		}
+	});
+
 	it("messages.cancel by filter, then { all: true }", async () => {
 		const a = await client.publish({ url: `${http.url}/sdk/cancel`, body: "a", delay: 3600, label: "sdk-cancel" });
 		const b = await client.publish({ url: `${http.url}/sdk/cancel`, body: "b", delay: 3600 });
