@@ -62,6 +62,7 @@ export const SubscriptionSchema = z
 		paused: z.boolean(),
 		rate: z.object({ limit: z.number(), period_ms: z.number() }).nullable(),
 		parallelism: z.number().nullable(),
+		ordering: z.enum(["key"]).nullable(),
 		created_at: Time,
 		updated_at: Time,
 		counts: Counts,
@@ -92,6 +93,7 @@ export function subscriptionJson(s: SubscriptionView) {
 		paused: s.paused,
 		rate: s.rate ? { limit: s.rate.limit, period_ms: s.rate.periodMs } : null,
 		parallelism: s.parallelism ?? null,
+		ordering: s.ordering ?? null,
 		created_at: formatInstant(s.createdAtMs),
 		updated_at: formatInstant(s.updatedAtMs),
 		counts: s.counts,
@@ -111,6 +113,7 @@ export const MessageSchema = z
 		content_type: z.string(),
 		headers: z.record(z.string(), z.string()),
 		request_id: z.string().nullable(),
+		key: z.string().nullable(),
 		deliver_at: Time,
 		published_at: Time,
 		deliveries: z.array(
@@ -134,6 +137,7 @@ export function messageJson(m: MessageView) {
 		content_type: m.contentType,
 		headers: m.headers,
 		request_id: m.requestId,
+		key: m.key,
 		deliver_at: formatInstant(m.deliverAtMs),
 		published_at: formatInstant(m.publishedAtMs),
 		deliveries: m.deliveries.map((d) => ({
@@ -153,6 +157,7 @@ export const MessageSummarySchema = z
 		id: z.string(),
 		content_type: z.string(),
 		request_id: z.string().nullable(),
+		key: z.string().nullable(),
 		deliver_at: Time,
 		published_at: Time,
 		deliveries: z.array(

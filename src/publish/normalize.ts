@@ -24,6 +24,14 @@ export const PublishItem = z
 			.regex(/^[\x21-\x7e]{1,256}$/, "must be 1–256 printable ASCII characters without spaces")
 			.optional()
 			.openapi({ description: "Sent to the consumer as x-request-id", example: "trace-1" }),
+		key: z
+			.string()
+			.regex(/^[\x20-\x7e]{1,256}$/, "must be 1–256 printable ASCII characters")
+			.optional()
+			.openapi({
+				description: 'Ordering key: one at a time per key for `ordering: "key"` subscriptions',
+				example: "customer-7",
+			}),
 		content_type: z
 			.string()
 			.regex(/^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;[\x20-\x7e]*)?$/, "must be a media type such as text/plain")
@@ -133,5 +141,6 @@ export function normalizeMessage(raw: unknown, config: Config, nowMs: number, pr
 		headers: item.headers ?? {},
 		requestId: item.request_id ?? null,
 		deliverAtMs,
+		...(item.key !== undefined ? { key: item.key } : {}),
 	};
 }

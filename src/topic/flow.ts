@@ -44,7 +44,7 @@ export function flowActive(subs: Iterable<SubscriptionRow>): boolean {
 	for (const s of subs) {
 		if (!isPush(s)) continue;
 		push++;
-		if (s.config.rate || s.config.parallelism || push > 1) return true;
+		if (s.config.rate || s.config.parallelism || s.config.ordering || push > 1) return true;
 	}
 	return false;
 }
@@ -151,12 +151,14 @@ export class FlowControl {
 	 */
 	claim(nowMs: number, aheadMs: number, limit: number, leaseUntilMs: (sid: number) => number): ClaimedDelivery[] {
 		const caps = this.capacities(nowMs, aheadMs);
+		const subs = this.subs();
 		const rows = [...caps.entries()]
 			.filter(([, c]) => c.free > 0)
-			.flatMap(([sid, c]) => this.store.dueOf(sid, nowMs + aheadMs, Math.min(c.free, limit)))
+			.flatMap(([sid, c]) =>
+				this.store.dueOf(sid, nowMs + aheadMs, Math.min(c.free, limit), subs.get(sid)?.config.ordering === "key"),
+			)
 			.sort((a, b) => a.next_at_ms - b.next_at_ms)
 			.slice(0, limit);
-		const subs = this.subs();
 		const starts = new Map<number, number[]>();
 		for (const r of rows) {
 			if (!subs.get(r.sid)?.config.rate) continue;
@@ -180,9 +182,13 @@ export class FlowControl {
 	nextAtMs(nowMs: number, aheadMs: number): number | null {
 		const caps = this.capacities(nowMs, aheadMs);
 		const times: number[] = [];
-		for (const [sid, due] of this.store.earliestDueBySub()) {
+		const subs = this.subs();
+		for (const [sid, earliest] of this.store.earliestDueBySub()) {
 			const c = caps.get(sid);
 			if (!c) continue;
+			// An ordered subscription's earliest delivery may wait behind its key's head (a retry).
+			const due = subs.get(sid)?.config.ordering === "key" ? this.store.earliestHeadDue(sid) : earliest;
+			if (due === null) continue;
 			if (c.free > 0) times.push(due - aheadMs);
 			else if (c.freeAtMs !== null) times.push(Math.max(due - aheadMs, c.freeAtMs));
 		}

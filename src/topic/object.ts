@@ -1,5 +1,6 @@
 import { Conflict, fail, NotFound, ok, type Result } from "../errors";
 import { claimAtMs } from "./dispatcher";
+import type { IdClaim } from "./id-claims";
 import { type Answer, Partition } from "./partition";
 import type { PulledMessage } from "./pull";
 import { type QstashFilter, type QstashPage, scanDead, scanEvents, scanPending } from "./qstash-scan";
@@ -86,7 +87,19 @@ export class TopicObject extends Partition {
 			if (this.subs.bySid.size === 0) {
 				return fail(new Conflict("no_subscriptions", "the topic has no subscriptions: a message would reach no one"));
 			}
-			const outcomes = this.store.transaction(() => this.store.insertMessages(messages, Date.now()));
+			// An id claimed here for a keyed message stored elsewhere is taken: a duplicate.
+			const claimed = this.claims.claimedAmong(messages.map((m) => m.id));
+			const fresh = claimed.size === 0 ? messages : messages.filter((m) => !claimed.has(m.id));
+			const stored = this.store.transaction(() => this.store.insertMessages(fresh, Date.now()));
+			let k = 0;
+			const outcomes =
+				claimed.size === 0
+					? stored
+					: messages.map((m) =>
+							claimed.has(m.id)
+								? { id: m.id, deliverAtMs: m.deliverAtMs, duplicate: true }
+								: (stored[k++] as PublishOutcome),
+						);
 			let earliestMs = Number.POSITIVE_INFINITY;
 			for (const o of outcomes) if (!o.duplicate && o.deliverAtMs < earliestMs) earliestMs = o.deliverAtMs;
 			if (earliestMs !== Number.POSITIVE_INFINITY) {
@@ -96,6 +109,16 @@ export class TopicObject extends Partition {
 			if (this.pull.waiting && earliestMs <= Date.now()) await this.pull.wake(this.subs.bySid);
 			return ok(outcomes);
 		});
+	}
+
+	/** Claims ids of keyed messages stored in other partitions (id-claims.ts); false where the id is taken. */
+	claimIds(route: Route, claims: IdClaim[]): Answer<boolean[]> {
+		return this.guarded(route, (topic) => ok(this.claims.claim(claims, topic.retentionMs)));
+	}
+
+	/** The partitions claimed here for these ids. */
+	claimsOf(route: Route, ids: string[]): Answer<Record<string, number>> {
+		return this.guarded(route, () => ok(this.claims.of(ids)));
 	}
 
 	/** One message with its per-subscription deliveries. */

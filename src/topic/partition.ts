@@ -4,6 +4,7 @@ import { AppError, Conflict, fail, NotFound, ok, type Result } from "../errors";
 import { Alarm } from "./alarm";
 import { dispatchDue, nextWorkAtMs } from "./dispatcher";
 import { FlowControl } from "./flow";
+import { IdClaims } from "./id-claims";
 import { nextMaintenanceAtMs, runMaintenance } from "./maintenance";
 import { PullConsumers } from "./pull";
 import { migrate } from "./schema";
@@ -34,6 +35,7 @@ export class Partition extends DurableObject<AppEnv> {
 	protected readonly alarmClock: Alarm;
 	protected readonly subs: Subscriptions;
 	protected readonly flow: FlowControl;
+	protected readonly claims: IdClaims;
 	/** Wakes the running alarm's idle senders (null: no run): something may be due sooner. */
 	protected wakeDispatcher: (() => void) | null = null;
 	protected topic: TopicConfig | null = null;
@@ -46,6 +48,7 @@ export class Partition extends DurableObject<AppEnv> {
 		this.subs = new Subscriptions(this.store, this.admin, getConfig(env).maxSubscriptions, () =>
 			this.flow.heldBack(Date.now()),
 		);
+		this.claims = new IdClaims(ctx.storage.sql);
 		this.flow = new FlowControl(
 			new FlowStore(ctx.storage.sql),
 			() => this.subs.bySid,
@@ -130,7 +133,7 @@ export class Partition extends DurableObject<AppEnv> {
 						this.wakeDispatcher = wake;
 					},
 				});
-				moreWork = await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now);
+				moreWork = await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now, this.claims);
 			}
 		} catch (error) {
 			console.error("sundial: alarm run failed; re-arming", error);

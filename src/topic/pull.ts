@@ -96,7 +96,8 @@ export class PullConsumers {
 	private async leaseNow(sub: SubscriptionRow, max: number, visibilityMs: number): Promise<LeasedRow[]> {
 		if (sub.config.paused) return [];
 		const nowMs = Date.now();
-		const rows = this.deps.store.transaction(() => this.pull.lease(sub.sid, nowMs, nowMs + visibilityMs, max));
+		const ordered = sub.config.ordering === "key";
+		const rows = this.deps.store.transaction(() => this.pull.lease(sub.sid, nowMs, nowMs + visibilityMs, max, ordered));
 		if (rows.length > 0) await this.deps.wakeBy(nowMs + visibilityMs);
 		return rows;
 	}

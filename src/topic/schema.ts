@@ -128,6 +128,13 @@ export const MIGRATIONS: readonly string[] = [
 	// v4: when attempts of rate-limited subscriptions started (flow.ts), pruned past the window.
 	`CREATE TABLE rate_starts (sid INTEGER NOT NULL, at_ms INTEGER NOT NULL);
 	CREATE INDEX rate_starts_by_sub ON rate_starts (sid, at_ms);`,
+	// v5: per-key ordering. A message's key (its messages live in the key's partition); its open
+	// messages (not finished) in due then publish order, where a key's head is found; and claims on ids of keyed messages stored in another partition (client/routing.ts),
+	// kept until \`until_ms\` (the message's due time plus the topic's retention).
+	`ALTER TABLE messages ADD COLUMN key TEXT;
+	CREATE INDEX messages_key_open ON messages (key, deliver_at_ms, mid) WHERE key IS NOT NULL AND finished_at_ms IS NULL;
+	CREATE TABLE id_claims (id TEXT PRIMARY KEY, partition INTEGER NOT NULL, until_ms INTEGER NOT NULL) WITHOUT ROWID;
+	CREATE INDEX id_claims_until ON id_claims (until_ms);`,
 ];
 
 /** The version a fully migrated object is at. */

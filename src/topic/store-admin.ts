@@ -68,8 +68,9 @@ export class AdminStore {
 			deliver_at_ms: number;
 			published_at_ms: number;
 			options: string | null;
+			key: string | null;
 		}>(
-			"SELECT mid, id, body, content_type, headers, request_id, deliver_at_ms, published_at_ms, options FROM messages WHERE id = ?",
+			"SELECT mid, id, body, content_type, headers, request_id, deliver_at_ms, published_at_ms, options, key FROM messages WHERE id = ?",
 			id,
 		)[0];
 		if (!m) return null;
@@ -106,6 +107,7 @@ export class AdminStore {
 			deliverAtMs: m.deliver_at_ms,
 			publishedAtMs: m.published_at_ms,
 			options: m.options ? (JSON.parse(m.options) as DeliveryOptions) : null,
+			key: m.key,
 			deliveries: views,
 		};
 	}

@@ -22,7 +22,7 @@ export interface ClaimedDelivery {
 
 /** The columns the push claim and the pull lease read of a due delivery and its message. */
 export const DUE_COLUMNS =
-	"d.mid, d.sid, d.attempts, d.lease, d.next_at_ms, m.id, m.body, m.content_type, m.headers, m.request_id, m.deliver_at_ms, m.options";
+	"d.mid, d.sid, d.attempts, d.lease, d.next_at_ms, m.id, m.body, m.content_type, m.headers, m.request_id, m.deliver_at_ms, m.options, m.key";
 
 /** A row of `DUE_COLUMNS`. */
 export interface DueRow extends Record<string, SqlStorageValue> {
@@ -38,6 +38,7 @@ export interface DueRow extends Record<string, SqlStorageValue> {
 	request_id: string | null;
 	deliver_at_ms: number;
 	options: string | null;
+	key: string | null;
 }
 
 /**

@@ -1,5 +1,16 @@
 import { type ClaimedDelivery, DUE_COLUMNS, type DueRow, markInFlight } from "./store-claim";
 
+/**
+ * `d` (of message `m`) is its key's head for its subscription: no earlier open message of the key
+ * (due time, then publish order) has a delivery of that subscription scheduled or in flight. Finds
+ * them through the partial index of open keyed messages (schema v5).
+ */
+export const KEY_HEAD = `(m.key IS NULL OR NOT EXISTS (
+	SELECT 1 FROM messages m2 JOIN deliveries d2 ON d2.mid = m2.mid AND d2.sid = d.sid
+	WHERE m2.key = m.key AND m2.key IS NOT NULL AND m2.finished_at_ms IS NULL
+	  AND (m2.deliver_at_ms, m2.mid) < (m.deliver_at_ms, m.mid)
+	  AND d2.state IN ('scheduled', 'in_flight')))`;
+
 /** The SQL of flow control (flow.ts): in-flight counts, rate windows and per-subscription claims. */
 export class FlowStore {
 	constructor(private readonly sql: SqlStorage) {}
@@ -43,13 +54,18 @@ export class FlowStore {
 		this.sql.exec(`DELETE FROM rate_starts WHERE sid NOT IN (${sids.map(() => "?").join(", ") || "NULL"})`, ...sids);
 	}
 
-	/** Up to `limit` scheduled deliveries of one subscription due by `dueByMs`, earliest first. */
-	dueOf(sid: number, dueByMs: number, limit: number): DueRow[] {
+	/**
+	 * Up to `limit` scheduled deliveries of one subscription due by `dueByMs`, earliest first. With
+	 * `ordered`, a keyed message only when it is its key's head for the subscription: no open message
+	 * of the key before it (due time, then publish order) has a delivery still scheduled or in flight.
+	 */
+	dueOf(sid: number, dueByMs: number, limit: number, ordered = false): DueRow[] {
 		return this.sql
 			.exec<DueRow>(
 				`SELECT ${DUE_COLUMNS}
 				 FROM deliveries d JOIN messages m ON m.mid = d.mid
 				 WHERE d.sid = ? AND d.state = 'scheduled' AND d.next_at_ms IS NOT NULL AND d.next_at_ms <= ?
+				 ${ordered ? `AND ${KEY_HEAD}` : ""}
 				 ORDER BY d.next_at_ms LIMIT ?`,
 				sid,
 				dueByMs,
@@ -74,6 +90,19 @@ export class FlowStore {
 			)
 			.toArray();
 		return new Map(rows.filter((r) => r.due !== null).map((r) => [r.sid, r.due]));
+	}
+
+	/** The earliest due scheduled delivery of an ordered subscription that is its key's head, or null. */
+	earliestHeadDue(sid: number): number | null {
+		const [row] = this.sql
+			.exec<{ due: number }>(
+				`SELECT d.next_at_ms AS due FROM deliveries d JOIN messages m ON m.mid = d.mid
+				 WHERE d.sid = ? AND d.state = 'scheduled' AND d.next_at_ms IS NOT NULL AND ${KEY_HEAD}
+				 ORDER BY d.next_at_ms LIMIT 1`,
+				sid,
+			)
+			.toArray();
+		return row?.due ?? null;
 	}
 
 	/** The earliest end of a lease in flight (a push attempt's, or a pull consumer's), or null. */

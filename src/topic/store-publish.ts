@@ -19,14 +19,14 @@ const JSON_PARAM_MAX_BYTES = 1_500_000;
 /** Deliveries per INSERT: `[mid, due]` pairs of ≤ 2 × 16 digits stay far below the 2 MB limit. */
 const DELIVERIES_PER_INSERT = 10_000;
 
-const INSERT_MESSAGES_JSON = `INSERT INTO messages (id, body, content_type, headers, request_id, deliver_at_ms, options, published_at_ms)
-	SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, ?
+const INSERT_MESSAGES_JSON = `INSERT INTO messages (id, body, content_type, headers, request_id, deliver_at_ms, options, key, published_at_ms)
+	SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, ?
 	FROM json_each(?) WHERE true ON CONFLICT(id) DO NOTHING RETURNING mid, id`;
 // (`WHERE true` lets SQLite parse `ON CONFLICT` as the upsert clause after a SELECT.)
 
 /** For a message whose JSON row would not fit one parameter: its fields bound one by one. */
-const INSERT_MESSAGE_BOUND = `INSERT INTO messages (id, body, content_type, headers, request_id, deliver_at_ms, options, published_at_ms)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING RETURNING mid, id`;
+const INSERT_MESSAGE_BOUND = `INSERT INTO messages (id, body, content_type, headers, request_id, deliver_at_ms, options, key, published_at_ms)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING RETURNING mid, id`;
 
 /** One delivery row per (message, subscription), in message order, each subscription in sid order. */
 const INSERT_DELIVERIES_JSON = `INSERT INTO deliveries (mid, sid, state, next_at_ms, attempts, lease, updated_at_ms)
@@ -54,25 +54,23 @@ function insertMessageRows(sql: SqlStorage, messages: readonly NewMessage[], now
 		bytes = 0;
 	};
 	for (const m of messages) {
-		const headers = headersText(m);
-		const row = JSON.stringify([m.id, m.body, m.contentType, headers, m.requestId, m.deliverAtMs, optionsText(m)]);
+		// The columns of INSERT_MESSAGES_JSON / INSERT_MESSAGE_BOUND, in their order.
+		const fields = [
+			m.id,
+			m.body,
+			m.contentType,
+			headersText(m),
+			m.requestId,
+			m.deliverAtMs,
+			optionsText(m),
+			m.key ?? null,
+		];
+		const row = JSON.stringify(fields);
 		const rowBytes = row.length * 3 + 1;
 		if (rowBytes > JSON_PARAM_MAX_BYTES) {
 			// Escaping can make a large body's JSON longer than the body: bind its fields instead.
 			flush();
-			take(
-				sql.exec(
-					INSERT_MESSAGE_BOUND,
-					m.id,
-					m.body,
-					m.contentType,
-					headers,
-					m.requestId,
-					m.deliverAtMs,
-					optionsText(m),
-					nowMs,
-				),
-			);
+			take(sql.exec(INSERT_MESSAGE_BOUND, ...fields, nowMs));
 			continue;
 		}
 		if (bytes + rowBytes > JSON_PARAM_MAX_BYTES) flush();

@@ -4,6 +4,11 @@ import { type ClaimedDelivery, DUE_COLUMNS, type DueRow, markInFlight } from "./
 
 type Row = Record<string, SqlStorageValue>;
 
+/** No open message of `m`'s key has a delivery of `d`'s subscription leased (in flight). */
+const KEY_FREE = `(m.key IS NULL OR NOT EXISTS (
+	SELECT 1 FROM messages m2 JOIN deliveries d2 ON d2.mid = m2.mid AND d2.sid = d.sid
+	WHERE m2.key = m.key AND m2.key IS NOT NULL AND m2.finished_at_ms IS NULL AND d2.state = 'in_flight'))`;
+
 /** A delivery leased to a pull consumer, with what it receives. */
 export type LeasedRow = ClaimedDelivery;
 
@@ -14,18 +19,32 @@ export class PullStore {
 		return this.sql.exec<T>(query, ...bindings).toArray();
 	}
 
-	/** Leases up to `limit` due deliveries of a subscription until `untilMs`, earliest due first. */
-	lease(sid: number, nowMs: number, untilMs: number, limit: number): LeasedRow[] {
+	/**
+	 * Leases up to `limit` due deliveries of a subscription until `untilMs`, earliest due first.
+	 * `ordered` (`ordering: "key"`): a keyed message only while no message of its key is leased,
+	 * and one per key in a batch (then the earliest by due time and publish order).
+	 */
+	lease(sid: number, nowMs: number, untilMs: number, limit: number, ordered = false): LeasedRow[] {
 		const due = this.rows<DueRow>(
 			`SELECT ${DUE_COLUMNS}
 			 FROM deliveries d JOIN messages m ON m.mid = d.mid
 			 WHERE d.sid = ? AND d.state = 'scheduled' AND d.next_at_ms <= ?
-			 ORDER BY d.next_at_ms LIMIT ?`,
+			 ${ordered ? `AND ${KEY_FREE}` : ""}
+			 ORDER BY ${ordered ? "m.deliver_at_ms, m.mid" : "d.next_at_ms"} LIMIT ?`,
 			sid,
 			nowMs,
 			limit,
 		);
-		return markInFlight(this.sql, due, () => untilMs, nowMs);
+		const keys = new Set<string>();
+		const chosen = ordered
+			? due.filter((r) => {
+					if (r.key === null) return true;
+					if (keys.has(r.key)) return false;
+					keys.add(r.key);
+					return true;
+				})
+			: due;
+		return markInFlight(this.sql, chosen, () => untilMs, nowMs);
 	}
 
 	/**

@@ -25,6 +25,8 @@ export interface SubscriptionConfig {
 	retry: RetryPolicy;
 	/** Paused subscriptions keep their deliveries scheduled. @default false */
 	paused: boolean;
+	/** "key": one message per key at a time, in due order then publish order. @default null */
+	ordering?: "key" | null;
 	/** At most `limit` attempts start in any window of `periodMs` (sliding), topic-wide; push only. */
 	rate?: { limit: number; periodMs: number } | null;
 	/** At most this many attempts in flight, topic-wide; push only. */
@@ -72,6 +74,8 @@ export interface NewMessage {
 	deliverAtMs: number;
 	/** How this message is delivered when it differs from its subscriptions (a `/v2` publish). */
 	options?: DeliveryOptions;
+	/** Its ordering key: all messages of a key live in one partition, delivered in order by `ordering: "key"` subscriptions. */
+	key?: string | null;
 }
 
 /**
@@ -128,6 +132,8 @@ export interface MessageView {
 	publishedAtMs: number;
 	/** The message's own delivery (a /v2 publish), or null. */
 	options: DeliveryOptions | null;
+	/** Its ordering key, or null. */
+	key: string | null;
 	deliveries: DeliveryView[];
 }
 

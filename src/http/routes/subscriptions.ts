@@ -59,6 +59,10 @@ const SubscriptionBody = z
 		rate: RateBody.nullable().optional().openapi({
 			description: "webhook and queue only: at most `limit` attempts start in any `period` (sliding), topic-wide",
 		}),
+		ordering: z.enum(["key"]).nullable().optional().openapi({
+			description:
+				'"key": one message per key at a time, in due order then publish order (push: the next starts after the previous was delivered or went dead; pull: while none of its key is leased). @default null',
+		}),
 		parallelism: z
 			.number()
 			.int()
@@ -104,6 +108,7 @@ export function toConfig(body: Body, env: AppEnv): SubscriptionConfig {
 		paused: body.paused ?? false,
 		rate: body.rate ? { limit: body.rate.limit, periodMs: body.rate.period ?? 1000 } : null,
 		parallelism: body.parallelism ?? null,
+		ordering: body.ordering ?? null,
 	};
 	if (body.type === "webhook") {
 		if (body.url === undefined) throw bad("url", "a webhook subscription needs a url");

@@ -14,11 +14,11 @@ export type PublishResult = PublishOutcome | { id: string; error: ErrorBody };
 /** What the message list filters (its cursor is the position instead of MessageQuery's `before`). */
 export type ListFilter = Omit<MessageQuery, "before">;
 
-/** Groups item indexes by the partition their id routes to. */
+/** Groups item indexes by the partition their message lives in (its key's, else its id's). */
 function byPartition(messages: readonly NewMessage[], indexes: readonly number[], route: Route) {
 	const groups = new Map<number, number[]>();
 	for (const i of indexes) {
-		const p = partitionOf((messages[i] as NewMessage).id, route.partitions);
+		const p = homeOf(messages[i] as NewMessage, route);
 		const list = groups.get(p) ?? [];
 		list.push(i);
 		groups.set(p, list);
@@ -58,6 +58,24 @@ export class TopicMessages {
 			}
 			const r = route;
 			const retry: number[] = [];
+			// A keyed message living outside its id's partition first claims its id there (client/routing.ts).
+			try {
+				const taken = await claimIds(door, r, messages, pending);
+				pending = pending.filter((i) => {
+					if (!taken.has(i)) return true;
+					const id = (messages[i] as NewMessage).id;
+					results[i] = { id, error: idTaken(id).toBody() };
+					return false;
+				});
+			} catch (error) {
+				if (!(error instanceof AppError)) throw error;
+				if (round === 0 && isStale(error, cached)) {
+					door.forget();
+					route = null;
+					continue;
+				}
+				throw door.reported(error);
+			}
 			await Promise.all(
 				[...byPartition(messages, pending, r)].map(async ([p, indexes]) => {
 					try {
@@ -94,9 +112,23 @@ export class TopicMessages {
 		return results as PublishResult[];
 	}
 
-	/** The partition a message id lives in, under the current route. */
+	/**
+	 * Runs `fn` on the partition a message id lives in: its id's, or, for a keyed message stored in
+	 * its key's partition, the one its id's partition has a claim for (asked only on a miss).
+	 */
 	private byId<T>(id: string, fn: (route: Route, partition: number) => Promise<T>): Promise<T> {
-		return this.door.run((route) => fn(route, partitionOf(id, route.partitions)));
+		const door = this.door;
+		return door.run(async (route) => {
+			const p = partitionOf(id, route.partitions);
+			try {
+				return await fn(route, p);
+			} catch (error) {
+				if (route.partitions === 1 || !(error instanceof AppError && error.code === "message_not_found")) throw error;
+				const claimed = (await door.call(p, (s) => s.claimsOf(route, [id])))[id];
+				if (claimed === undefined || claimed === p) throw error;
+				return fn(route, claimed);
+			}
+		});
 	}
 
 	get(id: string): Promise<MessageView> {
@@ -197,7 +229,7 @@ export class TopicMessages {
 					await Promise.all(door.partitions(route).map((p) => door.call(p, (s) => s.redrive(route, name, null)))),
 				);
 			}
-			const groups = groupIds(ids, route);
+			const groups = await groupIds(door, ids, route);
 			if (groups.size > 1) {
 				const missing = (
 					await Promise.all([...groups].map(([p, list]) => door.call(p, (s) => s.notDead(route, name, list))))
@@ -219,7 +251,9 @@ export class TopicMessages {
 			const calls =
 				ids === null
 					? door.partitions(route).map((p) => door.call(p, (s) => s.purgeDead(route, name, null)))
-					: [...groupIds(ids, route)].map(([p, list]) => door.call(p, (s) => s.purgeDead(route, name, list)));
+					: [...(await groupIds(door, ids, route))].map(([p, list]) =>
+							door.call(p, (s) => s.purgeDead(route, name, list)),
+						);
 			const parts = await Promise.all(calls);
 			return {
 				purged: parts.reduce((n, x) => n + x.purged, 0),
@@ -229,14 +263,63 @@ export class TopicMessages {
 	}
 }
 
-/** Message ids by the partition they live in. */
-function groupIds(ids: string[], route: Route): Map<number, string[]> {
-	const groups = new Map<number, string[]>();
+/** Message ids by the partition they live in: their id's, or the one a claim there names. */
+async function groupIds(door: Door, ids: string[], route: Route): Promise<Map<number, string[]>> {
+	const byIdPartition = new Map<number, string[]>();
 	for (const id of new Set(ids)) {
 		const p = partitionOf(id, route.partitions);
-		groups.set(p, [...(groups.get(p) ?? []), id]);
+		byIdPartition.set(p, [...(byIdPartition.get(p) ?? []), id]);
 	}
+	if (route.partitions === 1) return byIdPartition;
+	const groups = new Map<number, string[]>();
+	await Promise.all(
+		[...byIdPartition].map(async ([p, list]) => {
+			const claims = await door.call(p, (s) => s.claimsOf(route, list));
+			for (const id of list) {
+				const home = claims[id] ?? p;
+				groups.set(home, [...(groups.get(home) ?? []), id]);
+			}
+		}),
+	);
 	return groups;
+}
+
+/** The partition a message is stored in: its key's, else its id's. */
+function homeOf(m: NewMessage, route: Route): number {
+	return partitionOf(m.key ?? m.id, route.partitions);
+}
+
+const idTaken = (id: string) =>
+	new AppError(409, "id_conflict", `id "${id}" is taken by a message with another key (or none)`);
+
+/**
+ * Claims, in their id's partition, the ids of keyed messages stored elsewhere (one call per
+ * partition). Returns the indexes whose id is taken there: by a message stored there, or a claim
+ * for another partition. A claim made before a failed publish is made again harmlessly.
+ */
+async function claimIds(door: Door, route: Route, messages: readonly NewMessage[], indexes: readonly number[]) {
+	const taken = new Set<number>();
+	if (route.partitions === 1) return taken;
+	const groups = new Map<number, number[]>();
+	for (const i of indexes) {
+		const m = messages[i] as NewMessage;
+		const own = partitionOf(m.id, route.partitions);
+		if (m.key === undefined || m.key === null || homeOf(m, route) === own) continue;
+		groups.set(own, [...(groups.get(own) ?? []), i]);
+	}
+	await Promise.all(
+		[...groups].map(async ([p, list]) => {
+			const claims = list.map((i) => {
+				const m = messages[i] as NewMessage;
+				return { id: m.id, partition: homeOf(m, route), deliverAtMs: m.deliverAtMs };
+			});
+			const ok = await door.call(p, (s) => s.claimIds(route, claims));
+			list.forEach((i, k) => {
+				if (!ok[k]) taken.add(i);
+			});
+		}),
+	);
+	return taken;
 }
 
 /** A cursor naming a partition the topic does not have was not made by this API. */
