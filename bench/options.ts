@@ -9,7 +9,7 @@ export interface Options {
 	smoke: boolean;
 	/** Whether BullMQ + Redis run beside Sundial (`--systems`); default true. Without them nothing needs redis-server. */
 	bullmq: boolean;
-	/** Scenario ids to run ("1"…"9"); null = all. */
+	/** Scenario ids to run ("1"…"10"); null = all. */
 	only: Set<string> | null;
 	/** Where BENCHMARKS.md, bench-results.json and bench-lateness.svg go. */
 	out: string;
@@ -22,7 +22,7 @@ export interface Options {
 	profile: Profile;
 }
 
-export const SCENARIOS = ["1", "2", "3", "4", "5", "6", "7", "8", "9"];
+export const SCENARIOS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
 
 /**
  * What `--smoke` runs without `--only`: issue 6's scenarios, the harness check that npm test runs
@@ -52,7 +52,8 @@ const USAGE = `usage: node bench/run.ts [--smoke] [--systems=S] [--only=1,3] [--
   --only=IDS   scenarios to run, comma-separated, of ${SCENARIOS.join(",")}:
                1 webhook lateness, 2 pull lateness, 3 batch publish (P = 1, 4, 16), 4 single publish,
                5 backlog, 6 push, 7 partition scaling (50 ms receiver), 8 pull drain (P = 1, 4, 16),
-               9 webhook lateness through /v1 vs /v2 (QStash-compatible publish; Sundial only)
+               9 webhook lateness through /v1 vs /v2 (QStash-compatible publish; Sundial only),
+               10 flow control: isolation, rate accuracy, ordering under failures (Sundial only)
   --reps=N     repetitions (default 3; smoke 1)
   --backlog=N  messages in scenario 5's backlog (default ${DEFAULT_BACKLOG}; smoke 5000)
   --runtime=R  what runs Sundial: workerd (default; the runtime alone) or wrangler (all of wrangler dev)
@@ -129,6 +130,10 @@ export function parseOptions(argv: string[]): Options {
 				drainTotal: 1_000,
 				drainPollers: 4,
 				v2Rates: [200],
+				flowRate: 100,
+				flowRateS: 3,
+				orderingMessages: 500,
+				orderingKeys: 10,
 			}
 		: {
 				smoke,
@@ -155,6 +160,10 @@ export function parseOptions(argv: string[]): Options {
 				drainTotal: 10_000,
 				drainPollers: 4,
 				v2Rates: [100, 1000],
+				flowRate: 100,
+				flowRateS: 30,
+				orderingMessages: 10_000,
+				orderingKeys: 100,
 			};
 	return {
 		smoke,

@@ -4,6 +4,7 @@ import { type Both, onRedis10, type Step, type Values } from "./plan-steps.ts";
 import type { RedisServer } from "./redis.ts";
 import { bullLoadBacklog, bullMemoryNow, sundialLoadBacklog, sundialMemoryNow } from "./scenarios/backlog.ts";
 import type { RunRecord, Services } from "./scenarios/common.ts";
+import { sundialIsolation, sundialOrdering, sundialRateAccuracy } from "./scenarios/flow.ts";
 import { bullLateness, sundialLateness } from "./scenarios/lateness.ts";
 import { bullAdd, bullAddBulk, sundialBatch, sundialSingle } from "./scenarios/publish.ts";
 import { bullPush, sundialPush } from "./scenarios/push.ts";
@@ -19,6 +20,12 @@ function brief(v: Values): string {
 	if (v.maxConcurrent !== undefined) {
 		const conns = `${f(v.connections)} connection(s)`;
 		return `${f(v.perSecond)}/s (${f(v.received)}/${f(v.messages)}, max concurrency ${f(v.maxConcurrent)}, ${conns})`;
+	}
+	if (v.slidingMax !== undefined) {
+		return `most in any 1 s ${f(v.slidingMax)}, whole seconds ${f(v.perSecondMin)}–${f(v.perSecondMax)} (${f(v.received)}/${f(v.expected)} in ${f(v.durationS, 1)} s)`;
+	}
+	if (v.outOfOrder !== undefined) {
+		return `${f(v.outOfOrder)} out of order, ${f(v.lost)} lost, ${f(v.failedAttempts)} failed attempts (${f(v.delivered)}/${f(v.expected)} in ${f(v.durationS, 1)} s)`;
 	}
 	if (v.rssBytes !== undefined) {
 		const parts =
@@ -153,6 +160,7 @@ export async function runScenarios(svc: Services, o: Options, renew: () => Promi
 		if (want("7")) await runScaling(svc, o, rep, step, both);
 		if (want("8")) await runDrain(svc, o, rep, step, both);
 		if (want("9")) await runV1V2(svc, o, rep, step, both);
+		if (want("10")) await runFlow(svc, o, rep, step, both);
 	}
 
 	if (want("5")) {
@@ -224,4 +232,21 @@ async function runV1V2(svc: Services, o: Options, rep: number, step: Step, both:
 			() => step("9", "sundial-v2", v, rep, () => sundialV2Lateness(svc, p, { rate, runId: `${id}-v2` })),
 		);
 	}
+}
+
+/** Scenario 10 (issue 12): isolation alone vs beside a hanging neighbour (alternating first), rate accuracy, ordering. */
+async function runFlow(svc: Services, o: Options, rep: number, step: Step, both: Both): Promise<void> {
+	const p = o.profile;
+	const id = `s10-rep${rep}`;
+	await both(
+		rep % 2 === 1,
+		() =>
+			step("10", "sundial", "alone", rep, () => sundialIsolation(svc, p, { topic: `${id}-alone`, neighbour: false })),
+		() =>
+			step("10", "sundial", "neighbour", rep, () =>
+				sundialIsolation(svc, p, { topic: `${id}-neighbour`, neighbour: true }),
+			),
+	);
+	await step("10", "sundial", "rate", rep, () => sundialRateAccuracy(svc, p, `${id}-rate`));
+	await step("10", "sundial", "ordering", rep, () => sundialOrdering(svc, p, `${id}-ordering`));
 }

@@ -10,7 +10,10 @@ import { type ChildMessage, onRequest, tell } from "./children.ts";
  * the senders run on this machine, so clocks agree). Also counts the requests open at once (the push
  * concurrency a sender really used; with an instant answer it rarely sees two).
  *
- * IPC: {type:"reset", path, delayMs?} → {type:"reset"}; {type:"count", path} → {type:"count", n};
+ * A path may also fail a share of requests at random (`failRate`, answered 500, recorded as not ok:
+ * a flaky receiver), from a seeded generator so runs compare.
+ *
+ * IPC: {type:"reset", path, delayMs?, failRate?} → {type:"reset"}; {type:"count", path} → {type:"count", n};
  * {type:"collect", path} → {type:"records", ids, at, maxConcurrent, connections} (TCP connections
  * opened since the path's reset, any path). Sends {type:"ready", url} at start.
  */
@@ -24,15 +27,29 @@ interface Log {
 	connectionsAtStart: number;
 	/** How long the receiver waits before answering on this path. */
 	delayMs: number;
+	/** Share of requests answered 500 (0: none). */
+	failRate: number;
+	/** Per request: answered 2xx. */
+	ok: boolean[];
 }
+
+/** A seeded generator (mulberry32): the failures of a run are the same every run. */
+let seed = 0x5eed;
+const random = () => {
+	seed = (seed + 0x6d2b79f5) >>> 0;
+	let t = seed;
+	t = Math.imul(t ^ (t >>> 15), t | 1);
+	t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+	return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
 
 let connections = 0;
 
 const logs = new Map<string, Log>();
-const logOf = (path: string, delayMs = 0): Log => {
+const logOf = (path: string, delayMs = 0, failRate = 0): Log => {
 	let log = logs.get(path);
 	if (!log) {
-		log = { ids: [], at: [], active: 0, maxConcurrent: 0, connectionsAtStart: connections, delayMs };
+		log = { ids: [], at: [], active: 0, maxConcurrent: 0, connectionsAtStart: connections, delayMs, failRate, ok: [] };
 		logs.set(path, log);
 	}
 	return log;
@@ -53,9 +70,11 @@ const server = createServer((req, res) => {
 	res.once("finish", done);
 	res.once("close", done);
 	req.resume();
+	const fail = log.failRate > 0 && random() < log.failRate;
+	log.ok.push(!fail);
 	const answer = () => {
-		res.writeHead(200, { "content-type": "text/plain" });
-		res.end("ok");
+		res.writeHead(fail ? 500 : 200, { "content-type": "text/plain" });
+		res.end(fail ? "failed" : "ok");
 	};
 	req.once("end", () => {
 		if (log.delayMs > 0) setTimeout(answer, log.delayMs);
@@ -71,14 +90,21 @@ onRequest((msg: ChildMessage) => {
 	const path = String(msg.path ?? "");
 	if (msg.type === "reset") {
 		logs.delete(path);
-		logOf(path, Number(msg.delayMs ?? 0));
+		logOf(path, Number(msg.delayMs ?? 0), Number(msg.failRate ?? 0));
 		tell({ type: "reset" });
 	} else if (msg.type === "count") {
 		tell({ type: "count", n: logs.get(path)?.ids.length ?? 0 });
 	} else if (msg.type === "collect") {
 		const log = logOf(path);
 		const opened = connections - log.connectionsAtStart;
-		tell({ type: "records", ids: log.ids, at: log.at, maxConcurrent: log.maxConcurrent, connections: opened });
+		tell({
+			type: "records",
+			ids: log.ids,
+			at: log.at,
+			ok: log.ok,
+			maxConcurrent: log.maxConcurrent,
+			connections: opened,
+		});
 	}
 });
 

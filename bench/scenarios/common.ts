@@ -45,6 +45,11 @@ export interface Profile {
 	drainPollers: number;
 	/** Scenario 9: due rates of the `/v1` vs `/v2` webhook lateness runs (window: windowS). */
 	v2Rates: number[];
+	/** Scenario 10: the healthy subscription's due rate (isolation), the rate limit's run (s), and ordering's messages and keys. */
+	flowRate: number;
+	flowRateS: number;
+	orderingMessages: number;
+	orderingKeys: number;
 }
 
 /** Webhook requests one Durable Object (one partition) keeps in flight at most: src/topic/dispatcher.ts. */
@@ -91,14 +96,19 @@ export interface RunRecord {
 export type ReceiverRecords = {
 	ids: string[];
 	at: number[];
+	/** Per request: answered 2xx (a path with a `failRate` answers some 500). */
+	ok: boolean[];
 	maxConcurrent: number;
 	/** TCP connections the receiver accepted meanwhile (on any path). */
 	connections: number;
 };
 
-/** Forgets what `path` received; from now on the receiver answers there after `delayMs` (0 = at once). */
-export async function receiverReset(r: Receiver, path: string, delayMs = 0): Promise<void> {
-	await r.child.ask({ type: "reset", path, delayMs }, "reset");
+/**
+ * Forgets what `path` received; from now on the receiver answers there after `delayMs` (0 = at
+ * once), failing a `failRate` share of requests with a 500.
+ */
+export async function receiverReset(r: Receiver, path: string, delayMs = 0, failRate = 0): Promise<void> {
+	await r.child.ask({ type: "reset", path, delayMs, failRate }, "reset");
 }
 
 export async function receiverCount(r: Receiver, path: string): Promise<number> {

@@ -19,6 +19,16 @@ import type { TopicConfig } from "./types";
  * Held deliveries stay `scheduled` and are claimed, in due order, as capacity frees.
  */
 
+/**
+ * How much longer than `period` the rate window counted at a claim is: an attempt is recorded as
+ * starting when it is claimed, and leaves a few ms later, so counting a little further back keeps
+ * any window of `period` measured at the receiver within the limit.
+ */
+export const RATE_MARGIN_MS = 15;
+
+/** Where the window a claim at `nowMs` counts starts (exclusive). */
+export const rateWindowStart = (nowMs: number, periodMs: number) => nowMs - periodMs - RATE_MARGIN_MS;
+
 /** A subscription's limits as stored (absent on subscriptions made before flow control). */
 export interface FlowLimits {
 	rate?: { limit: number; periodMs: number } | null;
@@ -30,6 +40,9 @@ export function shareOf(limit: number, topic: Pick<TopicConfig, "partition" | "p
 	const base = Math.floor(limit / topic.partitions);
 	return base + (topic.partition < limit % topic.partitions ? 1 : 0);
 }
+
+/** Most deliveries of one subscription a claim takes (its capacity when no limit binds). */
+const MAX_CLAIM = 1000;
 
 /** The most slots one push subscription may hold when the topic has `pushSubs` of them. */
 export function isolationCap(pushSubs: number): number {
@@ -72,22 +85,23 @@ export interface Capacity {
 }
 
 /**
- * The capacity of each push subscription now. `aheadMs` is how far ahead of its due time a claim
- * happens: a rate window is counted up to the latest start a claim now can have.
+ * The capacity of each push subscription now. A rate window is counted back from now, which also
+ * covers deliveries claimed ahead of their due time (they start later, inside it).
  */
 export function capacities(
 	subs: Map<number, SubscriptionRow>,
 	topic: Pick<TopicConfig, "partition" | "partitions">,
 	state: FlowState,
 	nowMs: number,
-	aheadMs: number,
 ): Map<number, Capacity> {
 	const push = [...subs.values()].filter(isPush);
-	const cap = isolationCap(push.length);
+	// Webhooks hold connection slots; a queue subscription sends batches through its binding, and its
+	// in-flight count is of messages, not requests: the isolation cap is not for it.
+	const cap = isolationCap(push.filter((s) => s.config.type === "webhook").length);
 	const out = new Map<number, Capacity>();
 	for (const s of push) {
 		const inFlight = state.inFlight(s.sid);
-		let free = cap - inFlight;
+		let free = s.config.type === "webhook" ? cap - inFlight : Number.POSITIVE_INFINITY;
 		let heldBy: HeldBy | null = free <= 0 ? "isolation" : null;
 		let freeAtMs: number | null = null;
 		const { parallelism, rate } = s.config;
@@ -99,16 +113,16 @@ export function capacities(
 			}
 		}
 		if (rate) {
-			const since = nowMs + aheadMs - rate.periodMs;
+			const since = rateWindowStart(nowMs, rate.periodMs);
 			const left = shareOf(rate.limit, topic) - state.startedSince(s.sid, since);
 			if (left < free || (left <= 0 && free <= 0)) {
 				free = left;
 				heldBy = "rate";
 				const oldest = state.oldestStartSince(s.sid, since);
-				freeAtMs = left <= 0 && oldest !== null ? oldest + rate.periodMs - aheadMs + 1 : null;
+				freeAtMs = left <= 0 && oldest !== null ? oldest + rate.periodMs + RATE_MARGIN_MS + 1 : null;
 			}
 		}
-		out.set(s.sid, { free: Math.max(0, free), heldBy: free > 0 ? null : heldBy, freeAtMs });
+		out.set(s.sid, { free: Math.max(0, Math.min(free, MAX_CLAIM)), heldBy: free > 0 ? null : heldBy, freeAtMs });
 	}
 	return out;
 }
@@ -129,7 +143,7 @@ export class FlowControl {
 		return this.topic() !== null && flowActive(this.subs().values());
 	}
 
-	private capacities(nowMs: number, aheadMs: number): Map<number, Capacity> {
+	private capacities(nowMs: number): Map<number, Capacity> {
 		const topic = this.topic() as TopicConfig;
 		const inFlight = this.store.inFlightBySub();
 		return capacities(
@@ -141,7 +155,6 @@ export class FlowControl {
 				oldestStartSince: (sid, since) => this.store.oldestStartSince(sid, since),
 			},
 			nowMs,
-			aheadMs,
 		);
 	}
 
@@ -150,15 +163,20 @@ export class FlowControl {
 	 * capacity, earliest due first; records rate-limited starts (at the later of due time and now).
 	 */
 	claim(nowMs: number, aheadMs: number, limit: number, leaseUntilMs: (sid: number) => number): ClaimedDelivery[] {
-		const caps = this.capacities(nowMs, aheadMs);
+		const caps = this.capacities(nowMs);
 		const subs = this.subs();
-		const rows = [...caps.entries()]
+		const candidates = [...caps.entries()]
 			.filter(([, c]) => c.free > 0)
 			.flatMap(([sid, c]) =>
 				this.store.dueOf(sid, nowMs + aheadMs, Math.min(c.free, limit), subs.get(sid)?.config.ordering === "key"),
 			)
-			.sort((a, b) => a.next_at_ms - b.next_at_ms)
-			.slice(0, limit);
+			.sort((a, b) => a.next_at_ms - b.next_at_ms);
+		// Webhook attempts claimed beyond the free senders would wait in memory, started in name only
+		// (a rate window and a lease counted from the claim): claim no more than can go out.
+		const inFlight = this.store.inFlightBySub();
+		let senders = MAX_CONCURRENT_DELIVERIES;
+		for (const [sid, n] of inFlight) if (subs.get(sid)?.config.type === "webhook") senders -= n;
+		const rows = candidates.filter((r) => subs.get(r.sid)?.config.type !== "webhook" || senders-- > 0).slice(0, limit);
 		const starts = new Map<number, number[]>();
 		for (const r of rows) {
 			if (!subs.get(r.sid)?.config.rate) continue;
@@ -168,7 +186,7 @@ export class FlowControl {
 		}
 		for (const [sid, list] of starts) {
 			const periodMs = subs.get(sid)?.config.rate?.periodMs ?? 0;
-			this.store.recordStarts(sid, list, nowMs - periodMs - aheadMs);
+			this.store.recordStarts(sid, list, rateWindowStart(nowMs, periodMs));
 		}
 		return this.store.mark(rows, leaseUntilMs, nowMs);
 	}
@@ -180,7 +198,7 @@ export class FlowControl {
 	 * the running dispatcher sees.
 	 */
 	nextAtMs(nowMs: number, aheadMs: number): number | null {
-		const caps = this.capacities(nowMs, aheadMs);
+		const caps = this.capacities(nowMs);
 		const times: number[] = [];
 		const subs = this.subs();
 		for (const [sid, earliest] of this.store.earliestDueBySub()) {
@@ -201,7 +219,7 @@ export class FlowControl {
 	heldBack(nowMs: number): Map<number, { heldBy: HeldBy; count: number }> {
 		const out = new Map<number, { heldBy: HeldBy; count: number }>();
 		if (!this.active()) return out;
-		for (const [sid, c] of this.capacities(nowMs, 0)) {
+		for (const [sid, c] of this.capacities(nowMs)) {
 			if (c.free > 0 || c.heldBy === null) continue;
 			const count = this.store.dueCount(sid, nowMs);
 			if (count > 0) out.set(sid, { heldBy: c.heldBy, count });

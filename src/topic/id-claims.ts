@@ -1,7 +1,9 @@
 /**
  * Claims on message ids (README "Partitions"): a keyed message lives in its key's partition, and
  * its id's partition keeps a claim naming that partition, so lookups and duplicate detection still
- * start from the id. A claim lasts until its message's due time plus the topic's retention.
+ * start from the id. A claim is checked at its message's due time plus the topic's retention (and
+ * a day): dropped when the message is gone from the partition it names, else kept for another
+ * retention (a rescheduled, paused or dead message lives longer).
  */
 export interface IdClaim {
 	id: string;
@@ -55,18 +57,45 @@ export class IdClaims {
 		return out;
 	}
 
+	/** Which of these ids have a message stored here. */
+	storedAmong(ids: readonly string[]): string[] {
+		const out: string[] = [];
+		for (let i = 0; i < ids.length; i += 90) {
+			const chunk = ids.slice(i, i + 90);
+			const rows = this.sql
+				.exec<{ id: string }>(`SELECT id FROM messages WHERE id IN (${chunk.map(() => "?").join(", ")})`, ...chunk)
+				.toArray();
+			out.push(...rows.map((r) => r.id));
+		}
+		return out;
+	}
+
 	/** Which of these ids are claimed for another partition (a message here may not take them). */
 	claimedAmong(ids: readonly string[]): Set<string> {
 		if (this.sql.exec("SELECT 1 FROM id_claims LIMIT 1").toArray().length === 0) return new Set();
 		return new Set(Object.keys(this.of(ids)));
 	}
 
-	/** Drops up to `limit` claims past their end; returns how many. */
-	prune(nowMs: number, limit: number): number {
-		return this.sql.exec(
-			"DELETE FROM id_claims WHERE id IN (SELECT id FROM id_claims WHERE until_ms < ? LIMIT ?)",
-			nowMs,
-			limit,
-		).rowsWritten;
+	/** Up to `limit` claims past their end, to check with the partitions they name. */
+	expired(nowMs: number, limit: number): { id: string; partition: number }[] {
+		return this.sql
+			.exec<{ id: string; partition: number }>(
+				"SELECT id, partition FROM id_claims WHERE until_ms < ? LIMIT ?",
+				nowMs,
+				limit,
+			)
+			.toArray();
+	}
+
+	/** Drops the claims of messages gone from their partition, and gives the others another `extendMs`. */
+	settle(gone: readonly string[], kept: readonly string[], untilMs: number): void {
+		for (const id of gone) this.sql.exec("DELETE FROM id_claims WHERE id = ?", id);
+		for (const id of kept) this.sql.exec("UPDATE id_claims SET until_ms = ? WHERE id = ?", untilMs, id);
+	}
+
+	/** The earliest end of a claim here, or null (the alarm checks it then). */
+	nextEndMs(): number | null {
+		const [row] = this.sql.exec<{ at: number | null }>("SELECT MIN(until_ms) AS at FROM id_claims").toArray();
+		return row?.at ?? null;
 	}
 }

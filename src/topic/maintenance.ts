@@ -1,4 +1,3 @@
-import type { IdClaims } from "./id-claims";
 import type { TopicStore } from "./store";
 import type { AdminStore, Job } from "./store-admin";
 
@@ -38,7 +37,6 @@ export async function runMaintenance(
 	admin: AdminStore,
 	retentionMs: number,
 	nowMs: () => number,
-	claims?: IdClaims,
 ): Promise<boolean> {
 	for (let round = 0; round < MAINTENANCE_ROUNDS; round++) {
 		const job = admin.nextJob();
@@ -46,9 +44,7 @@ export async function runMaintenance(
 			store.transaction(() => runJobBatch(store, admin, job, nowMs()));
 		} else {
 			const swept = store.transaction(() => admin.sweepFinished(nowMs() - retentionMs, MAINTENANCE_BATCH));
-			// Claims on ids of keyed messages stored elsewhere end with them (id-claims.ts).
-			const pruned = claims ? store.transaction(() => claims.prune(nowMs(), MAINTENANCE_BATCH)) : 0;
-			if (swept < MAINTENANCE_BATCH && pruned < MAINTENANCE_BATCH) return false;
+			if (swept < MAINTENANCE_BATCH) return false;
 		}
 		await nextTurn();
 	}

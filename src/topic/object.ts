@@ -87,7 +87,7 @@ export class TopicObject extends Partition {
 			if (this.subs.bySid.size === 0) {
 				return fail(new Conflict("no_subscriptions", "the topic has no subscriptions: a message would reach no one"));
 			}
-			// An id claimed here for a keyed message stored elsewhere is taken: a duplicate.
+			// An id claimed here for a keyed message stored elsewhere is taken (the client answers 409).
 			const claimed = this.claims.claimedAmong(messages.map((m) => m.id));
 			const fresh = claimed.size === 0 ? messages : messages.filter((m) => !claimed.has(m.id));
 			const stored = this.store.transaction(() => this.store.insertMessages(fresh, Date.now()));
@@ -97,7 +97,7 @@ export class TopicObject extends Partition {
 					? stored
 					: messages.map((m) =>
 							claimed.has(m.id)
-								? { id: m.id, deliverAtMs: m.deliverAtMs, duplicate: true }
+								? { id: m.id, deliverAtMs: m.deliverAtMs, duplicate: false, conflict: true as const }
 								: (stored[k++] as PublishOutcome),
 						);
 			let earliestMs = Number.POSITIVE_INFINITY;
@@ -114,6 +114,11 @@ export class TopicObject extends Partition {
 	/** Claims ids of keyed messages stored in other partitions (id-claims.ts); false where the id is taken. */
 	claimIds(route: Route, claims: IdClaim[]): Answer<boolean[]> {
 		return this.guarded(route, (topic) => ok(this.claims.claim(claims, topic.retentionMs)));
+	}
+
+	/** Which of these ids have a message stored here (a claim elsewhere is checked against it). */
+	storedIds(route: Route, ids: string[]): Answer<string[]> {
+		return this.guarded(route, () => ok(this.claims.storedAmong(ids)));
 	}
 
 	/** The partitions claimed here for these ids. */

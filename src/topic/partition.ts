@@ -20,6 +20,8 @@ import { type Route, STALE_ROUTE, type TopicConfig, type TopicView } from "./typ
 export type { PartitionSetup };
 
 const topicNotFound = () => new NotFound("topic_not_found", "topic not found");
+/** Expired id claims one alarm run checks with their partitions. */
+const CLAIMS_CHECKED = 100;
 /** What every topic call answers over RPC: errors travel as data (errors.ts `Result`). */
 export type Answer<T> = Promise<Result<T>>;
 
@@ -108,6 +110,7 @@ export class Partition extends DurableObject<AppEnv> {
 			nextWorkAtMs(this.store, this.flow),
 			this.topic ? nextMaintenanceAtMs(this.admin, this.topic.retentionMs, nowMs) : null,
 			this.pull.nextWakeAtMs(),
+			this.claims.nextEndMs(),
 			moreWork ? nowMs : null,
 		].filter((t): t is number => t !== null);
 		await this.alarmClock.setTo(times.length === 0 ? null : Math.min(...times));
@@ -133,12 +136,36 @@ export class Partition extends DurableObject<AppEnv> {
 						this.wakeDispatcher = wake;
 					},
 				});
-				moreWork = await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now, this.claims);
+				moreWork = await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now);
+				moreWork = (await this.checkClaims(topic)) || moreWork;
 			}
 		} catch (error) {
 			console.error("sundial: alarm run failed; re-arming", error);
 		}
 		await this.rearm(moreWork);
+	}
+
+	/**
+	 * Checks claims past their end with the partitions they name (id-claims.ts), a batch per run:
+	 * true when more are due.
+	 */
+	private async checkClaims(topic: TopicConfig): Promise<boolean> {
+		const nowMs = Date.now();
+		const due = this.claims.expired(nowMs, CLAIMS_CHECKED);
+		const byPartition = new Map<number, string[]>();
+		for (const c of due) byPartition.set(c.partition, [...(byPartition.get(c.partition) ?? []), c.id]);
+		for (const [p, ids] of byPartition) {
+			const stub = this.env.TOPIC.getByName(`${topic.name}#${p}`);
+			const stored = await stub.storedIds({ partitions: topic.partitions }, ids);
+			if (!stored.ok) continue; // the other partition is changing: checked again on a later run
+			const kept = new Set(stored.value);
+			this.claims.settle(
+				ids.filter((id) => !kept.has(id)),
+				[...kept],
+				nowMs + topic.retentionMs,
+			);
+		}
+		return due.length === CLAIMS_CHECKED;
 	}
 
 	/** The partition count the Worker routes with, or null when there is no topic here. */

@@ -33,16 +33,19 @@ export class PullStore {
 			 ORDER BY ${ordered ? "m.deliver_at_ms, m.mid" : "d.next_at_ms"} LIMIT ?`,
 			sid,
 			nowMs,
-			limit,
+			// Ordered: read past the later messages of each key, which the batch then leaves out.
+			ordered ? Math.max(limit * 10, 1000) : limit,
 		);
 		const keys = new Set<string>();
 		const chosen = ordered
-			? due.filter((r) => {
-					if (r.key === null) return true;
-					if (keys.has(r.key)) return false;
-					keys.add(r.key);
-					return true;
-				})
+			? due
+					.filter((r) => {
+						if (r.key === null) return true;
+						if (keys.has(r.key)) return false;
+						keys.add(r.key);
+						return true;
+					})
+					.slice(0, limit)
 			: due;
 		return markInFlight(this.sql, chosen, () => untilMs, nowMs);
 	}

@@ -108,6 +108,8 @@ export interface PublishOutcome {
 	id: string;
 	deliverAtMs: number;
 	duplicate: boolean;
+	/** Not stored: the id is claimed here for a keyed message stored in another partition. */
+	conflict?: true;
 }
 
 /** One delivery of a message, as message detail shows it. */

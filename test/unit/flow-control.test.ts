@@ -99,8 +99,8 @@ describe("flow control: subscription limits", () => {
 		const got = (await waitForReceived(path, 9, 10_000)).sort((a, b) => a.receivedAtMs - b.receivedAtMs);
 		// 9 at 3 per second: the last starts at least two windows after the first.
 		expect((got[8] as Received).receivedAtMs - (got[0] as Received).receivedAtMs).toBeGreaterThanOrEqual(1900);
-		// Arrival = start + the request's own time, so windows a little shorter than the period.
-		expect(mostOpen(got, 900)).toBeLessThanOrEqual(3);
+		// Any window of the period, measured at the receiver (flow.ts counts a little further back for that).
+		expect(mostOpen(got, 1000)).toBeLessThanOrEqual(3);
 		const sub = await json<Sub>("GET", `/v1/topics/${topic}/subscriptions/hook`);
 		expect(sub.body.held_back.rate).toBe(0);
 	});

@@ -55,15 +55,14 @@ describe("message keys", () => {
 		// The same id and key again: a duplicate. The same id with another key, or none: refused.
 		const again = await batch(topic, [{ id: away[1] as string, key: "one-key", body: "again" }]);
 		expect(JSON.stringify(again.body)).toContain('"duplicate":true');
-		// Another key living elsewhere cannot claim the id (409 for that item); living in the id's own
-		// partition, it finds the id taken (a duplicate). Either way nothing is stored.
+		// Another key, or none, cannot take the id (409 id_conflict); nothing more is stored.
 		const other = ["k2", "k3", "k4", "k5", "k6", "k7", "k8"].find(
 			(k) => partitionOf(k, 4) !== home && partitionOf(k, 4) !== partitionOf(away[1] as string, 4),
 		) as string;
 		const otherKey = await batch(topic, [{ id: away[1] as string, key: other, body: "x" }]);
 		expect(JSON.stringify(otherKey.body)).toContain("id_conflict");
 		const noKey = await batch(topic, [{ id: away[1] as string, body: "x" }]);
-		expect(JSON.stringify(noKey.body)).toContain('"duplicate":true');
+		expect(JSON.stringify(noKey.body)).toContain("id_conflict");
 		const after = await partitionSql<{ n: number }>(topic, home, "SELECT COUNT(*) AS n FROM messages");
 		expect(after[0]?.n).toBe(12);
 	});

@@ -41,7 +41,15 @@ export class TopicMessages {
 		const results: (PublishResult | undefined)[] = new Array(messages.length);
 		let route = door.cachedRoute();
 		let cached = route !== null;
-		let pending = messages.map((_, i) => i);
+		// A repeated id is the first item's duplicate, whatever its key (so it cannot be routed elsewhere).
+		const firstOf = new Map<string, number>();
+		const repeats: [number, number][] = [];
+		messages.forEach((m, i) => {
+			const first = firstOf.get(m.id);
+			if (first === undefined) firstOf.set(m.id, i);
+			else repeats.push([i, first]);
+		});
+		let pending = messages.map((_, i) => i).filter((i) => firstOf.get((messages[i] as NewMessage).id) === i);
 		const failures: AppError[] = [];
 		for (let round = 0; round < 2 && pending.length > 0; round++) {
 			if (!route) {
@@ -58,13 +66,15 @@ export class TopicMessages {
 			}
 			const r = route;
 			const retry: number[] = [];
-			// A keyed message living outside its id's partition first claims its id there (client/routing.ts).
+			// A keyed message living outside its id's partition first claims its id there (id-claims.ts).
 			try {
 				const taken = await claimIds(door, r, messages, pending);
 				pending = pending.filter((i) => {
 					if (!taken.has(i)) return true;
 					const id = (messages[i] as NewMessage).id;
-					results[i] = { id, error: idTaken(id).toBody() };
+					const refused = idTaken(id);
+					failures.push(refused);
+					results[i] = { id, error: refused.toBody() };
 					return false;
 				});
 			} catch (error) {
@@ -86,7 +96,13 @@ export class TopicMessages {
 							),
 						);
 						stored.forEach((o, k) => {
-							results[indexes[k] as number] = o;
+							if (!o.conflict) {
+								results[indexes[k] as number] = o;
+								return;
+							}
+							const taken = idTaken(o.id);
+							failures.push(taken);
+							results[indexes[k] as number] = { id: o.id, error: taken.toBody() };
 						});
 					} catch (error) {
 						if (!(error instanceof AppError)) throw error;
@@ -106,6 +122,10 @@ export class TopicMessages {
 				route = null;
 			}
 			pending = retry;
+		}
+		for (const [i, first] of repeats) {
+			const r = results[first] as PublishResult;
+			results[i] = "error" in r ? r : { id: r.id, deliverAtMs: r.deliverAtMs, duplicate: true };
 		}
 		const first = failures[0];
 		if (first && results.every((x) => x && "error" in x) && failures.every((f) => f.code === first.code)) throw first;
