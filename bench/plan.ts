@@ -25,7 +25,7 @@ function brief(v: Values): string {
 		return `most in any 1 s ${f(v.slidingMax)}, whole seconds ${f(v.perSecondMin)}–${f(v.perSecondMax)} (${f(v.received)}/${f(v.expected)} in ${f(v.durationS, 1)} s)`;
 	}
 	if (v.outOfOrder !== undefined) {
-		return `${f(v.outOfOrder)} out of order, ${f(v.lost)} lost, ${f(v.failedAttempts)} failed attempts (${f(v.delivered)}/${f(v.expected)} in ${f(v.durationS, 1)} s)`;
+		return `${f(v.outOfOrder)} out of order, ${f(v.undelivered)} undelivered, ${f(v.failedAttempts)} failed attempts (${f(v.delivered)}/${f(v.expected)} in ${f(v.durationS, 1)} s)`;
 	}
 	if (v.rssBytes !== undefined) {
 		const parts =

@@ -364,8 +364,18 @@ function summarizeFlow(b: RowBuilder): void {
 		"0",
 		() => out.max === 0,
 	);
-	const lost = sp("10", "sundial", "ordering", "lost");
-	row("10", "ordering: messages not delivered", "count", "lower", lost, null, null, "0", () => lost.max === 0);
+	const lost = sp("10", "sundial", "ordering", "undelivered");
+	row(
+		"10",
+		"ordering: messages not delivered (within 10 min)",
+		"count",
+		"lower",
+		lost,
+		null,
+		null,
+		"0",
+		() => lost.max === 0,
+	);
 	row(
 		"10",
 		"ordering: time to deliver all (s)",

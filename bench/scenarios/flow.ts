@@ -18,6 +18,9 @@ import { hookPath, type LatenessValues, sundialLateness } from "./lateness.ts";
  * messages over 100 keys, the receiver failing 20 % at random).
  */
 
+/** How long the ordering run may take before what is left counts as undelivered. */
+const ORDERING_DEADLINE_MS = 600_000;
+
 /** How long the neighbour's receiver holds each request; its subscription times out then. */
 const HANG_MS = 10_000;
 
@@ -173,7 +176,7 @@ export async function sundialOrdering(svc: Services, p: Profile, topic: string):
 			);
 			return res.body.counts.delivered + res.body.counts.dead;
 		};
-		await waitForCount(delivered, n, Date.now() + 5_000, Date.now() + 120_000);
+		await waitForCount(delivered, n, Date.now() + 5_000, Date.now() + ORDERING_DEADLINE_MS);
 		const finishedMs = Date.now();
 		const rec = await receiverCollect(svc.receiver, path);
 		const next = new Map<string, number>();
@@ -193,7 +196,7 @@ export async function sundialOrdering(svc: Services, p: Profile, topic: string):
 		return {
 			expected: n,
 			delivered: ok.size,
-			lost: n - ok.size,
+			undelivered: n - ok.size,
 			outOfOrder,
 			duplicates,
 			attempts: rec.ids.length,

@@ -30,6 +30,8 @@ export interface Flow {
 	active(): boolean;
 	claim(nowMs: number, aheadMs: number, limit: number, leaseUntilMs: (sid: number) => number): ClaimedDelivery[];
 	nextAtMs(nowMs: number, aheadMs: number): number | null;
+	/** Attempts ended: a rate window counts each from its answer on (flow.ts). */
+	settle(records: readonly AttemptRecord[], nowMs: number): void;
 }
 
 /**
@@ -204,7 +206,15 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 	// Sleeping senders wake when their time comes, an attempt ends (capacity frees) or `wake()` is called.
 	let wakeUp: () => void = () => {};
 	let woken = new Promise<void>((resolve) => (wakeUp = resolve));
+	// When work is next claimable, computed again only after something changed (a refill, an attempt
+	// ended, a publish): with flow control it is several queries, and idle senders ask it often.
+	let nextCache: { at: number | null } | null = null;
+	const nextWork = (): number | null => {
+		nextCache ??= { at: nextWorkAtMs(deps.store, deps.flow) };
+		return nextCache.at;
+	};
 	const wake = () => {
+		nextCache = null;
 		wakeUp();
 		woken = new Promise<void>((resolve) => (wakeUp = resolve));
 	};
@@ -220,6 +230,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 		const recorded = outcomes.splice(0);
 		const batch = deps.store.transaction(() => {
 			deps.store.recordAttempts(recorded, nowMs);
+			deps.flow?.settle(recorded, nowMs);
 			deps.store.expireLeases(nowMs, CLAIM_BATCH, (sid, used) => {
 				const sub = subs.get(sid);
 				if (!sub || used >= sub.config.retry.maxAttempts) return null;
@@ -236,6 +247,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 			if (deps.flow?.active()) return deps.flow.claim(nowMs, CLAIM_AHEAD_MS, limit, leaseUntil);
 			return deps.store.claimDue(dueBy, limit, leaseUntil, nowMs);
 		});
+		nextCache = null;
 		// Wakes waiting pull consumers: this round may have ended leases or recorded nacks.
 		await deps.afterRound?.();
 		if (batch.length === 0) return false;
@@ -243,7 +255,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 		attempts += batch.length;
 		// If this instance dies mid-batch, the alarm must still fire for what else is due, and at
 		// the latest when these leases end.
-		await deps.wakeBy(Math.min(leaseEndMs, nextWorkAtMs(deps.store, deps.flow) ?? leaseEndMs));
+		await deps.wakeBy(Math.min(leaseEndMs, nextWork() ?? leaseEndMs));
 		const { tasks, immediate } = tasksFor(deps, subs, batch);
 		outcomes.push(...immediate);
 		ready.push(...tasks);
@@ -282,12 +294,12 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 			// A refill is a transaction: take one only when something is claimable or outcomes wait to be
 			// recorded, not each time a sender finds the buffer empty (with many partitions of one topic
 			// each claiming one delivery a round, those empty transactions doubled the commits).
-			let next = nextWorkAtMs(deps.store, deps.flow);
+			let next = nextWork();
 			// The run's first refill always happens: it ends expired leases and wakes pull consumers. A
 			// refill under way is joined: it may bring work for this sender too.
 			if (refilling || refills === 0 || (next !== null && next <= Date.now()) || outcomes.length > 0) {
 				if (await refillOnce()) continue;
-				next = nextWorkAtMs(deps.store, deps.flow);
+				next = nextWork();
 			}
 			// Nothing due now: wait in memory for what is due very soon, else end this run.
 			const waitMs = next === null ? Number.POSITIVE_INFINITY : next - Date.now();
@@ -311,7 +323,10 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 	if (outcomes.length > 0) {
 		const doneMs = Date.now();
 		const recorded = outcomes.splice(0);
-		deps.store.transaction(() => deps.store.recordAttempts(recorded, doneMs));
+		deps.store.transaction(() => {
+			deps.store.recordAttempts(recorded, doneMs);
+			deps.flow?.settle(recorded, doneMs);
+		});
 	}
 	const failed = settled.find((r) => r.status === "rejected");
 	if (failed) throw failed.reason;

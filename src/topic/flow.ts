@@ -1,5 +1,5 @@
 import { MAX_CONCURRENT_DELIVERIES } from "../delivery/pool";
-import type { SubscriptionRow } from "./store";
+import type { AttemptRecord, SubscriptionRow } from "./store";
 import type { ClaimedDelivery } from "./store-claim";
 import type { FlowStore } from "./store-flow";
 import type { TopicConfig } from "./types";
@@ -25,6 +25,9 @@ import type { TopicConfig } from "./types";
  * any window of `period` measured at the receiver within the limit.
  */
 export const RATE_MARGIN_MS = 15;
+
+/** The start time of an attempt still in flight: inside every window until `settle` dates it. */
+export const STARTED_IN_FLIGHT = Number.MAX_SAFE_INTEGER;
 
 /** Where the window a claim at `nowMs` counts starts (exclusive). */
 export const rateWindowStart = (nowMs: number, periodMs: number) => nowMs - periodMs - RATE_MARGIN_MS;
@@ -119,7 +122,9 @@ export function capacities(
 				free = left;
 				heldBy = "rate";
 				const oldest = state.oldestStartSince(s.sid, since);
-				freeAtMs = left <= 0 && oldest !== null ? oldest + rate.periodMs + RATE_MARGIN_MS + 1 : null;
+				// Held by attempts in flight: their end (which the dispatcher sees) frees it.
+				const dated = oldest !== null && oldest < STARTED_IN_FLIGHT;
+				freeAtMs = left <= 0 && dated ? oldest + rate.periodMs + RATE_MARGIN_MS + 1 : null;
 			}
 		}
 		out.set(s.sid, { free: Math.max(0, Math.min(free, MAX_CLAIM)), heldBy: free > 0 ? null : heldBy, freeAtMs });
@@ -177,11 +182,12 @@ export class FlowControl {
 		let senders = MAX_CONCURRENT_DELIVERIES;
 		for (const [sid, n] of inFlight) if (subs.get(sid)?.config.type === "webhook") senders -= n;
 		const rows = candidates.filter((r) => subs.get(r.sid)?.config.type !== "webhook" || senders-- > 0).slice(0, limit);
+		// A start counts as in flight (in every window) until its attempt ends: `settle` dates it then.
 		const starts = new Map<number, number[]>();
 		for (const r of rows) {
 			if (!subs.get(r.sid)?.config.rate) continue;
 			const list = starts.get(r.sid) ?? [];
-			list.push(Math.max(r.next_at_ms, nowMs));
+			list.push(STARTED_IN_FLIGHT);
 			starts.set(r.sid, list);
 		}
 		for (const [sid, list] of starts) {
@@ -213,6 +219,19 @@ export class FlowControl {
 		const lease = this.store.earliestLeaseEnd();
 		if (lease !== null) times.push(lease);
 		return times.length === 0 ? null : Math.min(...times);
+	}
+
+	/**
+	 * Dates the starts of ended attempts of rate-limited subscriptions: at the answer (a delivered
+	 * record's time), else when recorded. Later than the request left, so windows counted from them
+	 * never hold more than the limit at the receiver.
+	 */
+	settle(records: readonly AttemptRecord[], nowMs: number): void {
+		const subs = this.subs();
+		for (const r of records) {
+			if (!subs.get(r.sid)?.config.rate) continue;
+			this.store.dateStart(r.sid, STARTED_IN_FLIGHT, r.kind === "delivered" ? r.atMs : nowMs);
+		}
 	}
 
 	/** Deliveries due now that a limit holds back, by subscription and limit (for the subscription view). */

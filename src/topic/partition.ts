@@ -3,7 +3,7 @@ import { type AppEnv, getConfig } from "../config";
 import { AppError, Conflict, fail, NotFound, ok, type Result } from "../errors";
 import { Alarm } from "./alarm";
 import { dispatchDue, nextWorkAtMs } from "./dispatcher";
-import { FlowControl } from "./flow";
+import { FlowControl, STARTED_IN_FLIGHT } from "./flow";
 import { IdClaims } from "./id-claims";
 import { nextMaintenanceAtMs, runMaintenance } from "./maintenance";
 import { PullConsumers } from "./pull";
@@ -37,6 +37,7 @@ export class Partition extends DurableObject<AppEnv> {
 	protected readonly alarmClock: Alarm;
 	protected readonly subs: Subscriptions;
 	protected readonly flow: FlowControl;
+	private readonly flowStore: FlowStore;
 	protected readonly claims: IdClaims;
 	/** Wakes the running alarm's idle senders (null: no run): something may be due sooner. */
 	protected wakeDispatcher: (() => void) | null = null;
@@ -51,8 +52,9 @@ export class Partition extends DurableObject<AppEnv> {
 			this.flow.heldBack(Date.now()),
 		);
 		this.claims = new IdClaims(ctx.storage.sql);
+		this.flowStore = new FlowStore(ctx.storage.sql);
 		this.flow = new FlowControl(
-			new FlowStore(ctx.storage.sql),
+			this.flowStore,
 			() => this.subs.bySid,
 			() => this.topic,
 		);
@@ -73,7 +75,9 @@ export class Partition extends DurableObject<AppEnv> {
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(ctx.storage);
 			this.load();
-			// A new instance means the previous one is gone: its push attempts will never be recorded.
+			// A new instance means the previous one is gone: its push attempts will never be recorded
+			// (and their rate-window starts are dated now).
+			this.flowStore.dateAllStarts(STARTED_IN_FLIGHT, Date.now());
 			if (this.store.expirePushLeases(Date.now()) > 0) await wakeBy(Date.now());
 		});
 	}

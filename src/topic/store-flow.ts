@@ -4,12 +4,13 @@ import { type ClaimedDelivery, DUE_COLUMNS, type DueRow, markInFlight } from "./
  * `d` (of message `m`) may go now for its ordered subscription: no message of its key has a
  * delivery of that subscription in flight (whatever its order: a message published or moved to an
  * earlier due time, or redriven, while a later one is on the wire), and no earlier open message of
- * the key (due time, then publish order) has one still scheduled. Uses the partial index of open
- * keyed messages (schema v5).
+ * the key (due time, then publish order) has one still scheduled. The first looks through the
+ * subscription's deliveries in flight (few: its slots), the second through the partial index of
+ * open keyed messages (schema v5), stopping at the key's head.
  */
 export const KEY_HEAD = `(m.key IS NULL OR (NOT EXISTS (
-	SELECT 1 FROM messages m2 JOIN deliveries d2 ON d2.mid = m2.mid AND d2.sid = d.sid
-	WHERE m2.key = m.key AND m2.key IS NOT NULL AND m2.finished_at_ms IS NULL AND d2.state = 'in_flight')
+	SELECT 1 FROM deliveries d3 JOIN messages m3 ON m3.mid = d3.mid
+	WHERE d3.sid = d.sid AND d3.state = 'in_flight' AND m3.key = m.key)
 	AND NOT EXISTS (
 	SELECT 1 FROM messages m2 JOIN deliveries d2 ON d2.mid = m2.mid AND d2.sid = d.sid
 	WHERE m2.key = m.key AND m2.key IS NOT NULL AND m2.finished_at_ms IS NULL
@@ -52,6 +53,21 @@ export class FlowStore {
 				...chunk,
 			);
 		}
+	}
+
+	/** Gives one start of `sid` recorded as `fromMs` the time `atMs` (starts are interchangeable). */
+	dateStart(sid: number, fromMs: number, atMs: number): void {
+		this.sql.exec(
+			"UPDATE rate_starts SET at_ms = ? WHERE rowid = (SELECT rowid FROM rate_starts WHERE sid = ? AND at_ms = ? LIMIT 1)",
+			atMs,
+			sid,
+			fromMs,
+		);
+	}
+
+	/** Dates every start still marked `fromMs` (in flight) at `atMs`: their instance is gone. */
+	dateAllStarts(fromMs: number, atMs: number): void {
+		this.sql.exec("UPDATE rate_starts SET at_ms = ? WHERE at_ms = ?", atMs, fromMs);
 	}
 
 	/** Forgets the rate windows of subscriptions that have none any more. */

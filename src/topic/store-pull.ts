@@ -6,8 +6,8 @@ type Row = Record<string, SqlStorageValue>;
 
 /** No open message of `m`'s key has a delivery of `d`'s subscription leased (in flight). */
 const KEY_FREE = `(m.key IS NULL OR NOT EXISTS (
-	SELECT 1 FROM messages m2 JOIN deliveries d2 ON d2.mid = m2.mid AND d2.sid = d.sid
-	WHERE m2.key = m.key AND m2.key IS NOT NULL AND m2.finished_at_ms IS NULL AND d2.state = 'in_flight'))`;
+	SELECT 1 FROM deliveries d2 JOIN messages m2 ON m2.mid = d2.mid
+	WHERE d2.sid = d.sid AND d2.state = 'in_flight' AND m2.key = m.key))`;
 
 /** A delivery leased to a pull consumer, with what it receives. */
 export type LeasedRow = ClaimedDelivery;
