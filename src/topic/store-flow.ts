@@ -1,21 +1,21 @@
 import { type ClaimedDelivery, DUE_COLUMNS, type DueRow, markInFlight } from "./store-claim";
 
 /**
- * `d` (of message `m`) may go now for its ordered subscription: no message of its key has a
- * delivery of that subscription in flight (whatever its order: a message published or moved to an
- * earlier due time, or redriven, while a later one is on the wire), and no earlier open message of
- * the key (due time, then publish order) has one still scheduled. The first looks through the
- * subscription's deliveries in flight (few: its slots), the second through the partial index of
- * open keyed messages (schema v5), stopping at the key's head.
+ * `d` (of message `m`) may go now for its ordered subscription: no earlier open message of its key
+ * (due time, then publish order) has a delivery of that subscription scheduled or in flight, and no
+ * message of the key is in flight to it at all (one published or moved earlier, or redriven, while
+ * a later one is on the wire). The first test, through the partial index of open keyed messages
+ * (schema v5), stops most rows at the key's head; only a head pays the second, which looks through
+ * the subscription's deliveries in flight (few: its slots).
  */
 export const KEY_HEAD = `(m.key IS NULL OR (NOT EXISTS (
-	SELECT 1 FROM deliveries d3 JOIN messages m3 ON m3.mid = d3.mid
-	WHERE d3.sid = d.sid AND d3.state = 'in_flight' AND m3.key = m.key)
-	AND NOT EXISTS (
 	SELECT 1 FROM messages m2 JOIN deliveries d2 ON d2.mid = m2.mid AND d2.sid = d.sid
 	WHERE m2.key = m.key AND m2.key IS NOT NULL AND m2.finished_at_ms IS NULL
 	  AND (m2.deliver_at_ms, m2.mid) < (m.deliver_at_ms, m.mid)
-	  AND d2.state = 'scheduled')))`;
+	  AND d2.state IN ('scheduled', 'in_flight'))
+	AND NOT EXISTS (
+	SELECT 1 FROM deliveries d3 JOIN messages m3 ON m3.mid = d3.mid
+	WHERE d3.sid = d.sid AND d3.state = 'in_flight' AND m3.key = m.key)))`;
 
 /** The SQL of flow control (flow.ts): in-flight counts, rate windows and per-subscription claims. */
 export class FlowStore {
