@@ -306,13 +306,14 @@ describe("@upstash/qstash against /v2 (wrangler dev)", () => {
 
 	it("answers 501 for what is out of scope: flow control, callbacks, api/ destinations, key rotation", async () => {
 		const url = `${http.url}/sdk/never`;
+		// Each call made when awaited: a rejection nobody awaits yet would be reported as unhandled.
 		const cases = [
-			client.publish({ url, body: "x", flowControl: { key: "k", parallelism: 1 } }),
-			client.publish({ url, body: "x", callback: `${http.url}/sdk/cb` }),
-			client.publish({ url, body: "x", failureCallback: `${http.url}/sdk/cb` }),
-			client.queue({ queueName: "q" }).enqueue({ url, body: "x" }),
+			() => client.publish({ url, body: "x", flowControl: { key: "k", parallelism: 1 } }),
+			() => client.publish({ url, body: "x", callback: `${http.url}/sdk/cb` }),
+			() => client.publish({ url, body: "x", failureCallback: `${http.url}/sdk/cb` }),
+			() => client.queue({ queueName: "q" }).enqueue({ url, body: "x" }),
 		];
-		for (const c of cases) await expect(c).rejects.toMatchObject({ status: 501 });
+		for (const c of cases) await expect(c()).rejects.toMatchObject({ status: 501 });
 		expect((await sundial.api("POST", "/v2/keys/rotate")).status).toBe(501);
 		expect((await sundial.api("POST", "/v2/publish/api/llm")).status).toBe(501);
 		expect(http.received.filter((r) => r.path === "/sdk/never")).toEqual([]);
