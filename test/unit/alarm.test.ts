@@ -89,6 +89,14 @@ describe("alarm-driven delivery", () => {
 		expect(await runDurableObjectAlarm(stubOf(topic))).toBe(true);
 
 		const got = await received(path);
+		if (got.length !== n) {
+			// Seen once under full-suite load (99 of 120): say what became of the others.
+			const left = await sql(
+				topic,
+				"SELECT state, attempts, last_status, last_error FROM deliveries WHERE state != 'delivered'",
+			);
+			console.error(`alarm run delivered ${got.length} of ${n}; the others:`, JSON.stringify(left.slice(0, 10)));
+		}
 		expect(got).toHaveLength(n);
 		expect(new Set(got.map((r) => r.headers["webhook-id"]))).toEqual(new Set(ids));
 		expect(got.every((r) => r.headers["sundial-attempt"] === "1")).toBe(true);
