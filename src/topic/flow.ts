@@ -32,12 +32,6 @@ export const STARTED_IN_FLIGHT = Number.MAX_SAFE_INTEGER;
 /** Where the window a claim at `nowMs` counts starts (exclusive). */
 export const rateWindowStart = (nowMs: number, periodMs: number) => nowMs - periodMs - RATE_MARGIN_MS;
 
-/** A subscription's limits as stored (absent on subscriptions made before flow control). */
-export interface FlowLimits {
-	rate?: { limit: number; periodMs: number } | null;
-	parallelism?: number | null;
-}
-
 /** This partition's share of a topic-wide limit: the limit split over the partitions, summing to it. */
 export function shareOf(limit: number, topic: Pick<TopicConfig, "partition" | "partitions">): number {
 	const base = Math.floor(limit / topic.partitions);
@@ -148,9 +142,8 @@ export class FlowControl {
 		return this.topic() !== null && flowActive(this.subs().values());
 	}
 
-	private capacities(nowMs: number): Map<number, Capacity> {
+	private capacities(nowMs: number, inFlight = this.store.inFlightBySub()): Map<number, Capacity> {
 		const topic = this.topic() as TopicConfig;
-		const inFlight = this.store.inFlightBySub();
 		return capacities(
 			this.subs(),
 			topic,
@@ -168,7 +161,8 @@ export class FlowControl {
 	 * capacity, earliest due first; records rate-limited starts (at the later of due time and now).
 	 */
 	claim(nowMs: number, aheadMs: number, limit: number, leaseUntilMs: (sid: number) => number): ClaimedDelivery[] {
-		const caps = this.capacities(nowMs);
+		const inFlight = this.store.inFlightBySub();
+		const caps = this.capacities(nowMs, inFlight);
 		const subs = this.subs();
 		const candidates = [...caps.entries()]
 			.filter(([, c]) => c.free > 0)
@@ -178,7 +172,6 @@ export class FlowControl {
 			.sort((a, b) => a.next_at_ms - b.next_at_ms);
 		// Webhook attempts claimed beyond the free senders would wait in memory, started in name only
 		// (a rate window and a lease counted from the claim): claim no more than can go out.
-		const inFlight = this.store.inFlightBySub();
 		let senders = MAX_CONCURRENT_DELIVERIES;
 		for (const [sid, n] of inFlight) if (subs.get(sid)?.config.type === "webhook") senders -= n;
 		const rows = candidates.filter((r) => subs.get(r.sid)?.config.type !== "webhook" || senders-- > 0).slice(0, limit);

@@ -70,11 +70,6 @@ export class FlowStore {
 		this.sql.exec("UPDATE rate_starts SET at_ms = ? WHERE at_ms = ?", atMs, fromMs);
 	}
 
-	/** Forgets the rate windows of subscriptions that have none any more. */
-	dropStartsExcept(sids: readonly number[]): void {
-		this.sql.exec(`DELETE FROM rate_starts WHERE sid NOT IN (${sids.map(() => "?").join(", ") || "NULL"})`, ...sids);
-	}
-
 	/**
 	 * Up to `limit` scheduled deliveries of one subscription due by `dueByMs`, earliest first. With
 	 * `ordered`, a keyed message only when it is its key's head for the subscription: no open message
