@@ -49,6 +49,22 @@ export function durationBetween(minMs: number, maxMs: number, label: string) {
 	return Duration.refine((ms) => ms >= minMs && ms <= maxMs, `${label} must be from ${minMs} ms to ${maxMs} ms`);
 }
 
+/** Most attempts in flight a limit may allow (a subscription's, topic-wide; a key's). */
+export const MAX_PARALLELISM = 1000;
+
+/** A sliding-window rate: at most `limit` attempts start in any `period` (≤ 1 h). */
+export const RateBody = z
+	.object({
+		limit: z.number().int().min(1).max(100_000),
+		period: durationBetween(1000, 3_600_000, "rate.period")
+			.optional()
+			.openapi({ description: 'up to 1h. @default "1s"' }),
+	})
+	.strict();
+
+/** A message key: 1–256 printable ASCII characters. */
+export const MessageKey = z.string().regex(/^[\x20-\x7e]{1,256}$/, "must be 1–256 printable ASCII characters");
+
 /** A header name: an HTTP token. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 /** Printable ASCII (and tab): what every HTTP stack carries unchanged. */

@@ -4,6 +4,7 @@ import { AppError } from "../errors";
 import { bearerAuth } from "./auth";
 import { type OpenAPIDocument, renderDocsPage } from "./docs-page";
 import { deadRoutes } from "./routes/dead";
+import { keyRoutes } from "./routes/keys";
 import { messageRoutes } from "./routes/messages";
 import { pullRoutes } from "./routes/pull";
 import { scheduleRoutes } from "./routes/schedules";
@@ -42,6 +43,7 @@ export function createApp(): OpenAPIHono<HonoEnv> {
 	messageRoutes(app);
 	steeringRoutes(app);
 	deadRoutes(app);
+	keyRoutes(app);
 	pullRoutes(app);
 	scheduleRoutes(app);
 	qstashRoutes(app);

@@ -1,4 +1,6 @@
 import { MAX_CONCURRENT_DELIVERIES } from "../delivery/pool";
+import type { KeyLimits } from "./key-limits";
+import { RATE_MARGIN_MS, rateWindowStart, STARTED_IN_FLIGHT } from "./rate-window";
 import type { AttemptRecord, SubscriptionRow } from "./store";
 import type { ClaimedDelivery } from "./store-claim";
 import type { FlowStore } from "./store-flow";
@@ -18,19 +20,6 @@ import type { TopicConfig } from "./types";
  *
  * Held deliveries stay `scheduled` and are claimed, in due order, as capacity frees.
  */
-
-/**
- * How much longer than `period` the rate window counted at a claim is: an attempt is recorded as
- * starting when it is claimed, and leaves a few ms later, so counting a little further back keeps
- * any window of `period` measured at the receiver within the limit.
- */
-export const RATE_MARGIN_MS = 15;
-
-/** The start time of an attempt still in flight: inside every window until `settle` dates it. */
-export const STARTED_IN_FLIGHT = Number.MAX_SAFE_INTEGER;
-
-/** Where the window a claim at `nowMs` counts starts (exclusive). */
-export const rateWindowStart = (nowMs: number, periodMs: number) => nowMs - periodMs - RATE_MARGIN_MS;
 
 /** This partition's share of a topic-wide limit: the limit split over the partitions, summing to it. */
 export function shareOf(limit: number, topic: Pick<TopicConfig, "partition" | "partitions">): number {
@@ -136,10 +125,11 @@ export class FlowControl {
 		private readonly store: FlowStore,
 		private readonly subs: () => Map<number, SubscriptionRow>,
 		private readonly topic: () => TopicConfig | null,
+		private readonly keys: KeyLimits,
 	) {}
 
 	active(): boolean {
-		return this.topic() !== null && flowActive(this.subs().values());
+		return this.topic() !== null && (flowActive(this.subs().values()) || this.keys.present());
 	}
 
 	private capacities(nowMs: number, inFlight = this.store.inFlightBySub()): Map<number, Capacity> {
@@ -164,12 +154,14 @@ export class FlowControl {
 		const inFlight = this.store.inFlightBySub();
 		const caps = this.capacities(nowMs, inFlight);
 		const subs = this.subs();
-		const candidates = [...caps.entries()]
+		const gate = this.keys.gate(nowMs);
+		const due = [...caps.entries()]
 			.filter(([, c]) => c.free > 0)
 			.flatMap(([sid, c]) =>
-				this.store.dueOf(sid, nowMs + aheadMs, Math.min(c.free, limit), subs.get(sid)?.config.ordering === "key"),
+				this.store.dueOf(sid, nowMs + aheadMs, Math.min(c.free, limit), subs.get(sid)?.config.ordering === "key", gate),
 			)
 			.sort((a, b) => a.next_at_ms - b.next_at_ms);
+		const candidates = gate ? gate.take(due) : due;
 		// Webhook attempts claimed beyond the free senders would wait in memory, started in name only
 		// (a rate window and a lease counted from the claim): claim no more than can go out.
 		let senders = MAX_CONCURRENT_DELIVERIES;
@@ -187,6 +179,7 @@ export class FlowControl {
 			const periodMs = subs.get(sid)?.config.rate?.periodMs ?? 0;
 			this.store.recordStarts(sid, list, rateWindowStart(nowMs, periodMs));
 		}
+		if (gate) this.keys.recordStarts(rows, STARTED_IN_FLIGHT);
 		return this.store.mark(rows, leaseUntilMs, nowMs);
 	}
 
@@ -200,11 +193,15 @@ export class FlowControl {
 		const caps = this.capacities(nowMs);
 		const times: number[] = [];
 		const subs = this.subs();
+		const gate = this.keys.gate(nowMs);
+		if (gate?.freeAtMs) times.push(gate.freeAtMs);
 		for (const [sid, earliest] of this.store.earliestDueBySub()) {
 			const c = caps.get(sid);
 			if (!c) continue;
-			// An ordered subscription's earliest delivery may wait behind its key's head (a retry).
-			const due = subs.get(sid)?.config.ordering === "key" ? this.store.earliestHeadDue(sid) : earliest;
+			// An ordered subscription's earliest delivery may wait behind its key's head (a retry), and
+			// a delivery of a limited key for the key's limits.
+			const ordered = subs.get(sid)?.config.ordering === "key";
+			const due = ordered || gate ? this.store.earliestGatedDue(sid, ordered, gate) : earliest;
 			if (due === null) continue;
 			if (c.free > 0) times.push(due - aheadMs);
 			else if (c.freeAtMs !== null) times.push(Math.max(due - aheadMs, c.freeAtMs));
@@ -222,8 +219,9 @@ export class FlowControl {
 	settle(records: readonly AttemptRecord[], nowMs: number): void {
 		const subs = this.subs();
 		for (const r of records) {
-			if (!subs.get(r.sid)?.config.rate) continue;
-			this.store.dateStart(r.sid, STARTED_IN_FLIGHT, r.kind === "delivered" ? r.atMs : nowMs);
+			const atMs = r.kind === "delivered" ? r.atMs : nowMs;
+			this.keys.settle(r.mid, atMs);
+			if (subs.get(r.sid)?.config.rate) this.store.dateStart(r.sid, STARTED_IN_FLIGHT, atMs);
 		}
 	}
 

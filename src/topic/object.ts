@@ -1,12 +1,14 @@
 import { Conflict, fail, NotFound, ok, type Result } from "../errors";
 import { claimAtMs } from "./dispatcher";
 import type { IdClaim } from "./id-claims";
+import type { KeyChange } from "./key-limits";
 import { type Answer, Partition } from "./partition";
 import type { PulledMessage } from "./pull";
 import { type QstashFilter, type QstashPage, scanDead, scanEvents, scanPending } from "./qstash-scan";
 import type { PutSubscriptionResult } from "./subscriptions";
 import type {
 	DeadView,
+	KeyLimitsView,
 	MessageQuery,
 	MessageSummary,
 	MessageView,
@@ -90,7 +92,16 @@ export class TopicObject extends Partition {
 			// An id claimed here for a keyed message stored elsewhere is taken (the client answers 409).
 			const claimed = this.claims.claimedAmong(messages.map((m) => m.id));
 			const fresh = claimed.size === 0 ? messages : messages.filter((m) => !claimed.has(m.id));
-			const stored = this.store.transaction(() => this.store.insertMessages(fresh, Date.now()));
+			const stored = this.store.transaction(() => {
+				const nowMs = Date.now();
+				const outcomes = this.store.insertMessages(fresh, nowMs);
+				// A message's flow-control value or queue (a `/v2` publish) sets its key's limits; a duplicate's does not.
+				this.keys.applyFromMessages(
+					fresh.filter((m, i) => m.keyLimits && !outcomes[i]?.duplicate),
+					nowMs,
+				);
+				return outcomes;
+			});
 			let k = 0;
 			const outcomes =
 				claimed.size === 0
@@ -222,6 +233,31 @@ export class TopicObject extends Partition {
 			);
 			if (cancelled > 0) await this.rearm();
 			return ok({ cancelled, next: found.lastMid });
+		});
+	}
+
+	/** A key's limits and what they hold now (null: the key has none). */
+	keyLimits(route: Route, key: string): Answer<KeyLimitsView | null> {
+		return this.guarded(route, () => ok(this.keys.view(key, Date.now())));
+	}
+
+	/** Keys with limits after `afterKey`, in key order (`fifo`: the `/v2` queues). */
+	listKeyLimits(route: Route, afterKey: string | null, limit: number, fifo: boolean): Answer<KeyLimitsView[]> {
+		return this.guarded(route, () => ok(this.keys.list(afterKey, limit, Date.now(), fifo)));
+	}
+
+	/** Changes a key's limits; deliveries they held may go now, so the alarm and waiting receives wake. */
+	changeKeyLimits(route: Route, key: string, change: KeyChange): Answer<KeyLimitsView | null> {
+		return this.guarded(route, async () => {
+			const nowMs = Date.now();
+			const view = this.store.transaction(() => {
+				this.keys.change(key, change, nowMs);
+				return this.keys.view(key, nowMs);
+			});
+			await this.rearm();
+			this.wakeDispatcher?.();
+			if (this.pull.waiting) await this.pull.wake(this.subs.bySid);
+			return ok(view);
 		});
 	}
 

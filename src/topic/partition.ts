@@ -3,10 +3,12 @@ import { type AppEnv, getConfig } from "../config";
 import { AppError, Conflict, fail, NotFound, ok, type Result } from "../errors";
 import { Alarm } from "./alarm";
 import { dispatchDue, nextWorkAtMs } from "./dispatcher";
-import { FlowControl, STARTED_IN_FLIGHT } from "./flow";
+import { FlowControl } from "./flow";
 import { IdClaims } from "./id-claims";
+import { KeyLimits } from "./key-limits";
 import { nextMaintenanceAtMs, runMaintenance } from "./maintenance";
 import { PullConsumers } from "./pull";
+import { STARTED_IN_FLIGHT } from "./rate-window";
 import { migrate } from "./schema";
 import { type PartitionSetup, planSetup } from "./setup";
 import { topicView } from "./stats";
@@ -39,6 +41,7 @@ export class Partition extends DurableObject<AppEnv> {
 	protected readonly flow: FlowControl;
 	private readonly flowStore: FlowStore;
 	protected readonly claims: IdClaims;
+	protected readonly keys: KeyLimits;
 	/** Wakes the running alarm's idle senders (null: no run): something may be due sooner. */
 	protected wakeDispatcher: (() => void) | null = null;
 	protected topic: TopicConfig | null = null;
@@ -52,11 +55,13 @@ export class Partition extends DurableObject<AppEnv> {
 			this.flow.heldBack(Date.now()),
 		);
 		this.claims = new IdClaims(ctx.storage.sql);
+		this.keys = new KeyLimits(ctx.storage.sql);
 		this.flowStore = new FlowStore(ctx.storage.sql);
 		this.flow = new FlowControl(
 			this.flowStore,
 			() => this.subs.bySid,
 			() => this.topic,
+			this.keys,
 		);
 		const wakeBy = (atMs: number) => this.alarmClock.wakeBy(atMs);
 		this.steering = new Steering({
@@ -71,6 +76,7 @@ export class Partition extends DurableObject<AppEnv> {
 			sql: ctx.storage.sql,
 			subByName: (name) => this.subs.byName(name),
 			wakeBy,
+			keys: this.keys,
 		});
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(ctx.storage);
@@ -78,6 +84,7 @@ export class Partition extends DurableObject<AppEnv> {
 			// A new instance means the previous one is gone: its push attempts will never be recorded
 			// (and their rate-window starts are dated now).
 			this.flowStore.dateAllStarts(STARTED_IN_FLIGHT, Date.now());
+			this.keys.settleAll(Date.now());
 			if (this.store.expirePushLeases(Date.now()) > 0) await wakeBy(Date.now());
 		});
 	}
@@ -207,6 +214,7 @@ export class Partition extends DurableObject<AppEnv> {
 		migrate(this.ctx.storage);
 		this.load();
 		this.pull.reset();
+		this.keys.reset();
 		this.alarmClock.forget();
 	}
 }

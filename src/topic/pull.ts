@@ -1,6 +1,7 @@
 import { afterFailure } from "../delivery/classify";
 import { makeReceipt, newReceiptKey, type ReceiptClaim, readReceipt, receiptKey } from "../delivery/receipt";
 import { AppError, fail, NotFound, ok, type Result } from "../errors";
+import type { KeyLimits } from "./key-limits";
 import type { SubscriptionRow, TopicStore } from "./store";
 import { type LeasedRow, PullStore } from "./store-pull";
 
@@ -36,6 +37,8 @@ export interface PullDeps {
 	subByName: (name: string) => SubscriptionRow | undefined;
 	/** Makes the alarm fire no later than `atMs`. */
 	wakeBy: (atMs: number) => Promise<void>;
+	/** Limits of message keys (a lease starts an attempt of its key). */
+	keys: KeyLimits;
 }
 
 /**
@@ -97,7 +100,12 @@ export class PullConsumers {
 		if (sub.config.paused) return [];
 		const nowMs = Date.now();
 		const ordered = sub.config.ordering === "key";
-		const rows = this.deps.store.transaction(() => this.pull.lease(sub.sid, nowMs, nowMs + visibilityMs, max, ordered));
+		const rows = this.deps.store.transaction(() => {
+			const gate = this.deps.keys.gate(nowMs);
+			const leased = this.pull.lease(sub.sid, nowMs, nowMs + visibilityMs, max, ordered, gate);
+			if (gate) this.deps.keys.recordStarts(leased, nowMs);
+			return leased;
+		});
 		if (rows.length > 0) await this.deps.wakeBy(nowMs + visibilityMs);
 		return rows;
 	}

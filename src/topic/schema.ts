@@ -135,6 +135,25 @@ export const MIGRATIONS: readonly string[] = [
 	CREATE INDEX messages_key_open ON messages (key, deliver_at_ms, mid) WHERE key IS NOT NULL AND finished_at_ms IS NULL;
 	CREATE TABLE id_claims (id TEXT PRIMARY KEY, partition INTEGER NOT NULL, until_ms INTEGER NOT NULL) WITHOUT ROWID;
 	CREATE INDEX id_claims_until ON id_claims (until_ms);`,
+	// v6: limits of message keys (key-limits.ts): QStash flow-control keys, `/v1` key limits and
+	// `/v2` queues (\`fifo\`: the first \`parallelism\` open messages of the key may go, in order); and
+	// when attempts of rate-limited keys started (the message's row, so an answer dates its start).
+	`CREATE TABLE key_limits (
+		key TEXT PRIMARY KEY,
+		parallelism INTEGER,
+		rate_limit INTEGER,
+		period_ms INTEGER,
+		fifo INTEGER NOT NULL DEFAULT 0,
+		paused INTEGER NOT NULL DEFAULT 0,
+		pinned_parallelism INTEGER NOT NULL DEFAULT 0,
+		pinned_rate INTEGER NOT NULL DEFAULT 0,
+		rate_reset_at_ms INTEGER NOT NULL DEFAULT 0,
+		created_at_ms INTEGER NOT NULL,
+		updated_at_ms INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE TABLE key_starts (key TEXT NOT NULL, mid INTEGER NOT NULL, at_ms INTEGER NOT NULL);
+	CREATE INDEX key_starts_by_key ON key_starts (key, at_ms);
+	CREATE INDEX key_starts_by_mid ON key_starts (mid, at_ms);`,
 ];
 
 /** The version a fully migrated object is at. */

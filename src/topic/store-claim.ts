@@ -18,6 +18,8 @@ export interface ClaimedDelivery {
 	dueAtMs: number;
 	/** The message's own delivery (a /v2 publish), or null: the subscription's. */
 	options: DeliveryOptions | null;
+	/** The message's key, or null. */
+	key: string | null;
 }
 
 /** The columns the push claim and the pull lease read of a due delivery and its message. */
@@ -75,5 +77,6 @@ export function markInFlight(
 		deliverAtMs: r.deliver_at_ms,
 		dueAtMs: r.next_at_ms,
 		options: r.options ? (JSON.parse(r.options) as DeliveryOptions) : null,
+		key: r.key,
 	}));
 }

@@ -1,3 +1,4 @@
+import { KEY_GATE, type KeyGate } from "./key-limits";
 import { type ClaimedDelivery, DUE_COLUMNS, type DueRow, markInFlight } from "./store-claim";
 
 /**
@@ -74,17 +75,19 @@ export class FlowStore {
 	 * Up to `limit` scheduled deliveries of one subscription due by `dueByMs`, earliest first. With
 	 * `ordered`, a keyed message only when it is its key's head for the subscription: no open message
 	 * of the key before it (due time, then publish order) has a delivery still scheduled or in flight.
+	 * With a key gate, none of a key that may start nothing now (key-limits.ts).
 	 */
-	dueOf(sid: number, dueByMs: number, limit: number, ordered = false): DueRow[] {
+	dueOf(sid: number, dueByMs: number, limit: number, ordered = false, gate: KeyGate | null = null): DueRow[] {
 		return this.sql
 			.exec<DueRow>(
 				`SELECT ${DUE_COLUMNS}
 				 FROM deliveries d JOIN messages m ON m.mid = d.mid
 				 WHERE d.sid = ? AND d.state = 'scheduled' AND d.next_at_ms IS NOT NULL AND d.next_at_ms <= ?
-				 ${ordered ? `AND ${KEY_HEAD}` : ""}
+				 ${ordered ? `AND ${KEY_HEAD}` : ""} ${gate ? `AND ${KEY_GATE}` : ""}
 				 ORDER BY d.next_at_ms LIMIT ?`,
 				sid,
 				dueByMs,
+				...(gate ? gate.bindings : []),
 				limit,
 			)
 			.toArray();
@@ -108,14 +111,19 @@ export class FlowStore {
 		return new Map(rows.filter((r) => r.due !== null).map((r) => [r.sid, r.due]));
 	}
 
-	/** The earliest due scheduled delivery of an ordered subscription that is its key's head, or null. */
-	earliestHeadDue(sid: number): number | null {
+	/**
+	 * The earliest due scheduled delivery of a subscription that may go when it is due: its key's
+	 * head (`ordered`), of a key the gate lets through; or null.
+	 */
+	earliestGatedDue(sid: number, ordered: boolean, gate: KeyGate | null): number | null {
 		const [row] = this.sql
 			.exec<{ due: number }>(
 				`SELECT d.next_at_ms AS due FROM deliveries d JOIN messages m ON m.mid = d.mid
-				 WHERE d.sid = ? AND d.state = 'scheduled' AND d.next_at_ms IS NOT NULL AND ${KEY_HEAD}
+				 WHERE d.sid = ? AND d.state = 'scheduled' AND d.next_at_ms IS NOT NULL
+				 ${ordered ? `AND ${KEY_HEAD}` : ""} ${gate ? `AND ${KEY_GATE}` : ""}
 				 ORDER BY d.next_at_ms LIMIT 1`,
 				sid,
+				...(gate ? gate.bindings : []),
 			)
 			.toArray();
 		return row?.due ?? null;

@@ -1,5 +1,6 @@
 /** The topic object's SQL for pull subscriptions: lease due deliveries, settle leases. */
 
+import { KEY_GATE, type KeyGate } from "./key-limits";
 import { type ClaimedDelivery, DUE_COLUMNS, type DueRow, markInFlight } from "./store-claim";
 
 type Row = Record<string, SqlStorageValue>;
@@ -24,29 +25,36 @@ export class PullStore {
 	 * `ordered` (`ordering: "key"`): a keyed message only while no message of its key is leased,
 	 * and one per key in a batch (then the earliest by due time and publish order).
 	 */
-	lease(sid: number, nowMs: number, untilMs: number, limit: number, ordered = false): LeasedRow[] {
+	lease(
+		sid: number,
+		nowMs: number,
+		untilMs: number,
+		limit: number,
+		ordered = false,
+		gate: KeyGate | null = null,
+	): LeasedRow[] {
 		const due = this.rows<DueRow>(
 			`SELECT ${DUE_COLUMNS}
 			 FROM deliveries d JOIN messages m ON m.mid = d.mid
 			 WHERE d.sid = ? AND d.state = 'scheduled' AND d.next_at_ms <= ?
-			 ${ordered ? `AND ${KEY_FREE}` : ""}
+			 ${ordered ? `AND ${KEY_FREE}` : ""} ${gate ? `AND ${KEY_GATE}` : ""}
 			 ORDER BY ${ordered ? "m.deliver_at_ms, m.mid" : "d.next_at_ms"} LIMIT ?`,
 			sid,
 			nowMs,
-			// Ordered: read past the later messages of each key, which the batch then leaves out.
-			ordered ? Math.max(limit * 10, 1000) : limit,
+			...(gate ? gate.bindings : []),
+			// Ordered or gated: read past the later messages of each key, which the batch then leaves out.
+			ordered || gate ? Math.max(limit * 10, 1000) : limit,
 		);
 		const keys = new Set<string>();
-		const chosen = ordered
-			? due
-					.filter((r) => {
-						if (r.key === null) return true;
-						if (keys.has(r.key)) return false;
-						keys.add(r.key);
-						return true;
-					})
-					.slice(0, limit)
+		const inOrder = ordered
+			? due.filter((r) => {
+					if (r.key === null) return true;
+					if (keys.has(r.key)) return false;
+					keys.add(r.key);
+					return true;
+				})
 			: due;
+		const chosen = (gate ? gate.take(inOrder) : inOrder).slice(0, limit);
 		return markInFlight(this.sql, chosen, () => untilMs, nowMs);
 	}
 

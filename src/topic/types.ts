@@ -76,6 +76,48 @@ export interface NewMessage {
 	options?: DeliveryOptions;
 	/** Its ordering key: all messages of a key live in one partition, delivered in order by `ordering: "key"` subscriptions. */
 	key?: string | null;
+	/** What the message sets of its key's limits (a `/v2` flow-control value or queue), applied as it is stored. */
+	keyLimits?: MessageKeyLimits;
+}
+
+/** A rate: at most `limit` attempts start in any window of `periodMs`. */
+export interface Rate {
+	limit: number;
+	periodMs: number;
+}
+
+/**
+ * What a published message sets of its key's limits: a flow-control value (the newest message's
+ * values win unless pinned), or membership of a `/v2` queue (created with parallelism 1 if new).
+ */
+export type MessageKeyLimits = { kind: "flow"; parallelism: number | null; rate: Rate | null } | { kind: "queue" };
+
+/** A key's limits as the API sets them; a field left out keeps its value. */
+export interface KeyLimitsInput {
+	parallelism?: number | null;
+	rate?: Rate | null;
+	paused?: boolean;
+}
+
+/** A key's limits and what they hold back now (key-limits.ts). */
+export interface KeyLimitsView {
+	key: string;
+	parallelism: number | null;
+	rate: Rate | null;
+	paused: boolean;
+	/** A `/v2` queue: its first `parallelism` open messages go, in order. */
+	fifo: boolean;
+	/** Limits set by pin: messages do not change them. */
+	pinned: { parallelism: boolean; rate: boolean };
+	/** Open messages of the key not in flight. */
+	waiting: number;
+	inFlight: number;
+	/** Attempts started in the current rate window. */
+	rateCount: number;
+	/** Where the current rate window starts (its oldest start counted), or null without a rate. */
+	ratePeriodStartMs: number | null;
+	createdAtMs: number;
+	updatedAtMs: number;
 }
 
 /**

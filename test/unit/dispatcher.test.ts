@@ -37,6 +37,7 @@ function claimed(mid: number, dueAtMs: number): ClaimedDelivery {
 		deliverAtMs: dueAtMs,
 		dueAtMs,
 		options: null,
+		key: null,
 	};
 }
 

@@ -6,7 +6,7 @@ import { checkWebhookUrl } from "../../delivery/url-guard";
 import { InvalidRequest } from "../../errors";
 import { topicClient } from "../../topic/client";
 import type { SubscriptionConfig } from "../../topic/types";
-import { durationBetween, HeaderMap, Name } from "../../validation";
+import { durationBetween, HeaderMap, MAX_PARALLELISM, Name, RateBody } from "../../validation";
 import { endpoint } from "../endpoint";
 import { errors } from "../schemas";
 import type { HonoEnv } from "../types";
@@ -25,17 +25,6 @@ const RetryBody = z
 		jitter: z.boolean().openapi({ description: "@default true" }),
 	})
 	.partial()
-	.strict();
-
-/** Most attempts in flight a subscription may be allowed (each partition holds 6 at most). */
-const MAX_PARALLELISM = 1000;
-const RateBody = z
-	.object({
-		limit: z.number().int().min(1).max(100_000),
-		period: durationBetween(1000, 3_600_000, "rate.period")
-			.optional()
-			.openapi({ description: 'up to 1h. @default "1s"' }),
-	})
 	.strict();
 
 const SubscriptionBody = z

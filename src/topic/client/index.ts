@@ -1,6 +1,7 @@
 import type { AppEnv } from "../../config";
 import { TopicAdmin } from "./admin";
 import { Door } from "./door";
+import { TopicKeys } from "./keys";
 import { TopicMessages } from "./messages";
 import { TopicPull } from "./pull";
 import { TopicQstash } from "./qstash";
@@ -24,6 +25,8 @@ export interface TopicClient {
 	pull: TopicPull;
 	/** What `/v2` lists (dead letters, logs) and cancels by filter. */
 	qstash: TopicQstash;
+	/** Limits of message keys (and `/v2` queues). */
+	keys: TopicKeys;
 }
 
 /** The client for one topic. Cheap: build one per request. */
@@ -34,5 +37,6 @@ export function topicClient(env: AppEnv, topic: string): TopicClient {
 		messages: new TopicMessages(door),
 		pull: new TopicPull(door),
 		qstash: new TopicQstash(door),
+		keys: new TopicKeys(door),
 	};
 }

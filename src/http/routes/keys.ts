@@ -1,0 +1,163 @@
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { InvalidRequest, NotFound } from "../../errors";
+import { formatInstant } from "../../time";
+import { topicClient } from "../../topic/client";
+import type { KeyLimitsView } from "../../topic/types";
+import { MAX_PARALLELISM, MessageKey, Name, RateBody } from "../../validation";
+import { decodeCursor, encodeCursor } from "../cursor";
+import { endpoint } from "../endpoint";
+import { errors, PageQuery } from "../schemas";
+import type { HonoEnv } from "../types";
+
+const Time = z.string().openapi({ example: "2026-12-01T09:00:00.000Z" });
+const TopicParams = z.object({ topic: Name });
+const KeyParams = z.object({
+	topic: Name,
+	key: MessageKey.openapi({ description: "URL-encoded", example: "customer-7" }),
+});
+
+const KeyBody = z
+	.object({
+		rate: RateBody.nullable().optional().openapi({
+			description:
+				"at most `limit` attempts of the key's messages start in any `period` (sliding), all subscriptions together",
+		}),
+		parallelism: z.number().int().min(1).max(MAX_PARALLELISM).nullable().optional().openapi({
+			description: "most attempts of the key's messages in flight at once (push attempts and pull leases)",
+		}),
+		paused: z.boolean().optional().openapi({ description: "nothing of the key starts while paused. @default false" }),
+	})
+	.strict()
+	.openapi("KeyLimitsRequest");
+
+export const KeyLimitsSchema = z
+	.object({
+		key: z.string(),
+		rate: z.object({ limit: z.number(), period_ms: z.number() }).nullable(),
+		parallelism: z.number().nullable(),
+		paused: z.boolean(),
+		waiting: z.number().openapi({ description: "open messages of the key not in flight" }),
+		in_flight: z.number(),
+		rate_count: z.number().openapi({ description: "attempts started in the current rate window" }),
+		rate_window_start: Time.nullable(),
+		created_at: Time,
+		updated_at: Time,
+	})
+	.openapi("KeyLimits");
+
+export function keyLimitsJson(k: KeyLimitsView) {
+	return {
+		key: k.key,
+		rate: k.rate ? { limit: k.rate.limit, period_ms: k.rate.periodMs } : null,
+		parallelism: k.parallelism,
+		paused: k.paused,
+		waiting: k.waiting,
+		in_flight: k.inFlight,
+		rate_count: k.rateCount,
+		rate_window_start: k.ratePeriodStartMs === null ? null : formatInstant(k.ratePeriodStartMs),
+		created_at: formatInstant(k.createdAtMs),
+		updated_at: formatInstant(k.updatedAtMs),
+	};
+}
+
+const keyNotFound = (key: string) => new NotFound("key_not_found", `key "${key}" has no limits`);
+
+/** Limits of message keys: set, read, list, remove (README "Flow control"). */
+export function keyRoutes(app: OpenAPIHono<HonoEnv>): void {
+	endpoint(
+		app,
+		{
+			method: "put",
+			path: "/v1/topics/{topic}/keys/{key}",
+			tag: "Keys",
+			summary: "Set a key's limits: rate, parallelism, paused",
+			description:
+				"The limits hold for every message of the key, across the topic's subscriptions (a key's messages all live in one partition, so they are exact). Fields left out keep their value; `null` removes a limit.",
+			params: KeyParams,
+			body: KeyBody,
+			responses: {
+				200: { description: "the key's limits now", schema: KeyLimitsSchema },
+				...errors(400, 401, 404, 415),
+			},
+		},
+		async (c, { params, body }) => {
+			const input = {
+				...(body.rate !== undefined && {
+					rate: body.rate ? { limit: body.rate.limit, periodMs: body.rate.period ?? 1000 } : null,
+				}),
+				...(body.parallelism !== undefined && { parallelism: body.parallelism }),
+				...(body.paused !== undefined && { paused: body.paused }),
+			};
+			const view = await topicClient(c.env, params.topic).keys.change(params.key, { kind: "put", input });
+			return c.json(keyLimitsJson(view as KeyLimitsView));
+		},
+	);
+
+	endpoint(
+		app,
+		{
+			method: "get",
+			path: "/v1/topics/{topic}/keys/{key}",
+			tag: "Keys",
+			summary: "A key's limits and what they hold back now",
+			params: KeyParams,
+			responses: { 200: { description: "the key", schema: KeyLimitsSchema }, ...errors(400, 401, 404) },
+		},
+		async (c, { params }) => {
+			const view = await topicClient(c.env, params.topic).keys.get(params.key);
+			if (!view) throw keyNotFound(params.key);
+			return c.json(keyLimitsJson(view));
+		},
+	);
+
+	endpoint(
+		app,
+		{
+			method: "get",
+			path: "/v1/topics/{topic}/keys",
+			tag: "Keys",
+			summary: "List keys with limits, in key order",
+			params: TopicParams,
+			query: PageQuery,
+			responses: {
+				200: {
+					description: "one page",
+					schema: z.object({ keys: z.array(KeyLimitsSchema), next_cursor: z.string().nullable() }),
+				},
+				...errors(400, 401, 404),
+			},
+		},
+		async (c, { params, query }) => {
+			const after = query.cursor ? decodeCursor(query.cursor, "keys", params.topic, 1)[0] : null;
+			if (after !== null && typeof after !== "string") {
+				throw new InvalidRequest("invalid cursor", [{ path: "cursor", message: "not a cursor of this list" }]);
+			}
+			const page = await topicClient(c.env, params.topic).keys.list(after, query.limit);
+			return c.json({
+				keys: page.keys.map(keyLimitsJson),
+				next_cursor: page.next === null ? null : encodeCursor("keys", params.topic, [page.next]),
+			});
+		},
+	);
+
+	endpoint(
+		app,
+		{
+			method: "delete",
+			path: "/v1/topics/{topic}/keys/{key}",
+			tag: "Keys",
+			summary: "Remove a key's limits (its messages go unlimited)",
+			params: KeyParams,
+			responses: {
+				200: { description: "removed", schema: z.object({ deleted: z.boolean() }) },
+				...errors(400, 401, 404),
+			},
+		},
+		async (c, { params }) => {
+			const keys = topicClient(c.env, params.topic).keys;
+			if (!(await keys.get(params.key))) throw keyNotFound(params.key);
+			await keys.change(params.key, { kind: "remove" });
+			return c.json({ deleted: true });
+		},
+	);
+}
