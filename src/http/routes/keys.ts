@@ -1,9 +1,10 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { MAX_KEY_PERIOD_MS, MAX_KEY_RATE } from "../../delivery/qstash-flow-control";
 import { InvalidRequest, NotFound } from "../../errors";
 import { formatInstant } from "../../time";
 import { topicClient } from "../../topic/client";
 import type { KeyLimitsView } from "../../topic/types";
-import { MAX_PARALLELISM, MessageKey, Name, RateBody } from "../../validation";
+import { durationBetween, MAX_PARALLELISM, MessageKey, Name } from "../../validation";
 import { decodeCursor, encodeCursor } from "../cursor";
 import { endpoint } from "../endpoint";
 import { errors, PageQuery } from "../schemas";
@@ -16,9 +17,19 @@ const KeyParams = z.object({
 	key: MessageKey.openapi({ description: "URL-encoded", example: "customer-7" }),
 });
 
+/** A key's rate: its period may be longer than a subscription's (up to 7 days, as `/v2` flow-control keys). */
+const KeyRate = z
+	.object({
+		limit: z.number().int().min(1).max(MAX_KEY_RATE),
+		period: durationBetween(1000, MAX_KEY_PERIOD_MS, "rate.period")
+			.optional()
+			.openapi({ description: 'up to 7d. @default "1s"' }),
+	})
+	.strict();
+
 const KeyBody = z
 	.object({
-		rate: RateBody.nullable().optional().openapi({
+		rate: KeyRate.nullable().optional().openapi({
 			description:
 				"at most `limit` attempts of the key's messages start in any `period` (sliding), all subscriptions together",
 		}),

@@ -1,6 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { mapBounded } from "../../concurrency";
 import { getConfig } from "../../config";
+import { readQueueName } from "../../delivery/qstash-flow-control";
 import { AppError, TooLarge } from "../../errors";
 import type { PublishResult } from "../../topic/client";
 import { endpoint } from "../endpoint";
@@ -70,7 +71,6 @@ async function prepareItem(
 ): Promise<PreparedPublish | { error: string }> {
 	const item = BatchItem.safeParse(raw);
 	if (!item.success) return { error: "each item is {destination, headers?, body?}" };
-	if (item.data.queue !== undefined) return { error: "queues are not supported" };
 	let headers: Headers;
 	try {
 		headers = new Headers(item.data.headers ?? {});
@@ -78,7 +78,10 @@ async function prepareItem(
 		return { error: "headers: not valid HTTP header names and values" };
 	}
 	const bytes = new TextEncoder().encode(item.data.body ?? "");
-	return answerOfAsync(() => preparePublish(env, item.data.destination, headers, bytes, callerIp));
+	return answerOfAsync(async () => {
+		const queue = item.data.queue === undefined ? null : readQueueName(item.data.queue, "queue");
+		return preparePublish(env, item.data.destination, headers, bytes, callerIp, queue);
+	});
 }
 
 /** An item's answer: the value, or `{error}` for an AppError (that item alone fails). */

@@ -35,15 +35,9 @@ export function keyRoutes(app: OpenAPIHono<HonoEnv>): void {
 	);
 }
 
-/** What QSTASH.md puts out of scope: queues, flow control, workflows. */
+/** What QSTASH.md puts out of scope: workflows. */
 export function unsupportedRoutes(app: OpenAPIHono<HonoEnv>): void {
 	const features: [string, string][] = [
-		["/v2/enqueue/*", "queues"],
-		["/v2/queues", "queues"],
-		["/v2/queues/*", "queues"],
-		["/v2/flowControl", "flow control"],
-		["/v2/flowControl/*", "flow control"],
-		["/v2/globalParallelism", "flow control"],
 		["/v2/workflows", "workflows"],
 		["/v2/workflows/*", "workflows"],
 	];

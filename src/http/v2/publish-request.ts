@@ -5,6 +5,7 @@
  */
 
 import { parseUpstashDelayMs, parseUpstashTimeoutMs, QSTASH_MAX_DELAY_MS } from "../../delivery/qstash-durations";
+import { type FlowControlValue, readFlowControl, readQueueName } from "../../delivery/qstash-flow-control";
 import { QstashHeaderError } from "../../delivery/qstash-header-error";
 import { QSTASH_DEFAULT_RETRIES } from "../../delivery/qstash-retry";
 import { parseRetryDelayExpression } from "../../delivery/qstash-retry-expression";
@@ -32,6 +33,10 @@ export interface QstashPublish {
 	retryDelay: string | null;
 	timeoutMs: number;
 	labels: string[];
+	/** `Upstash-Flow-Control-Key` and `-Value`, or null. */
+	flowControl: FlowControlValue | null;
+	/** The queue it is enqueued to (`/v2/enqueue/{queue}/…`, a batch item's `queue`, `Upstash-Queue-Name`), or null. */
+	queue: string | null;
 }
 
 const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
@@ -41,8 +46,6 @@ const NOT_FORWARDED =
 /** Features QSTASH.md puts out of scope, by header prefix. */
 const UNSUPPORTED: [RegExp, string][] = [
 	[/^upstash-(failure-)?callback/i, "callbacks"],
-	[/^upstash-flow-control-/i, "flow control"],
-	[/^upstash-queue-name$/i, "queues"],
 	[/^upstash-redact-fields$/i, "redacting fields"],
 ];
 const MAX_FORWARDED = 32;
@@ -83,6 +86,7 @@ export function readPublish(
 	headers: Headers,
 	queryHeaders: Headers,
 	nowMs: number,
+	queueName: string | null = null,
 ): QstashPublish {
 	const get = (name: string) => headers.get(name) ?? queryHeaders.get(name);
 	for (const name of [...headers.keys(), ...queryHeaders.keys()]) {
@@ -120,6 +124,19 @@ export function readPublish(
 		throw new QstashHeaderError("Upstash-Deduplication-Id", "must be 1–256 characters");
 	}
 
+	const queueHeader = get("upstash-queue-name");
+	const queue = queueName ?? (queueHeader === null ? null : readQueueName(queueHeader, "Upstash-Queue-Name"));
+	const flowControl = readFlowControl(get("upstash-flow-control-key"), get("upstash-flow-control-value"));
+	if (queue !== null) {
+		if (destination.kind !== "url") throw new InvalidRequest("a queue takes URL destinations, not URL groups");
+		if (flowControl !== null) {
+			throw new QstashHeaderError("Upstash-Flow-Control-Key", "a queued message cannot carry a flow-control key");
+		}
+		if (get("upstash-delay") !== null || notBefore !== null) {
+			throw new QstashHeaderError("Upstash-Delay", "a queued message goes in order: no delay");
+		}
+	}
+
 	return {
 		destination,
 		method: method as QstashPublish["method"],
@@ -135,6 +152,8 @@ export function readPublish(
 			.split(",")
 			.map((l) => l.trim())
 			.filter((l) => l !== ""),
+		flowControl,
+		queue,
 	};
 }
 

@@ -1,6 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { toBase64 } from "../../base64";
 import { type AppEnv, getConfig } from "../../config";
+import { queueKey } from "../../delivery/qstash-flow-control";
 import { groupMessageId } from "../../delivery/qstash-ids";
 import { checkWebhookUrl } from "../../delivery/url-guard";
 import { AppError, InvalidRequest } from "../../errors";
@@ -150,6 +151,7 @@ export function buildPublish(
 	bytes: Uint8Array,
 	callerIp: string | null,
 	nowMs: number,
+	queue: string | null = null,
 ): BuiltPublish {
 	const config = getConfig(env);
 	if (bytes.length > config.maxBodyBytes) throw bodyTooLarge(bytes.length, config.maxBodyBytes);
@@ -158,7 +160,7 @@ export function buildPublish(
 		const checked = checkWebhookUrl(destination.url, { allowHttp: config.allowHttp });
 		if (!checked.ok) throw new InvalidRequest(`destination: ${checked.reason}`);
 	}
-	const p = readPublish(destination, headers, queryHeaders, nowMs);
+	const p = readPublish(destination, headers, queryHeaders, nowMs, queue);
 	const group = destination.kind === "group" ? destination.name : null;
 	const url = destination.kind === "url" ? destination.url : null;
 	const stored = storedBody(bytes);
@@ -172,6 +174,7 @@ export function buildPublish(
 			headers: p.forward,
 			requestId: null,
 			deliverAtMs: p.deliverAtMs,
+			...keyOf(p),
 			options: {
 				kind: "qstash",
 				url,
@@ -187,6 +190,14 @@ export function buildPublish(
 			},
 		},
 	};
+}
+
+/** A queued message's key is its queue's; a flow-controlled one's, its flow-control key (key-limits.ts). */
+function keyOf(p: QstashPublish): Pick<NewMessage, "key" | "keyLimits"> {
+	if (p.queue !== null) return { key: queueKey(p.queue), keyLimits: { kind: "queue" } };
+	if (p.flowControl === null) return {};
+	const { key, parallelism, rate } = p.flowControl;
+	return { key, keyLimits: { kind: "flow", parallelism, rate } };
 }
 
 /** The answer to a publish to a URL, from its stored outcome. */
@@ -213,9 +224,10 @@ export async function preparePublish(
 	headers: Headers,
 	bytes: Uint8Array,
 	callerIp: string | null,
+	queue: string | null = null,
 ): Promise<PreparedPublish> {
 	const nowMs = Date.now();
-	const built = buildPublish(env, raw, headers, bytes, callerIp, nowMs);
+	const built = buildPublish(env, raw, headers, bytes, callerIp, nowMs, queue);
 	const { group, url } = built;
 	const key = await dedupKeyOf(built.p, url ?? `group:${group}`, bytes);
 	if (key === null && url !== null) {
@@ -252,8 +264,9 @@ export async function publishOne(
 	headers: Headers,
 	bytes: Uint8Array,
 	callerIp: string | null,
+	queue: string | null = null,
 ): Promise<PublishAnswer> {
-	const prepared = await preparePublish(env, raw, headers, bytes, callerIp);
+	const prepared = await preparePublish(env, raw, headers, bytes, callerIp, queue);
 	if (prepared.kind === "other") return prepared.run();
 	return urlAnswer(prepared.url, await publishToSystemTopic(env, prepared.message));
 }

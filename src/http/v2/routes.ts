@@ -5,11 +5,13 @@ import { AppError } from "../../errors";
 import type { HonoEnv } from "../types";
 import { batchRoutes } from "./batch";
 import { dlqRoutes } from "./dlq";
+import { flowControlRoutes } from "./flow-control";
 import { urlGroupRoutes } from "./groups";
 import { keyRoutes, unsupportedRoutes } from "./keys";
 import { logRoutes } from "./logs";
 import { messageRoutes } from "./messages";
 import { publishRoutes } from "./publish";
+import { queueRoutes } from "./queues";
 import { qstashScheduleRoutes } from "./schedules";
 
 /**
@@ -34,6 +36,8 @@ export function qstashRoutes(app: OpenAPIHono<HonoEnv>): void {
 	dlqRoutes(app);
 	logRoutes(app);
 	qstashScheduleRoutes(app);
+	flowControlRoutes(app);
+	queueRoutes(app);
 	keyRoutes(app);
 	unsupportedRoutes(app);
 }
