@@ -11,8 +11,8 @@ import type { KeyLimitsInput, KeyLimitsView, MessageKeyLimits, NewMessage } from
  * - `rate`: attempts started in any window of `period` (sliding, dated at the answer as
  *   subscription rates are, flow.ts);
  * - `paused`: none start;
- * - `fifo` (a `/v2` queue): only the first `parallelism` open messages of the key, in due then publish
- *   order, may go: a message waiting for its retry holds its place.
+ * - `fifo` (a `/v2` queue): only the first `parallelism` messages of the key still pending (scheduled
+ *   or in flight), in due then publish order, may go: a message waiting for its retry holds its place.
  *
  * Held messages stay scheduled. The claim (flow.ts) and the pull lease (pull.ts) read a `KeyGate`
  * made once per claim: the keys that may start nothing now are left out in SQL (`KEY_GATE`), so a
@@ -264,7 +264,9 @@ export class KeyLimits {
 		for (const q of queues) {
 			if (held.has(q.key)) continue;
 			for (const r of this.rows<{ mid: number }>(
-				`SELECT mid FROM messages WHERE key = ? AND finished_at_ms IS NULL ORDER BY deliver_at_ms, mid LIMIT ?`,
+				`SELECT m.mid FROM messages m WHERE m.key = ? AND m.finished_at_ms IS NULL
+				 AND EXISTS (SELECT 1 FROM deliveries d WHERE d.mid = m.mid AND d.state IN ('scheduled', 'in_flight'))
+				 ORDER BY m.deliver_at_ms, m.mid LIMIT ?`,
 				q.key,
 				q.parallelism ?? 1,
 			)) {
@@ -364,9 +366,13 @@ export class KeyLimits {
 
 	private toView(r: LimitRow, nowMs: number): KeyLimitsView {
 		const inFlight = this.inFlightByKey([r.key]).get(r.key) ?? 0;
-		const open =
-			this.rows<{ n: number }>("SELECT COUNT(*) AS n FROM messages WHERE key = ? AND finished_at_ms IS NULL", r.key)[0]
-				?.n ?? 0;
+		// Waiting: open messages with a delivery still scheduled (a dead one waits for nothing).
+		const waiting =
+			this.rows<{ n: number }>(
+				`SELECT COUNT(*) AS n FROM messages m WHERE m.key = ? AND m.finished_at_ms IS NULL
+				 AND EXISTS (SELECT 1 FROM deliveries d WHERE d.mid = m.mid AND d.state = 'scheduled')`,
+				r.key,
+			)[0]?.n ?? 0;
 		const rate = rateOf(r);
 		const started = rate ? this.startsByKey(nowMs, r.key).get(r.key) : undefined;
 		return {
@@ -376,7 +382,7 @@ export class KeyLimits {
 			paused: r.paused === 1,
 			fifo: r.fifo === 1,
 			pinned: { parallelism: r.pinned_parallelism === 1, rate: r.pinned_rate === 1 },
-			waiting: Math.max(0, open - inFlight),
+			waiting,
 			inFlight,
 			rateCount: started?.n ?? 0,
 			ratePeriodStartMs: rate

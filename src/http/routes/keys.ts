@@ -47,7 +47,7 @@ export const KeyLimitsSchema = z
 		rate: z.object({ limit: z.number(), period_ms: z.number() }).nullable(),
 		parallelism: z.number().nullable(),
 		paused: z.boolean(),
-		waiting: z.number().openapi({ description: "open messages of the key not in flight" }),
+		waiting: z.number().openapi({ description: "messages of the key with a delivery scheduled (due or not)" }),
 		in_flight: z.number(),
 		rate_count: z.number().openapi({ description: "attempts started in the current rate window" }),
 		rate_window_start: Time.nullable(),
