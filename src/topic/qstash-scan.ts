@@ -26,6 +26,8 @@ export interface QstashFilter {
 	responseStatuses: number[];
 	/** Log states (`CREATED`, `ACTIVE`, …). */
 	states: string[];
+	/** Message keys: a flow-control key, or a queue's key (`queueName`). */
+	keys: string[];
 }
 
 /** A filter that lets every row through. */
@@ -42,6 +44,7 @@ export function noFilter(): QstashFilter {
 		refs: null,
 		responseStatuses: [],
 		states: [],
+		keys: [],
 	};
 }
 
@@ -122,7 +125,8 @@ const refsArgs = (f: QstashFilter) => (f.refs === null ? [] : f.refs.map((r) => 
  */
 function matcher(subs: Map<number, SubscriptionRow>, f: QstashFilter) {
 	const parse = optionsCache();
-	return (r: { mid: number; sid: number; id: string; options: string; published_at_ms: number }) => {
+	return (r: Pick<ScannedRow, "mid" | "sid" | "id" | "options" | "published_at_ms" | "key">) => {
+		if (f.keys.length > 0 && (r.key === null || !f.keys.includes(r.key))) return null;
 		const sub = subs.get(r.sid);
 		const o = parse(r.mid, r.options);
 		const url = endpointUrl(o, sub);
@@ -152,6 +156,7 @@ export type ScannedRow = {
 	id: string;
 	options: string;
 	published_at_ms: number;
+	key: string | null;
 	status: number | null;
 	error: string | null;
 };
@@ -211,7 +216,7 @@ export function scanDead(
 ): QstashPage {
 	const cursor = sql.exec<ScannedRow & { attempts: number }>(
 		`SELECT d.updated_at_ms AS at_ms, d.mid, d.sid, d.attempts, d.last_status AS status, d.last_error AS error,
-		   m.id, m.options, m.published_at_ms
+		   m.id, m.options, m.published_at_ms, m.key
 		 FROM deliveries d JOIN messages m ON m.mid = d.mid
 		 WHERE d.state = 'dead' AND m.options IS NOT NULL AND d.updated_at_ms < ?${refsClause(f)}
 		 ORDER BY d.updated_at_ms DESC, d.mid DESC, d.sid DESC`,
@@ -255,7 +260,7 @@ export function scanEvents(
 ): QstashPage {
 	const states = f.states.length > 0 ? ` AND e.state IN (${f.states.map(() => "?").join(", ")})` : "";
 	const cursor = sql.exec<ScannedRow & { state: string; next_at_ms: number | null }>(
-		`SELECT e.at_ms, e.mid, e.sid, e.state, e.next_at_ms, e.status, e.error, m.id, m.options, m.published_at_ms
+		`SELECT e.at_ms, e.mid, e.sid, e.state, e.next_at_ms, e.status, e.error, m.id, m.options, m.published_at_ms, m.key
 		 FROM events e JOIN messages m ON m.mid = e.mid
 		 WHERE e.at_ms < ?${states}${refsClause(f)}
 		 ORDER BY e.at_ms DESC, e.seq DESC`,
@@ -278,8 +283,15 @@ export function scanPending(
 	f: QstashFilter,
 	afterMid: number,
 ): { matches: [number, number][]; lastMid: number | null } {
-	const cursor = sql.exec<{ mid: number; sid: number; id: string; options: string; published_at_ms: number }>(
-		`SELECT d.mid, d.sid, m.id, m.options, m.published_at_ms
+	const cursor = sql.exec<{
+		mid: number;
+		sid: number;
+		id: string;
+		options: string;
+		published_at_ms: number;
+		key: string | null;
+	}>(
+		`SELECT d.mid, d.sid, m.id, m.options, m.published_at_ms, m.key
 		 FROM messages m JOIN deliveries d ON d.mid = m.mid
 		 WHERE m.mid > ? AND m.options IS NOT NULL AND d.state IN ('scheduled', 'in_flight')${refsClause(f)}
 		 ORDER BY m.mid LIMIT ?`,

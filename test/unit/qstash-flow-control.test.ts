@@ -193,3 +193,30 @@ describe("/v2 queues", () => {
 		expect((await v2("POST", `/v2/queues/${queue}/pause`)).status).toBe(404);
 	});
 });
+
+describe("/v2 filters by flow-control key and queue", () => {
+	it("cancel and logs select a key's or a queue's messages only", async () => {
+		const key = uniqueName("fcf");
+		const queue = uniqueName("qf");
+		const path = `/v2fc/filter/${uniqueName("f")}`;
+		for (let i = 0; i < 2; i++) {
+			expect((await publish(path, { "upstash-delay": "1h", ...flow(key, "parallelism=5") }, `k${i}`)).status).toBe(200);
+		}
+		expect((await publish(path, { "upstash-delay": "1h" }, "plain")).status).toBe(200);
+		expect((await v2("POST", "/v2/queues/" + queue + "/pause")).status).toBe(404);
+		const upsert = await v2(
+			"POST",
+			"/v2/queues",
+			{ "content-type": "application/json" },
+			JSON.stringify({ queueName: queue, paused: true }),
+		);
+		expect(upsert.status).toBe(200);
+		const queued = await v2("POST", `/v2/enqueue/${queue}/${receiverUrl()}${path}`, {}, "q");
+		const { messageId } = (await queued.json()) as { messageId: string };
+		const logs = (await (await v2("GET", `/v2/events?queueName=${queue}`)).json()) as { events: { messageId: string }[] };
+		expect(new Set(logs.events.map((e) => e.messageId))).toEqual(new Set([messageId]));
+		const cancelled = await v2("DELETE", `/v2/messages?flowControlKey=${key}`);
+		expect(await cancelled.json()).toEqual({ cancelled: 2 });
+		expect(await (await v2("DELETE", `/v2/messages?queueName=${queue}`)).json()).toEqual({ cancelled: 1 });
+	});
+});

@@ -45,6 +45,7 @@ function partitionRows(random: () => number, n: number, spanMs: number, startMid
 			id: `m${startMid + i}`,
 			options: options(keep ? "keep" : "drop"),
 			published_at_ms: 0,
+			key: null,
 			status: null,
 			error: null,
 			keep,

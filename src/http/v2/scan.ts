@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { mapBounded } from "../../concurrency";
 import type { AppEnv } from "../../config";
+import { queueKey } from "../../delivery/qstash-flow-control";
 import { readDlqId, readGroupMessageId } from "../../delivery/qstash-ids";
 import { AppError, InvalidRequest } from "../../errors";
 import { registryStub } from "../../registry/client";
@@ -48,8 +49,8 @@ export function filterQuery<T extends z.ZodRawShape>(extra: T) {
 		path: text(),
 		fromDate: text().openapi({ description: "unix ms, on createdAt" }),
 		toDate: text().openapi({ description: "unix ms, on createdAt" }),
-		queueName: text().openapi({ description: "matches nothing (queues are out of scope)" }),
-		flowControlKey: text().openapi({ description: "matches nothing (flow control is out of scope)" }),
+		queueName: text().openapi({ description: "messages enqueued to this queue" }),
+		flowControlKey: text().openapi({ description: "messages carrying this flow-control key" }),
 		count: text(),
 		cursor: text().openapi({ description: "unix ms: the page holds what is older" }),
 		...extra,
@@ -166,14 +167,11 @@ export function parseScanQuery(
 			refs: null,
 			responseStatuses: statuses,
 			states: states.flatMap((s) => (s === "IN_PROGRESS" ? ["ACTIVE", "RETRY"] : [s])),
+			keys: [...all("flowControlKey"), ...all("queueName").map(queueKey)],
 		},
 		topics,
 		refs,
-		none:
-			all("queueName").length > 0 ||
-			all("flowControlKey").length > 0 ||
-			(idValues.length > 0 && unknownIds === idValues.length) ||
-			(topics !== null && topics.length === 0),
+		none: (idValues.length > 0 && unknownIds === idValues.length) || (topics !== null && topics.length === 0),
 		count,
 		cursorMs: cursor === null ? null : millis("cursor", cursor),
 	};
