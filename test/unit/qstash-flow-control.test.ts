@@ -213,7 +213,9 @@ describe("/v2 filters by flow-control key and queue", () => {
 		expect(upsert.status).toBe(200);
 		const queued = await v2("POST", `/v2/enqueue/${queue}/${receiverUrl()}${path}`, {}, "q");
 		const { messageId } = (await queued.json()) as { messageId: string };
-		const logs = (await (await v2("GET", `/v2/events?queueName=${queue}`)).json()) as { events: { messageId: string }[] };
+		const logs = (await (await v2("GET", `/v2/events?queueName=${queue}`)).json()) as {
+			events: { messageId: string }[];
+		};
 		expect(new Set(logs.events.map((e) => e.messageId))).toEqual(new Set([messageId]));
 		const cancelled = await v2("DELETE", `/v2/messages?flowControlKey=${key}`);
 		expect(await cancelled.json()).toEqual({ cancelled: 2 });

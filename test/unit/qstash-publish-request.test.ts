@@ -52,7 +52,28 @@ describe("the /v2 publish headers", () => {
 			retryDelay: null,
 			timeoutMs: 30_000,
 			labels: [],
+			flowControl: null,
+			queue: null,
 		});
+	});
+
+	it("read a flow-control key and value as the SDK joins them, and a queue name", () => {
+		const p = read("https://a.example/", {
+			"upstash-flow-control-key": "customer 7",
+			"upstash-flow-control-value": "parallelism=2, rate=10, period=1m",
+		});
+		expect(p.flowControl).toEqual({ key: "customer 7", parallelism: 2, rate: { limit: 10, periodMs: 60_000 } });
+		const rateOnly = read("https://a.example/", {
+			"upstash-flow-control-key": "k",
+			"upstash-flow-control-value": "rate=5",
+		});
+		expect(rateOnly.flowControl).toEqual({ key: "k", parallelism: null, rate: { limit: 5, periodMs: 1000 } });
+		const seconds = read("https://a.example/", {
+			"upstash-flow-control-key": "k",
+			"upstash-flow-control-value": "rate=5,period=30",
+		});
+		expect(seconds.flowControl?.rate).toEqual({ limit: 5, periodMs: 30_000 });
+		expect(read("https://a.example/", { "upstash-queue-name": "orders.v2" }).queue).toBe("orders.v2");
 	});
 
 	it("read method, delay, not-before (it wins), retries, retry delay, timeout, dedup, labels, content type", () => {
@@ -116,8 +137,6 @@ describe("the /v2 publish headers", () => {
 	it.each([
 		["upstash-callback", "https://a.example/cb"],
 		["upstash-failure-callback", "https://a.example/cb"],
-		["upstash-flow-control-key", "k"],
-		["upstash-queue-name", "q"],
 		["upstash-redact-fields", "body"],
 	])("answer %s with 501", (name, value) => {
 		expect(refusal(() => read("https://a.example/", { [name]: value })).status).toBe(501);

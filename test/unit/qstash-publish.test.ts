@@ -290,7 +290,8 @@ describe("POST /v2/batch", () => {
 			{ destination: `${receiverUrl()}${path}/one`, headers: { "content-type": "text/plain" }, body: "one" },
 			{ destination: group, body: "to the group" },
 			{ destination: `${receiverUrl()}${path}/bad`, headers: { "upstash-retries": "100" }, body: "x" },
-			{ destination: `${receiverUrl()}${path}/q`, body: "x", queue: "q" },
+			{ destination: `${receiverUrl()}${path}/q`, body: "queued", queue: uniqueName("bq") },
+			{ destination: `${receiverUrl()}${path}/q`, body: "x", queue: "not a queue name" },
 			{ nothing: true },
 		]);
 		expect(res.status).toBe(200);
@@ -299,11 +300,13 @@ describe("POST /v2/batch", () => {
 			{ messageId: expect.stringMatching(/^msg_/), url: `${receiverUrl()}${path}/one` },
 			[{ messageId: expect.stringMatching(/^msg_g/), url: `${receiverUrl()}${path}/group` }],
 			{ error: expect.stringMatching(/^Upstash-Retries: /) },
-			{ error: "queues are not supported" },
+			{ messageId: expect.stringMatching(/^msg_/), url: `${receiverUrl()}${path}/q` },
+			{ error: expect.stringMatching(/queue name/) },
 			{ error: expect.any(String) },
 		]);
 		expect((await waitForReceived(`${path}/one`, 1))[0]?.body).toBe("one");
 		expect((await waitForReceived(`${path}/group`, 1))[0]?.body).toBe("to the group");
+		expect((await waitForReceived(`${path}/q`, 1)).map((r) => r.body)).toEqual(["queued"]);
 		await new Promise((resolve) => setTimeout(resolve, 200));
 		expect(await received(`${path}/bad`)).toEqual([]);
 	});
