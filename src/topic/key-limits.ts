@@ -45,12 +45,17 @@ interface LimitRow extends Record<string, SqlStorageValue> {
 	updated_at_ms: number;
 }
 
+/** Why a key may start nothing now. */
+export type KeyHold = "paused" | "parallelism" | "rate";
+
 /** What one claim may start, by key. */
 export interface KeyGate {
 	/** The bindings of `KEY_GATE`: keys that may start nothing, queue keys, their messages that may go. */
 	bindings: [string, string, string];
 	/** Takes due rows in order, each key within what it may still start. */
 	take<R extends DueRow>(rows: readonly R[]): R[];
+	/** The keys that may start nothing now, and why. */
+	held: ReadonlyMap<string, KeyHold>;
 	/** When a key held by its rate may start again, or null. */
 	freeAtMs: number | null;
 }
@@ -239,17 +244,21 @@ export class KeyLimits {
 		if (!this.present()) return null;
 		const inFlight = this.inFlightByKey();
 		const starts = this.startsByKey(nowMs);
-		const held = new Set(this.rows<{ key: string }>("SELECT key FROM key_limits WHERE paused = 1").map((r) => r.key));
+		const held = new Map<string, KeyHold>(
+			this.rows<{ key: string }>("SELECT key FROM key_limits WHERE paused = 1").map((r) => [r.key, "paused"]),
+		);
 		let freeAtMs: number | null = null;
 		const limited = this.rows<LimitRow>(
 			`SELECT * FROM key_limits WHERE key IN (SELECT value FROM json_each(?))`,
 			JSON.stringify([...new Set([...inFlight.keys(), ...starts.keys()])]),
 		);
 		for (const r of limited) {
-			if (r.parallelism !== null && (inFlight.get(r.key) ?? 0) >= r.parallelism) held.add(r.key);
+			if (r.parallelism !== null && (inFlight.get(r.key) ?? 0) >= r.parallelism && !held.has(r.key)) {
+				held.set(r.key, "parallelism");
+			}
 			const s = starts.get(r.key);
 			if (r.rate_limit !== null && r.period_ms !== null && s && s.n >= r.rate_limit) {
-				held.add(r.key);
+				if (!held.has(r.key)) held.set(r.key, "rate");
 				if (s.oldest < STARTED_IN_FLIGHT) {
 					const at = s.oldest + r.period_ms + RATE_MARGIN_MS + 1;
 					freeAtMs = freeAtMs === null ? at : Math.min(freeAtMs, at);
@@ -274,7 +283,8 @@ export class KeyLimits {
 			}
 		}
 		return {
-			bindings: [JSON.stringify([...held]), JSON.stringify(queues.map((q) => q.key)), JSON.stringify(window)],
+			bindings: [JSON.stringify([...held.keys()]), JSON.stringify(queues.map((q) => q.key)), JSON.stringify(window)],
+			held,
 			freeAtMs,
 			take: (rows) => this.take(rows, inFlight, starts),
 		};

@@ -1,4 +1,5 @@
 import { Conflict, fail, NotFound, ok, type Result } from "../errors";
+import { type BlockedKey, blockedKeys } from "./blocked-keys";
 import { claimAtMs } from "./dispatcher";
 import type { IdClaim } from "./id-claims";
 import type { KeyChange } from "./key-limits";
@@ -244,6 +245,16 @@ export class TopicObject extends Partition {
 	/** Keys with limits after `afterKey`, in key order (`fifo`: the `/v2` queues). */
 	listKeyLimits(route: Route, afterKey: string | null, limit: number, fifo: boolean): Answer<KeyLimitsView[]> {
 		return this.guarded(route, () => ok(this.keys.list(afterKey, limit, Date.now(), fifo)));
+	}
+
+	/** Keys after `afterKey` whose due deliveries to subscription `name` may not go now (blocked-keys.ts). */
+	blockedKeys(route: Route, name: string, afterKey: string | null, limit: number): Answer<BlockedKey[]> {
+		return this.guarded(route, () => {
+			const sub = this.subs.byName(name);
+			if (!sub) return fail(new NotFound("subscription_not_found", `subscription "${name}" not found`));
+			const nowMs = Date.now();
+			return ok(blockedKeys(this.ctx.storage.sql, sub, this.keys.gate(nowMs), nowMs, afterKey, limit));
+		});
 	}
 
 	/** Changes a key's limits; deliveries they held may go now, so the alarm and waiting receives wake. */

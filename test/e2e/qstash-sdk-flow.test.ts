@@ -35,7 +35,8 @@ describe("@upstash/qstash flow control and queues (wrangler dev)", () => {
 		expect(info).toMatchObject({ flowControlKey: "sdk-key", parallelismMax: 1, isPaused: false });
 		await http.waitFor(() => arrivals("/sdkfc/slow").length >= 3, 15_000);
 		const times = arrivals("/sdkfc/slow");
-		for (let i = 1; i < times.length; i++) expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(295);
+		for (let i = 1; i < times.length; i++)
+			expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(295);
 
 		await client.flowControl.pause("sdk-key");
 		await client.publishJSON({ url, body: { i: 3 }, flowControl: { key: "sdk-key", parallelism: 1 } });

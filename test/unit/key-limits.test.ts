@@ -186,3 +186,77 @@ describe("key limits: delivery", () => {
 		expect((await receive(topic, { max: 10 })).body.messages.map((m: Pulled) => m.body)).toEqual([2]);
 	});
 });
+
+type Blocked = {
+	key: string;
+	blocked_by: string;
+	waiting: number;
+	head: { id: string; state: string; attempts: number; last_error: string | null } | null;
+};
+
+describe("blocked keys: why is nothing arriving", () => {
+	it("an ordered subscription shows a key waiting behind its failing head, with the head's state", async () => {
+		const path = `/kl/blocked/${uniqueName("b")}`;
+		await behave(path, { status: 503 });
+		const topic = uniqueName("klblk");
+		await partitionedTopic(topic, 2, {
+			type: "webhook",
+			url: `${receiverUrl()}${path}`,
+			ordering: "key",
+			retry: { max_attempts: 5, backoff: "fixed", base: "1h" },
+		});
+		const first = await json<{ id: string }>("POST", `/v1/topics/${topic}/messages`, {
+			body: 1,
+			key: "stuck",
+			id: "s1",
+		});
+		expect(first.status).toBe(201);
+		await waitForReceived(path, 1);
+		await json("POST", `/v1/topics/${topic}/messages`, { body: 2, key: "stuck", id: "s2" });
+		await json("POST", `/v1/topics/${topic}/messages`, { body: 3, key: "stuck", id: "s3" });
+		const view = await waitFor("the blocked key", async () => {
+			const res = await json<{ blocked_keys: { keys: Blocked[]; next_cursor: string | null } }>(
+				"GET",
+				`/v1/topics/${topic}/subscriptions/hook`,
+			);
+			return res.body.blocked_keys.keys.length > 0 ? res.body.blocked_keys : undefined;
+		});
+		expect(view.keys).toEqual([
+			{
+				key: "stuck",
+				blocked_by: "ordering",
+				waiting: 2,
+				oldest_due_at: expect.any(String),
+				head: expect.objectContaining({ id: "s1", state: "scheduled", attempts: 1, last_error: "HTTP 503" }),
+			},
+		]);
+		expect(view.next_cursor).toBeNull();
+	});
+
+	it("keys held by their limits, paginated over partitions; bad cursor 400, unknown subscription 404", async () => {
+		const topic = uniqueName("klblp");
+		await partitionedTopic(topic, 3);
+		const keys = ["k1", "k2", "k3", "k4", "k5"];
+		for (const k of keys) expect((await putKey(topic, k, { paused: true })).status).toBe(200);
+		await publishKeyed(
+			topic,
+			keys.map((key, i) => ({ key, i })),
+		);
+		await publishKeyed(topic, [{ key: "free", i: 9 }]);
+		const seen: Blocked[] = [];
+		let cursor: string | null = null;
+		do {
+			const q: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+			const page = await json<{ keys: Blocked[]; next_cursor: string | null }>(
+				"GET",
+				`/v1/topics/${topic}/subscriptions/hook/blocked-keys?limit=2${q}`,
+			);
+			expect(page.status).toBe(200);
+			seen.push(...page.body.keys);
+			cursor = page.body.next_cursor;
+		} while (cursor);
+		expect(seen.map((b) => [b.key, b.blocked_by, b.waiting])).toEqual(keys.map((k) => [k, "paused", 1]));
+		expect((await json("GET", `/v1/topics/${topic}/subscriptions/hook/blocked-keys?cursor=zzz`)).status).toBe(400);
+		expect((await json("GET", `/v1/topics/${topic}/subscriptions/nope/blocked-keys`)).status).toBe(404);
+	});
+});

@@ -1,7 +1,9 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../../config";
 import { MAX_KEY_PERIOD_MS, MAX_KEY_RATE } from "../../delivery/qstash-flow-control";
 import { InvalidRequest, NotFound } from "../../errors";
 import { formatInstant } from "../../time";
+import type { BlockedKey } from "../../topic/blocked-keys";
 import { topicClient } from "../../topic/client";
 import type { KeyLimitsView } from "../../topic/types";
 import { durationBetween, MAX_PARALLELISM, MessageKey, Name } from "../../validation";
@@ -68,6 +70,57 @@ export function keyLimitsJson(k: KeyLimitsView) {
 		rate_window_start: k.ratePeriodStartMs === null ? null : formatInstant(k.ratePeriodStartMs),
 		created_at: formatInstant(k.createdAtMs),
 		updated_at: formatInstant(k.updatedAtMs),
+	};
+}
+
+export const BlockedKeySchema = z
+	.object({
+		key: z.string(),
+		blocked_by: z.enum(["paused", "parallelism", "rate", "ordering"]),
+		waiting: z.number().openapi({ description: "due deliveries of the key waiting" }),
+		oldest_due_at: Time,
+		head: z
+			.object({
+				id: z.string(),
+				state: z.string(),
+				attempts: z.number(),
+				next_attempt_at: Time.nullable(),
+				last_error: z.string().nullable(),
+			})
+			.nullable()
+			.openapi({ description: "the key's first pending message for the subscription: what the rest wait for" }),
+	})
+	.openapi("BlockedKey");
+
+export function blockedKeyJson(b: BlockedKey) {
+	return {
+		key: b.key,
+		blocked_by: b.blockedBy,
+		waiting: b.waiting,
+		oldest_due_at: formatInstant(b.oldestDueAtMs),
+		head: b.head
+			? {
+					id: b.head.id,
+					state: b.head.state,
+					attempts: b.head.attempts,
+					next_attempt_at: b.head.nextAttemptAtMs === null ? null : formatInstant(b.head.nextAttemptAtMs),
+					last_error: b.head.lastError,
+				}
+			: null,
+	};
+}
+
+/** A page of a subscription's blocked keys, as the API shows it. */
+export async function blockedPage(env: AppEnv, topic: string, name: string, cursor: string | undefined, limit: number) {
+	const scope = `${topic}/${name}`;
+	const after = cursor ? decodeCursor(cursor, "blocked", scope, 1)[0] : null;
+	if (after !== null && typeof after !== "string") {
+		throw new InvalidRequest("invalid cursor", [{ path: "cursor", message: "not a cursor of this list" }]);
+	}
+	const page = await topicClient(env, topic).keys.blocked(name, after, limit);
+	return {
+		keys: page.keys.map(blockedKeyJson),
+		next_cursor: page.next === null ? null : encodeCursor("blocked", scope, [page.next]),
 	};
 }
 
@@ -149,6 +202,29 @@ export function keyRoutes(app: OpenAPIHono<HonoEnv>): void {
 				next_cursor: page.next === null ? null : encodeCursor("keys", params.topic, [page.next]),
 			});
 		},
+	);
+
+	endpoint(
+		app,
+		{
+			method: "get",
+			path: "/v1/topics/{topic}/subscriptions/{name}/blocked-keys",
+			tag: "Keys",
+			summary: "Keys whose due deliveries to this subscription cannot go now, and why",
+			description:
+				'A key is blocked when it has due deliveries and none may go: its limits hold it (`paused`, `parallelism`, `rate`), or, for an `ordering: "key"` subscription, they wait behind the key\'s first pending message (`ordering`: a retry, or an attempt in flight), shown as `head`. In key order, merged over partitions.',
+			params: z.object({ topic: Name, name: Name }),
+			query: PageQuery,
+			responses: {
+				200: {
+					description: "one page",
+					schema: z.object({ keys: z.array(BlockedKeySchema), next_cursor: z.string().nullable() }),
+				},
+				...errors(400, 401, 404),
+			},
+		},
+		async (c, { params, query }) =>
+			c.json(await blockedPage(c.env, params.topic, params.name, query.cursor, query.limit)),
 	);
 
 	endpoint(

@@ -11,10 +11,13 @@ import { endpoint } from "../endpoint";
 import { errors } from "../schemas";
 import type { HonoEnv } from "../types";
 import { SubscriptionSchema, subscriptionJson } from "../views";
+import { BlockedKeySchema, blockedPage } from "./keys";
 
 const TopicParams = z.object({ topic: Name });
 const SubParams = z.object({ topic: Name, name: Name });
 const DAY_MS = 86_400_000;
+/** Blocked keys a subscription GET shows inline. */
+const BLOCKED_SHOWN = 10;
 
 const RetryBody = z
 	.object({
@@ -182,12 +185,25 @@ export function subscriptionRoutes(app: OpenAPIHono<HonoEnv>): void {
 			method: "get",
 			path: "/v1/topics/{topic}/subscriptions/{name}",
 			tag: "Subscriptions",
-			summary: "One subscription with its counts and lag",
+			summary: "One subscription with its counts, lag and blocked keys",
+			description:
+				"With `blocked_keys`: the first page (10) of the keys whose due deliveries cannot go now (`…/blocked-keys` pages on).",
 			params: SubParams,
-			responses: { 200: { description: "the subscription", schema: SubscriptionSchema }, ...errors(400, 401, 404) },
+			responses: {
+				200: {
+					description: "the subscription",
+					schema: SubscriptionSchema.extend({
+						blocked_keys: z.object({ keys: z.array(BlockedKeySchema), next_cursor: z.string().nullable() }),
+					}),
+				},
+				...errors(400, 401, 404),
+			},
 		},
-		async (c, { params }) =>
-			c.json(subscriptionJson(await topicClient(c.env, params.topic).admin.getSubscription(params.name))),
+		async (c, { params }) => {
+			const sub = await topicClient(c.env, params.topic).admin.getSubscription(params.name);
+			const blocked = await blockedPage(c.env, params.topic, params.name, undefined, BLOCKED_SHOWN);
+			return c.json({ ...subscriptionJson(sub), blocked_keys: blocked });
+		},
 	);
 
 	endpoint(
