@@ -4,7 +4,7 @@ import { InvalidRequest, TooLarge } from "../errors";
 import { isJsonMedia } from "../media";
 import { parseDurationMs, parseInstantMs } from "../time";
 import type { NewMessage } from "../topic/types";
-import { Duration, HeaderMap, Instant, NAME_PATTERN, Name, toIssues } from "../validation";
+import { Duration, HeaderMap, Instant, MessageKey, NAME_PATTERN, Name, toIssues } from "../validation";
 
 /** One message as a client publishes it (DESIGN.md "Publishing"). */
 export const PublishItem = z
@@ -24,14 +24,7 @@ export const PublishItem = z
 			.regex(/^[\x21-\x7e]{1,256}$/, "must be 1–256 printable ASCII characters without spaces")
 			.optional()
 			.openapi({ description: "Sent to the consumer as x-request-id", example: "trace-1" }),
-		key: z
-			.string()
-			.regex(/^[\x20-\x7e]{1,256}$/, "must be 1–256 printable ASCII characters")
-			.optional()
-			.openapi({
-				description: 'Ordering key: one at a time per key for `ordering: "key"` subscriptions',
-				example: "customer-7",
-			}),
+		key: MessageKey.optional(),
 		content_type: z
 			.string()
 			.regex(/^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;[\x20-\x7e]*)?$/, "must be a media type such as text/plain")
