@@ -17,6 +17,11 @@ export interface Options {
 	budgetS: number;
 	/** What runs Sundial: plain workerd (default) or `wrangler dev` (bench/workerd.ts says why). */
 	runtime: Runtime;
+	/**
+	 * `--baseline=REF`: a git ref whose Worker also runs, as a second system `sundial@REF`, in #1 and #6,
+	 * alternating with the current one per repetition (bench/baseline.ts); null = none.
+	 */
+	baseline: string | null;
 	/** The exact command, for the report. */
 	command: string;
 	profile: Profile;
@@ -56,6 +61,10 @@ const USAGE = `usage: node bench/run.ts [--smoke] [--systems=S] [--only=1,3] [--
                10 flow control: isolation, rate accuracy, ordering under failures (Sundial only)
   --reps=N     repetitions (default 3; smoke 1)
   --backlog=N  messages in scenario 5's backlog (default ${DEFAULT_BACKLOG}; smoke 5000)
+  --baseline=REF
+               also run Sundial as of git ref REF (its src/ and wrangler.toml, from git archive) as a
+               second system in #1 and #6, alternating with the current one per repetition, and report
+               current ÷ baseline (the cost of new machinery when unused)
   --runtime=R  what runs Sundial: workerd (default; the runtime alone) or wrangler (all of wrangler dev)
   --out=DIR    output directory (default docs/)`;
 
@@ -78,6 +87,7 @@ export function parseOptions(argv: string[]): Options {
 			backlog: { type: "string" },
 			out: { type: "string" },
 			runtime: { type: "string" },
+			baseline: { type: "string" },
 			help: { type: "boolean", default: false },
 		},
 	});
@@ -171,6 +181,7 @@ export function parseOptions(argv: string[]): Options {
 		only,
 		out: values.out ?? join(repoRoot, "docs"),
 		runtime,
+		baseline: values.baseline?.trim() || null,
 		budgetS: smoke ? 55 : 20 * 60,
 		command: ["npm run bench", ...(argv.length ? ["--", ...argv] : [])].join(" "),
 		profile,

@@ -1,3 +1,4 @@
+import { onBaseline } from "./baseline.ts";
 import type { Options } from "./options.ts";
 import { NO_PARTITIONS, pVariant, runDrain, runScaling } from "./plan-partitions.ts";
 import { type Both, onRedis10, type Step, type Values } from "./plan-steps.ts";
@@ -95,6 +96,16 @@ export async function runScenarios(svc: Services, o: Options, renew: () => Promi
 	if (svc.redis10) bulls.push(["bullmq-hz10", svc.redis10]);
 	if (svc.redis100) bulls.push(["bullmq-hz100", svc.redis100]);
 	const bull10 = onRedis10(svc);
+	/** A step against the baseline (`--baseline`), as its own system; a no-op without one. */
+	const onBase =
+		(scenario: string, variant: string, rep: number, fn: (base: Services) => Promise<Values>) => async () => {
+			const base = onBaseline(svc);
+			if (base?.baseline) await step(scenario, base.baseline.system, variant, rep, () => fn(base));
+		};
+	/** Runs `fns` in order, or in reverse (so that the systems next to Sundial stay next to it). */
+	const inTurn = async (forward: boolean, fns: (() => Promise<void>)[]) => {
+		for (const f of forward ? fns : [...fns].reverse()) await f();
+	};
 
 	for (let rep = 1; rep <= p.reps; rep++) {
 		const sundialFirst = rep % 2 === 1;
@@ -108,12 +119,18 @@ export async function runScenarios(svc: Services, o: Options, renew: () => Promi
 						step("1", "sundial", `rate=${rate}`, rep, () =>
 							sundialLateness(svc, p, { rate, topic: id, runId: id, mode: "webhook" }),
 						),
-					async () => {
-						for (const [system, redis] of sundialFirst ? bulls : [...bulls].reverse()) {
-							const q = `${id}-${system}`;
-							await step("1", system, `rate=${rate}`, rep, () => bullLateness(redis, p, { rate, queue: q, runId: q }));
-						}
-					},
+					() =>
+						inTurn(sundialFirst, [
+							onBase("1", `rate=${rate}`, rep, (base) =>
+								sundialLateness(base, p, { rate, topic: `${id}-base`, runId: `${id}-base`, mode: "webhook" }),
+							),
+							...bulls.map(([system, redis]) => () => {
+								const q = `${id}-${system}`;
+								return step("1", system, `rate=${rate}`, rep, () =>
+									bullLateness(redis, p, { rate, queue: q, runId: q }),
+								);
+							}),
+						]),
 				);
 			}
 		}
@@ -154,7 +171,11 @@ export async function runScenarios(svc: Services, o: Options, renew: () => Promi
 			await both(
 				sundialFirst,
 				() => step("6", "sundial", "", rep, () => sundialPush(svc, p, id, id)),
-				bull10((redis) => step("6", "bullmq-hz10", "", rep, () => bullPush(svc, redis, p, id, id))),
+				() =>
+					inTurn(sundialFirst, [
+						onBase("6", "", rep, (base) => sundialPush(base, p, `${id}-base`, `${id}-base`)),
+						bull10((redis) => step("6", "bullmq-hz10", "", rep, () => bullPush(svc, redis, p, id, id))),
+					]),
 			);
 		}
 		if (want("7")) await runScaling(svc, o, rep, step, both);

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../test/support/wrangler.ts";
+import { baselineSection, type Comparison, compareWithBaseline } from "./baseline.ts";
 import type { Options } from "./options.ts";
 import { latenessSvg } from "./plot.ts";
 import { type Carried, carriedOver } from "./report-carry.ts";
@@ -109,6 +110,7 @@ function markdown(
 	rows: readonly SummaryRow[],
 	notes: string,
 	carried: Carried,
+	compared: Comparison | null,
 ) {
 	const p = o.profile;
 	const flagged = [...records, ...carried.records].filter((r) => r.notes.length > 0);
@@ -128,6 +130,7 @@ ${
 	carried.rows.length > 0 ? `### Measured by \`${o.command}\`\n\n` : ""
 }${table(rows.filter((r) => r.series === undefined))}
 
+${baselineSection(compared)}
 ${scaling}
 ${carriedTable(carried)}
 ${targets}
@@ -198,11 +201,12 @@ export function writeReport(
 	const carried = carriedOver(o, json);
 	const summary = [...rows, ...carried.rows];
 	const all = [...records, ...carried.records];
+	const compared = compareWithBaseline(all, o.profile.rates);
 	writeFileSync(
 		json,
-		`${JSON.stringify({ command: o.command, facts, profile: o.profile, summary, records: all }, null, 1)}\n`,
+		`${JSON.stringify({ command: o.command, facts, profile: o.profile, summary, baseline: compared, records: all }, null, 1)}\n`,
 	);
 	writeFileSync(svg, latenessSvg(all, o.profile.rates));
-	writeFileSync(md, markdown(o, facts, records, rows, notes, carried));
+	writeFileSync(md, markdown(o, facts, records, rows, notes, carried, compared));
 	return [md, json, svg];
 }

@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import os from "node:os";
+import { type Baseline, resolveCommit, startBaseline } from "./baseline.ts";
 import { useRespClient } from "./bullmq-connection.ts";
 import { startChild } from "./children.ts";
 import { type Options, parseOptions } from "./options.ts";
@@ -39,6 +40,12 @@ async function main(): Promise<number> {
 		process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
 		return 2;
 	}
+	try {
+		if (o.baseline) resolveCommit(o.baseline);
+	} catch (err) {
+		process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+		return 2;
+	}
 	const redisV = o.bullmq ? redisVersion() : null;
 	if (o.bullmq && redisV === null) {
 		process.stderr.write(
@@ -71,7 +78,13 @@ async function main(): Promise<number> {
 		const sundial: SundialBench = await startSundial(o.runtime);
 		started.push(sundial);
 		const partitions = await partitionsSupported(sundial);
-		const svc: Services = { sundial, receiver, redis10, redis100, partitions };
+		let baseline: Baseline | null = null;
+		if (o.baseline) {
+			baseline = await startBaseline(o.runtime, o.baseline);
+			started.push(baseline.sundial);
+			progress(`up: ${baseline.system} (${baseline.commit}) ${baseline.sundial.url}`);
+		}
+		const svc: Services = { sundial, receiver, redis10, redis100, partitions, baseline };
 		const redisUp =
 			redis10 && redis100
 				? `, Redis :${redis10.port} (hz ${redis10.hz}) and :${redis100.port} (hz ${redis100.hz})`
@@ -91,6 +104,7 @@ async function main(): Promise<number> {
 		};
 		const records = await runScenarios(svc, o, renew);
 		const facts = machineFacts(redisV, loadStart);
+		if (baseline) facts["baseline (--baseline)"] = `${baseline.ref} = ${baseline.commit}`;
 		const summary = summarize(records, o, svc.partitions);
 		const files = writeReport(o, facts, records, summary);
 		progress(`wrote ${files.join(", ")} in ${elapsedS().toFixed(0)} s`);

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -19,13 +20,23 @@ export interface SundialBench {
 	stop(): Promise<void>;
 }
 
+const APP_FILES = ["wrangler.toml", "package.json", "tsconfig.json"];
+
 /**
  * Copies wrangler.toml, package.json, tsconfig.json and src/ into `dir` (node_modules linked), so that
- * edits to the working tree during a run do not make `wrangler dev` reload the Worker under test.
+ * edits to the working tree during a run do not make `wrangler dev` reload the Worker under test; with
+ * `commit`, those files as of that commit instead (`git archive`: no checkout, nothing left in .git).
  */
-function snapshotApp(dir: string): string {
-	for (const f of ["wrangler.toml", "package.json", "tsconfig.json"]) cpSync(join(repoRoot, f), join(dir, f));
-	cpSync(join(repoRoot, "src"), join(dir, "src"), { recursive: true });
+function snapshotApp(dir: string, commit: string | null): string {
+	if (commit === null) {
+		for (const f of APP_FILES) cpSync(join(repoRoot, f), join(dir, f));
+		cpSync(join(repoRoot, "src"), join(dir, "src"), { recursive: true });
+	} else {
+		const tar = join(dir, "app.tar");
+		execFileSync("git", ["archive", "--output", tar, commit, ...APP_FILES, "src"], { cwd: repoRoot });
+		execFileSync("tar", ["-xf", tar, "-C", dir]);
+		rmSync(tar);
+	}
 	symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
 	return join(dir, "wrangler.toml");
 }
@@ -37,17 +48,17 @@ process.on("exit", () => {
 });
 
 /**
- * Starts Sundial on 127.0.0.1 with SUNDIAL_TOKEN (random), SUNDIAL_ALLOW_HTTP=1 and random QStash signing
- * keys (so /v2 serves); other limits default.
+ * Starts Sundial (the working tree's, or `commit`'s: bench/baseline.ts) on 127.0.0.1 with SUNDIAL_TOKEN
+ * (random), SUNDIAL_ALLOW_HTTP=1 and random QStash signing keys (so /v2 serves); other limits default.
  */
-export async function startSundial(runtime: Runtime): Promise<SundialBench> {
+export async function startSundial(runtime: Runtime, commit: string | null = null): Promise<SundialBench> {
 	const root = mkdtempSync(join(stateBase(), "sundial-bench-"));
 	roots.add(root);
 	const token = `bench_${randomBytes(24).toString("hex")}`;
 	let worker: WorkerProcess;
 	try {
 		const appDir = mkdtempSync(join(root, "app-"));
-		const config = snapshotApp(appDir);
+		const config = snapshotApp(appDir, commit);
 		const persistDir = mkdtempSync(join(root, "state-"));
 		const vars = {
 			SUNDIAL_TOKEN: token,

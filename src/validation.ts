@@ -13,6 +13,15 @@ const NAME_MESSAGE = "must be 1–128 characters of A-Z a-z 0-9 . _ : -, startin
 /** A topic, subscription or message name. */
 export const Name = z.string().regex(NAME_PATTERN, NAME_MESSAGE);
 
+/** A message's ordering key (DESIGN.md "Flow control"): on publish and on a schedule's firings. */
+export const MessageKey = z
+	.string()
+	.regex(/^[\x20-\x7e]{1,256}$/, "must be 1–256 printable ASCII characters")
+	.openapi({
+		description: 'Ordering key: one at a time per key for `ordering: "key"` subscriptions',
+		example: "customer-7",
+	});
+
 /** Seconds (number) or a duration string, parsed to milliseconds. */
 export const Duration = z
 	.union([z.number(), z.string()])
@@ -61,9 +70,6 @@ export const RateBody = z
 			.openapi({ description: 'up to 1h. @default "1s"' }),
 	})
 	.strict();
-
-/** A message key: 1–256 printable ASCII characters. */
-export const MessageKey = z.string().regex(/^[\x20-\x7e]{1,256}$/, "must be 1–256 printable ASCII characters");
 
 /** A header name: an HTTP token. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;

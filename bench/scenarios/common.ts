@@ -1,3 +1,4 @@
+import type { Baseline } from "../baseline.ts";
 import type { Child } from "../children.ts";
 import type { RedisServer } from "../redis.ts";
 import type { SundialBench } from "../sundial.ts";
@@ -75,6 +76,8 @@ export interface Services {
 	redis100: RedisServer | null;
 	/** This Sundial takes `partitions` on its topics (else only P = 1 runs, and the rest says why). */
 	partitions: boolean;
+	/** Sundial at an earlier commit (`--baseline`), run beside the current one in #1 and #6; null = none. */
+	baseline: Baseline | null;
 }
 
 /** One measured repetition of one figure set. */

@@ -19,6 +19,7 @@ export const ScheduleSchema = z
 		body: z.any(),
 		content_type: z.string(),
 		headers: z.record(z.string(), z.string()),
+		key: z.string().nullable(),
 		created_at: Time,
 		updated_at: Time,
 	})
@@ -39,6 +40,7 @@ export function scheduleJson(s: ScheduleRow) {
 		body: decodeBody(s.message.body, s.message.contentType),
 		content_type: s.message.contentType,
 		headers: s.message.headers,
+		key: s.message.key ?? null,
 		created_at: formatInstant(s.createdAtMs),
 		updated_at: formatInstant(s.updatedAtMs),
 	};

@@ -24,10 +24,7 @@ export const PublishItem = z
 			.regex(/^[\x21-\x7e]{1,256}$/, "must be 1–256 printable ASCII characters without spaces")
 			.optional()
 			.openapi({ description: "Sent to the consumer as x-request-id", example: "trace-1" }),
-		key: MessageKey.optional().openapi({
-			description: 'Ordering key: one at a time per key for `ordering: "key"` subscriptions',
-			example: "customer-7",
-		}),
+		key: MessageKey.optional(),
 		content_type: z
 			.string()
 			.regex(/^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;[\x20-\x7e]*)?$/, "must be a media type such as text/plain")

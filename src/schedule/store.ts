@@ -7,6 +7,8 @@ export interface ScheduledMessage {
 	body: string;
 	contentType: string;
 	headers: Record<string, string>;
+	/** The ordering key every firing's message carries (absent: none). Inside the `message` JSON, so no column. */
+	key?: string;
 	/** A `/v2` schedule's delivery (destination, method, retries, …): each firing carries it. */
 	options?: DeliveryOptions;
 	/** A `/v2` schedule's `Upstash-Delay`: each firing is due this long after its minute. */

@@ -86,7 +86,7 @@ describe("PUT /v1/topics/{topic}/schedules/{name}", () => {
 		[{ cron: "@daily", body: 1 }, "cron"],
 		[{ cron: "* * * * *", timezone: "Mars/Olympus", body: 1 }, "timezone"],
 		[{ cron: "* * * * *" }, "body"],
-		[{ cron: "* * * * *", body: 1, key: "k" }, "key"],
+		[{ cron: "* * * * *", body: 1, key: "x".repeat(257) }, "key"],
 		[{ cron: 5, body: 1 }, "cron"],
 		[{ cron: "* * * * *", body: 1, headers: { "webhook-id": "x" } }, "headers.webhook-id"],
 		[{ cron: "* * * * *", body: { a: 1 }, content_type: "text/plain" }, "body"],

@@ -4,7 +4,7 @@ import { InvalidRequest, unwrap } from "../../errors";
 import { normalizeMessage } from "../../publish/normalize";
 import { scheduleStub } from "../../schedule/client";
 import { topicClient } from "../../topic/client";
-import { HeaderMap, Name } from "../../validation";
+import { HeaderMap, MessageKey, Name } from "../../validation";
 import { endpoint } from "../endpoint";
 import { errors } from "../schemas";
 import type { HonoEnv } from "../types";
@@ -30,6 +30,10 @@ const ScheduleBody = z
 			.openapi({ description: "What each firing publishes: any JSON, or a string for non-JSON content types" }),
 		content_type: z.string().max(256).optional().openapi({ description: "@default application/json" }),
 		headers: HeaderMap.optional(),
+		key: MessageKey.optional().openapi({
+			description:
+				"Ordering key of every firing's message, as for publishing: it lives in the key's partition and `ordering: \"key\"` subscriptions deliver it in turn with the key's other messages",
+		}),
 		paused: z.boolean().optional().openapi({ description: "@default false" }),
 	})
 	.strict()
@@ -64,7 +68,7 @@ export function scheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 			}
 			// The message every firing publishes, checked as a publish would check it (size, headers, type).
 			const message = normalizeMessage(
-				{ body: body.body, content_type: body.content_type, headers: body.headers },
+				{ body: body.body, content_type: body.content_type, headers: body.headers, key: body.key },
 				getConfig(c.env),
 				Date.now(),
 			);
@@ -73,7 +77,12 @@ export function scheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 				await scheduleStub(c.env).put(params.topic, params.name, {
 					cron: body.cron,
 					timezone: body.timezone,
-					message: { body: message.body, contentType: message.contentType, headers: message.headers },
+					message: {
+						body: message.body,
+						contentType: message.contentType,
+						headers: message.headers,
+						...(message.key ? { key: message.key } : {}),
+					},
 					paused: body.paused ?? false,
 				}),
 			);
