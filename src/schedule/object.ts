@@ -162,10 +162,20 @@ export class ScheduleObject extends DurableObject<AppEnv> {
 	}
 
 	private async publish(schedule: ScheduleRow, id: string, firingMs: number): Promise<AppError | null> {
-		const { body, contentType, headers, options, delayMs, key } = schedule.message;
+		const { body, contentType, headers, options, delayMs, key, keyLimits } = schedule.message;
 		try {
 			const [result] = await topicClient(this.env, schedule.topic).messages.publish([
-				{ id, body, contentType, headers, requestId: null, deliverAtMs: firingMs + (delayMs ?? 0), options, key },
+				{
+					id,
+					body,
+					contentType,
+					headers,
+					requestId: null,
+					deliverAtMs: firingMs + (delayMs ?? 0),
+					options,
+					key,
+					keyLimits,
+				},
 			]);
 			if (result && "error" in result) {
 				const status = result.error.code === "partition_unavailable" ? 503 : 409;

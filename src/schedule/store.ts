@@ -1,6 +1,6 @@
 /** The schedule object's SQLite: one row per schedule, indexed by its next firing. */
 
-import type { DeliveryOptions } from "../topic/types";
+import type { DeliveryOptions, MessageKeyLimits } from "../topic/types";
 
 /** What each firing publishes (a normalised message, without id and due time). */
 export interface ScheduledMessage {
@@ -9,6 +9,8 @@ export interface ScheduledMessage {
 	headers: Record<string, string>;
 	/** The ordering key every firing's message carries (absent: none). Inside the `message` JSON, so no column. */
 	key?: string;
+	/** A `/v2` schedule's flow-control value or queue: each firing sets its key's limits as a publish does. */
+	keyLimits?: MessageKeyLimits;
 	/** A `/v2` schedule's delivery (destination, method, retries, …): each firing carries it. */
 	options?: DeliveryOptions;
 	/** A `/v2` schedule's `Upstash-Delay`: each firing is due this long after its minute. */

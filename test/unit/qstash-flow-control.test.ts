@@ -217,8 +217,13 @@ describe("/v2 filters by flow-control key and queue", () => {
 			events: { messageId: string }[];
 		};
 		expect(new Set(logs.events.map((e) => e.messageId))).toEqual(new Set([messageId]));
+		const keyed = (await (await publish(path, { "upstash-delay": "1h", ...flow(key, "rate=1") }, "k2")).json()) as {
+			messageId: string;
+		};
+		expect(await (await v2("GET", `/v2/messages/${keyed.messageId}`)).json()).toMatchObject({ flowControlKey: key });
+		expect(await (await v2("GET", `/v2/messages/${messageId}`)).json()).toMatchObject({ queueName: queue });
 		const cancelled = await v2("DELETE", `/v2/messages?flowControlKey=${key}`);
-		expect(await cancelled.json()).toEqual({ cancelled: 2 });
+		expect(await cancelled.json()).toEqual({ cancelled: 3 });
 		expect(await (await v2("DELETE", `/v2/messages?queueName=${queue}`)).json()).toEqual({ cancelled: 1 });
 	});
 });

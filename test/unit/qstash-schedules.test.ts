@@ -97,6 +97,48 @@ describe("/v2/schedules", () => {
 		await call("DELETE", `/v2/schedules/${id}`);
 	});
 
+	it("a firing carries the schedule's flow-control key and queue; bad ones are refused at creation", async () => {
+		const path = `/v2sched/${uniqueName("flow")}`;
+		const key = uniqueName("schk");
+		const queue = uniqueName("schq");
+		const id = uniqueName("schf");
+		const qid = uniqueName("schfq");
+		const made = await call(
+			"POST",
+			`/v2/schedules/${receiverUrl()}${path}`,
+			{
+				"upstash-cron": "* * * * *",
+				"upstash-schedule-id": id,
+				"upstash-flow-control-key": key,
+				"upstash-flow-control-value": "parallelism=1, rate=5, period=1m",
+			},
+			"flow",
+		);
+		expect(made.status).toBe(200);
+		const queued = await call(
+			"POST",
+			`/v2/schedules/${receiverUrl()}${path}`,
+			{ "upstash-cron": "* * * * *", "upstash-schedule-id": qid, "upstash-queue-name": queue },
+			"queued",
+		);
+		expect(queued.status).toBe(200);
+		await fireNow(id);
+		await fireNow(qid);
+		expect((await waitForReceived(path, 2)).map((r) => r.body).sort()).toEqual(["flow", "queued"]);
+		const info = (await (await call("GET", `/v2/flowControl/${key}`)).json()) as Record<string, unknown>;
+		expect(info).toMatchObject({ flowControlKey: key, parallelismMax: 1, rateMax: 5, ratePeriod: 60 });
+		expect(await (await call("GET", `/v2/queues/${queue}`)).json()).toMatchObject({ name: queue, parallelism: 1 });
+		const bad = await call(
+			"POST",
+			`/v2/schedules/${receiverUrl()}${path}`,
+			{ "upstash-cron": "* * * * *", "upstash-flow-control-key": key, "upstash-flow-control-value": "rate=0" },
+			"x",
+		);
+		expect(bad.status).toBe(400);
+		await call("DELETE", `/v2/schedules/${id}`);
+		await call("DELETE", `/v2/schedules/${qid}`);
+	});
+
 	// A yearly cron never fires by itself during a test, so the firing fireNow publishes stays the last one.
 	const yearly = (destination: string, id: string, headers: Record<string, string> = {}) =>
 		call(

@@ -34,6 +34,7 @@ const FlowControlInfo = z
 		ratePeriod: z.number().openapi({ description: "seconds" }),
 		ratePeriodStart: z.number().openapi({ description: "unix ms" }),
 		isPaused: z.boolean(),
+		isPinned: z.boolean().openapi({ description: "either limit is pinned" }),
 		isPinnedParallelism: z.boolean(),
 		isPinnedRate: z.boolean(),
 	})
@@ -75,6 +76,7 @@ export function flowControlInfo(key: string, views: KeyLimitsView[]) {
 		ratePeriod: first?.rate ? first.rate.periodMs / 1000 : 0,
 		ratePeriodStart: Math.min(...views.map((v) => v.ratePeriodStartMs ?? Date.now())),
 		isPaused: views.some((v) => v.paused),
+		isPinned: views.some((v) => v.pinned.parallelism || v.pinned.rate),
 		isPinnedParallelism: views.some((v) => v.pinned.parallelism),
 		isPinnedRate: views.some((v) => v.pinned.rate),
 	};

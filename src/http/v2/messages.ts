@@ -1,4 +1,5 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { queueOfKey } from "../../delivery/qstash-flow-control";
 import { readGroupMessageId } from "../../delivery/qstash-ids";
 import { AppError, NotFound } from "../../errors";
 import { topicClient } from "../../topic/client";
@@ -26,6 +27,8 @@ const QstashMessage = z
 		scheduleId: z.string().optional(),
 		callerIP: z.string().optional(),
 		labels: z.array(z.string()).optional(),
+		queueName: z.string().optional(),
+		flowControlKey: z.string().optional(),
 	})
 	.openapi("QstashMessage");
 
@@ -58,7 +61,9 @@ async function pending(env: HonoEnv["Bindings"], messageId: string): Promise<{ m
 }
 
 /** What QStash's `Message` is made of. */
-export type MessageParts = Pick<MessageView, "options" | "headers" | "body" | "deliverAtMs" | "publishedAtMs">;
+export type MessageParts = Pick<MessageView, "options" | "headers" | "body" | "deliverAtMs" | "publishedAtMs"> & {
+	key?: string | null;
+};
 
 /** QSTASH.md's `Message`: fields that do not apply are absent; times in ms. */
 export function qstashMessage(messageId: string, m: MessageParts, url: string) {
@@ -79,7 +84,15 @@ export function qstashMessage(messageId: string, m: MessageParts, url: string) {
 		...(o.scheduleId ? { scheduleId: o.scheduleId } : {}),
 		...(o.callerIp !== null ? { callerIP: o.callerIp } : {}),
 		...(o.labels.length > 0 ? { labels: o.labels } : {}),
+		...keyFields(m.key ?? null),
 	};
+}
+
+/** `queueName` or `flowControlKey` of a message's key (a queue's key is its own, qstash-flow-control.ts). */
+export function keyFields(key: string | null): { queueName?: string; flowControlKey?: string } {
+	if (key === null) return {};
+	const queue = queueOfKey(key);
+	return queue === null ? { flowControlKey: key } : { queueName: queue };
 }
 
 /** `GET` and `DELETE /v2/messages/{messageId}` for messages published to a URL. */

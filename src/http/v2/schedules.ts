@@ -10,6 +10,7 @@ import { topicClient } from "../../topic/client";
 import { NAME_PATTERN } from "../../validation";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
+import { keyFields } from "./messages";
 import { buildPublish } from "./publish";
 import { bodyTooLarge } from "./publish-request";
 import { lastStatesReader, type ScheduleStates } from "./schedule-states";
@@ -50,6 +51,15 @@ function scheduleJson(s: ScheduleRow, states: ScheduleStates | null) {
 		...(next !== null ? { nextScheduleTime: next } : {}),
 		...(s.lastAtMs !== null ? { lastScheduleTime: s.lastAtMs } : {}),
 		...(states !== null ? { lastScheduleStates: states } : {}),
+		...keyFields(s.message.key ?? null),
+		...(s.message.keyLimits?.kind === "flow"
+			? {
+					...(s.message.keyLimits.parallelism !== null ? { parallelism: s.message.keyLimits.parallelism } : {}),
+					...(s.message.keyLimits.rate
+						? { rate: s.message.keyLimits.rate.limit, period: s.message.keyLimits.rate.periodMs / 1000 }
+						: {}),
+				}
+			: {}),
 	};
 }
 
@@ -175,6 +185,7 @@ export function qstashScheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 				headers: built.message.headers,
 				options: options as ScheduleRow["message"]["options"],
 				delayMs: Math.max(0, built.message.deliverAtMs - nowMs),
+				...(built.message.key ? { key: built.message.key, keyLimits: built.message.keyLimits } : {}),
 			},
 			paused: false,
 		});
