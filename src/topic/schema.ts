@@ -154,6 +154,19 @@ export const MIGRATIONS: readonly string[] = [
 	CREATE TABLE key_starts (key TEXT NOT NULL, mid INTEGER NOT NULL, at_ms INTEGER NOT NULL);
 	CREATE INDEX key_starts_by_key ON key_starts (key, at_ms);
 	CREATE INDEX key_starts_by_mid ON key_starts (mid, at_ms);`,
+	// v7: a keyed message's key and due time on its deliveries (set at insert, kept by a trigger when
+	// the message moves), so the ordered claim finds a key's earlier pending delivery for a
+	// subscription, and whether one is in flight, with one index probe each (store-flow.ts KEY_HEAD)
+	// instead of walking every open message of the key.
+	`ALTER TABLE deliveries ADD COLUMN key TEXT;
+	ALTER TABLE deliveries ADD COLUMN key_at_ms INTEGER;
+	UPDATE deliveries SET key = m.key, key_at_ms = m.deliver_at_ms
+	FROM messages m WHERE m.mid = deliveries.mid AND m.key IS NOT NULL;
+	CREATE INDEX deliveries_key_pending ON deliveries (sid, key, state, key_at_ms, mid)
+	WHERE key IS NOT NULL AND state IN ('scheduled', 'in_flight');
+	CREATE TRIGGER messages_key_moved AFTER UPDATE OF deliver_at_ms ON messages WHEN NEW.key IS NOT NULL BEGIN
+		UPDATE deliveries SET key_at_ms = NEW.deliver_at_ms WHERE mid = NEW.mid;
+	END;`,
 ];
 
 /** The version a fully migrated object is at. */

@@ -2,21 +2,19 @@ import { KEY_GATE, type KeyGate } from "./key-limits";
 import { type ClaimedDelivery, DUE_COLUMNS, type DueRow, markInFlight } from "./store-claim";
 
 /**
- * `d` (of message `m`) may go now for its ordered subscription: no earlier open message of its key
- * (due time, then publish order) has a delivery of that subscription scheduled or in flight, and no
+ * `d` (of message `m`) may go now for its ordered subscription: no earlier message of its key (due
+ * time, then publish order) has a delivery of that subscription scheduled or in flight, and no
  * message of the key is in flight to it at all (one published or moved earlier, or redriven, while
- * a later one is on the wire). The first test, through the partial index of open keyed messages
- * (schema v5), stops most rows at the key's head; only a head pays the second, which looks through
- * the subscription's deliveries in flight (few: its slots).
+ * a later one is on the wire). Both are one probe of the index of pending keyed deliveries
+ * (schema v7), however many messages the key has open.
  */
 export const KEY_HEAD = `(m.key IS NULL OR (NOT EXISTS (
-	SELECT 1 FROM messages m2 JOIN deliveries d2 ON d2.mid = m2.mid AND d2.sid = d.sid
-	WHERE m2.key = m.key AND m2.key IS NOT NULL AND m2.finished_at_ms IS NULL
-	  AND (m2.deliver_at_ms, m2.mid) < (m.deliver_at_ms, m.mid)
-	  AND d2.state IN ('scheduled', 'in_flight'))
+	SELECT 1 FROM deliveries d2
+	WHERE d2.sid = d.sid AND d2.key = m.key AND d2.state IN ('scheduled', 'in_flight')
+	  AND (d2.key_at_ms, d2.mid) < (m.deliver_at_ms, m.mid))
 	AND NOT EXISTS (
-	SELECT 1 FROM deliveries d3 JOIN messages m3 ON m3.mid = d3.mid
-	WHERE d3.sid = d.sid AND d3.state = 'in_flight' AND m3.key = m.key)))`;
+	SELECT 1 FROM deliveries d3
+	WHERE d3.sid = d.sid AND d3.key = m.key AND d3.state IN ('scheduled', 'in_flight') AND d3.state = 'in_flight')))`;
 
 /** The SQL of flow control (flow.ts): in-flight counts, rate windows and per-subscription claims. */
 export class FlowStore {

@@ -16,8 +16,8 @@ import type { NewMessage, PublishOutcome } from "./types";
  * is at most 2 MB (PLATFORM.md §4); this leaves room, counting 3 bytes per UTF-16 code unit.
  */
 const JSON_PARAM_MAX_BYTES = 1_500_000;
-/** Deliveries per INSERT: `[mid, due]` pairs of ≤ 2 × 16 digits stay far below the 2 MB limit. */
-const DELIVERIES_PER_INSERT = 10_000;
+/** Deliveries per INSERT: `[mid, due, key]` of ≤ 2 × 16 digits and a key of ≤ 256 characters stay below the 2 MB limit. */
+const DELIVERIES_PER_INSERT = 2_000;
 
 const INSERT_MESSAGES_JSON = `INSERT INTO messages (id, body, content_type, headers, request_id, deliver_at_ms, options, key, published_at_ms)
 	SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, ?
@@ -29,8 +29,8 @@ const INSERT_MESSAGE_BOUND = `INSERT INTO messages (id, body, content_type, head
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING RETURNING mid, id`;
 
 /** One delivery row per (message, subscription), in message order, each subscription in sid order. */
-const INSERT_DELIVERIES_JSON = `INSERT INTO deliveries (mid, sid, state, next_at_ms, attempts, lease, updated_at_ms)
-	SELECT v.value->>0, s.sid, 'scheduled', v.value->>1, 0, 0, ?
+const INSERT_DELIVERIES_JSON = `INSERT INTO deliveries (mid, sid, state, next_at_ms, attempts, lease, updated_at_ms, key, key_at_ms)
+	SELECT v.value->>0, s.sid, 'scheduled', v.value->>1, 0, 0, ?, v.value->>2, CASE WHEN v.value->>2 IS NULL THEN NULL ELSE v.value->>1 END
 	FROM json_each(?) AS v CROSS JOIN subscriptions s`;
 
 const headersText = (m: NewMessage) => (Object.keys(m.headers).length > 0 ? JSON.stringify(m.headers) : null);
@@ -89,12 +89,12 @@ function insertMessageRows(sql: SqlStorage, messages: readonly NewMessage[], now
 export function insertMessages(sql: SqlStorage, messages: readonly NewMessage[], nowMs: number): PublishOutcome[] {
 	const mids = insertMessageRows(sql, messages, nowMs);
 	// The first message of an id was inserted; a later one with that id is a duplicate.
-	const fresh: [number, number][] = [];
+	const fresh: [number, number, string | null][] = [];
 	const outcomes = messages.map((m) => {
 		const mid = mids.get(m.id);
 		if (mid === undefined) return { id: m.id, deliverAtMs: m.deliverAtMs, duplicate: true };
 		mids.delete(m.id);
-		fresh.push([mid, m.deliverAtMs]);
+		fresh.push([mid, m.deliverAtMs, m.key ?? null]);
 		return { id: m.id, deliverAtMs: m.deliverAtMs, duplicate: false };
 	});
 	for (let i = 0; i < fresh.length; i += DELIVERIES_PER_INSERT) {

@@ -5,10 +5,10 @@ import { type ClaimedDelivery, DUE_COLUMNS, type DueRow, markInFlight } from "./
 
 type Row = Record<string, SqlStorageValue>;
 
-/** No open message of `m`'s key has a delivery of `d`'s subscription leased (in flight). */
+/** No message of `m`'s key has a delivery of `d`'s subscription leased (in flight): one index probe (schema v7). */
 export const KEY_FREE = `(m.key IS NULL OR NOT EXISTS (
-	SELECT 1 FROM deliveries d2 JOIN messages m2 ON m2.mid = d2.mid
-	WHERE d2.sid = d.sid AND d2.state = 'in_flight' AND m2.key = m.key))`;
+	SELECT 1 FROM deliveries d2
+	WHERE d2.sid = d.sid AND d2.key = m.key AND d2.state IN ('scheduled', 'in_flight') AND d2.state = 'in_flight'))`;
 
 /** A delivery leased to a pull consumer, with what it receives. */
 export type LeasedRow = ClaimedDelivery;
