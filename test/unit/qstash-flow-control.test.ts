@@ -203,7 +203,7 @@ describe("/v2 filters by flow-control key and queue", () => {
 			expect((await publish(path, { "upstash-delay": "1h", ...flow(key, "parallelism=5") }, `k${i}`)).status).toBe(200);
 		}
 		expect((await publish(path, { "upstash-delay": "1h" }, "plain")).status).toBe(200);
-		expect((await v2("POST", "/v2/queues/" + queue + "/pause")).status).toBe(404);
+		expect((await v2("POST", `/v2/queues/${queue}/pause`)).status).toBe(404);
 		const upsert = await v2(
 			"POST",
 			"/v2/queues",
