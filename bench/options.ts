@@ -144,6 +144,7 @@ export function parseOptions(argv: string[]): Options {
 				flowRateS: 3,
 				orderingMessages: 500,
 				orderingKeys: 10,
+				besideMessages: 200,
 			}
 		: {
 				smoke,
@@ -174,6 +175,7 @@ export function parseOptions(argv: string[]): Options {
 				flowRateS: 30,
 				orderingMessages: 10_000,
 				orderingKeys: 100,
+				besideMessages: 3_000,
 			};
 	return {
 		smoke,

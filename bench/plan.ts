@@ -5,7 +5,7 @@ import { type Both, onRedis10, type Step, type Values } from "./plan-steps.ts";
 import type { RedisServer } from "./redis.ts";
 import { bullLoadBacklog, bullMemoryNow, sundialLoadBacklog, sundialMemoryNow } from "./scenarios/backlog.ts";
 import type { RunRecord, Services } from "./scenarios/common.ts";
-import { sundialIsolation, sundialOrdering, sundialRateAccuracy } from "./scenarios/flow.ts";
+import { sundialIsolation, sundialOrdering, sundialOrderingBeside, sundialRateAccuracy } from "./scenarios/flow.ts";
 import { bullLateness, sundialLateness } from "./scenarios/lateness.ts";
 import { bullAdd, bullAddBulk, sundialBatch, sundialSingle } from "./scenarios/publish.ts";
 import { bullPush, sundialPush } from "./scenarios/push.ts";
@@ -270,4 +270,5 @@ async function runFlow(svc: Services, o: Options, rep: number, step: Step, both:
 	);
 	await step("10", "sundial", "rate", rep, () => sundialRateAccuracy(svc, p, `${id}-rate`));
 	await step("10", "sundial", "ordering", rep, () => sundialOrdering(svc, p, `${id}-ordering`));
+	await step("10", "sundial", "beside", rep, () => sundialOrderingBeside(svc, p, `${id}-beside`));
 }

@@ -387,4 +387,27 @@ function summarizeFlow(b: RowBuilder): void {
 		"—",
 		null,
 	);
+	const beside = sp("10", "sundial", "beside", "outOfOrder");
+	row(
+		"10",
+		"ordering beside a paused subscription (3,000 messages on one key, all kept open): out of order",
+		"count",
+		"lower",
+		beside,
+		null,
+		null,
+		"0",
+		() => beside.max === 0,
+	);
+	row(
+		"10",
+		"ordering beside a paused subscription: time to deliver all (s)",
+		"s",
+		"lower",
+		sp("10", "sundial", "beside", "durationS"),
+		null,
+		null,
+		"—",
+		null,
+	);
 }

@@ -51,6 +51,8 @@ export interface Profile {
 	flowRateS: number;
 	orderingMessages: number;
 	orderingKeys: number;
+	/** Messages on one key for the ordered subscription beside a paused one (scenario 10). */
+	besideMessages: number;
 }
 
 /** Webhook requests one Durable Object (one partition) keeps in flight at most: src/topic/dispatcher.ts. */

@@ -207,3 +207,46 @@ export async function sundialOrdering(svc: Services, p: Profile, topic: string):
 		await dropTopic(s, topic);
 	}
 }
+
+/**
+ * Ordering beside a paused subscription: `besideMessages` on ONE key, due at once, to an
+ * `ordering: "key"` subscription while a second subscription of the topic is paused, so every
+ * message stays open (delivered to one subscription, pending for the other). Each claim must find
+ * the key's head among thousands of open messages: the cost an index on pending keyed deliveries
+ * keeps to one probe (schema v7). Reports the time to deliver all to the ordered one.
+ */
+export async function sundialOrderingBeside(svc: Services, p: Profile, topic: string): Promise<LatenessValues> {
+	const s = svc.sundial;
+	const path = await topicWithHook(svc, topic, { ordering: "key" });
+	await putSub(s, topic, "paused", { type: "webhook", url: `${svc.receiver.url}/never/${topic}`, paused: true });
+	const n = p.besideMessages;
+	const startMs = Date.now();
+	try {
+		await publishAll(
+			s,
+			p,
+			topic,
+			Array.from({ length: n }, (_, i) => ({ id: `one-${i}`, key: "one", body: { i } })),
+		);
+		const delivered = async () => {
+			const res = await s.api<{ counts: { delivered: number } }>("GET", `/v1/topics/${topic}/subscriptions/s`);
+			return res.body.counts.delivered;
+		};
+		await waitForCount(delivered, n, Date.now() + 5_000, Date.now() + ORDERING_DEADLINE_MS);
+		const finishedMs = Date.now();
+		const rec = await receiverCollect(svc.receiver, path);
+		let outOfOrder = 0;
+		rec.ids.forEach((id, i) => {
+			if (Number(id.split("-")[1]) !== i) outOfOrder++;
+		});
+		return {
+			expected: n,
+			delivered: rec.ids.length,
+			undelivered: n - rec.ids.length,
+			outOfOrder,
+			durationS: (finishedMs - startMs) / 1000,
+		};
+	} finally {
+		await dropTopic(s, topic);
+	}
+}
