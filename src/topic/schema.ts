@@ -135,6 +135,16 @@ export const MIGRATIONS: readonly string[] = [
 	CREATE INDEX messages_key_open ON messages (key, deliver_at_ms, mid) WHERE key IS NOT NULL AND finished_at_ms IS NULL;
 	CREATE TABLE id_claims (id TEXT PRIMARY KEY, partition INTEGER NOT NULL, until_ms INTEGER NOT NULL) WITHOUT ROWID;
 	CREATE INDEX id_claims_until ON id_claims (until_ms);`,
+	// v6: /v2 callbacks of a URL group's attempts, written with the attempt's outcome and forwarded
+	// by the alarm to the system topic (callback-outbox.ts); \`id\` is the callback's message id there.
+	`CREATE TABLE callback_outbox (
+		seq INTEGER PRIMARY KEY AUTOINCREMENT,
+		id TEXT NOT NULL UNIQUE,
+		message TEXT NOT NULL,
+		next_at_ms INTEGER NOT NULL,
+		tries INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX callback_outbox_due ON callback_outbox (next_at_ms);`,
 ];
 
 /** The version a fully migrated object is at. */

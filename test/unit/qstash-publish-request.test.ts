@@ -114,8 +114,6 @@ describe("the /v2 publish headers", () => {
 	});
 
 	it.each([
-		["upstash-callback", "https://a.example/cb"],
-		["upstash-failure-callback", "https://a.example/cb"],
 		["upstash-flow-control-key", "k"],
 		["upstash-queue-name", "q"],
 		["upstash-redact-fields", "body"],

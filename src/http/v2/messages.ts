@@ -26,6 +26,8 @@ const QstashMessage = z
 		scheduleId: z.string().optional(),
 		callerIP: z.string().optional(),
 		labels: z.array(z.string()).optional(),
+		callback: z.string().optional(),
+		failureCallback: z.string().optional(),
 	})
 	.openapi("QstashMessage");
 
@@ -78,6 +80,8 @@ export function qstashMessage(messageId: string, m: MessageParts, url: string) {
 		createdAt: m.publishedAtMs,
 		...(o.scheduleId ? { scheduleId: o.scheduleId } : {}),
 		...(o.callerIp !== null ? { callerIP: o.callerIp } : {}),
+		...(o.callback ? { callback: o.callback.url } : {}),
+		...(o.failureCallback ? { failureCallback: o.failureCallback.url } : {}),
 		...(o.labels.length > 0 ? { labels: o.labels } : {}),
 	};
 }

@@ -40,7 +40,6 @@ const NOT_FORWARDED =
 	/^(authorization|host|content-length|connection|keep-alive|transfer-encoding|te|trailer|upgrade|proxy-.*|cf-.*|x-forwarded-.*|x-real-ip|upstash-.*)$/i;
 /** Features QSTASH.md puts out of scope, by header prefix. */
 const UNSUPPORTED: [RegExp, string][] = [
-	[/^upstash-(failure-)?callback/i, "callbacks"],
 	[/^upstash-flow-control-/i, "flow control"],
 	[/^upstash-queue-name$/i, "queues"],
 	[/^upstash-redact-fields$/i, "redacting fields"],

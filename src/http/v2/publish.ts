@@ -9,6 +9,7 @@ import { readAtMost } from "../../streams";
 import { type PublishResult, topicClient } from "../../topic/client";
 import type { NewMessage } from "../../topic/types";
 import type { HonoEnv } from "../types";
+import { readCallbacks } from "./callback-headers";
 import { bodyTooLarge, type QstashPublish, readDestination, readPublish } from "./publish-request";
 import { documentRoute } from "./shared";
 import { publishToSystemTopic, SYSTEM_TOPIC } from "./system-topic";
@@ -159,6 +160,7 @@ export function buildPublish(
 		if (!checked.ok) throw new InvalidRequest(`destination: ${checked.reason}`);
 	}
 	const p = readPublish(destination, headers, queryHeaders, nowMs);
+	const callbacks = readCallbacks((name) => headers.get(name) ?? queryHeaders.get(name), headers, config);
 	const group = destination.kind === "group" ? destination.name : null;
 	const url = destination.kind === "url" ? destination.url : null;
 	const stored = storedBody(bytes);
@@ -184,6 +186,8 @@ export function buildPublish(
 				topicName: group,
 				callerIp,
 				labels: p.labels,
+				...(callbacks.callback ? { callback: callbacks.callback } : {}),
+				...(callbacks.failureCallback ? { failureCallback: callbacks.failureCallback } : {}),
 			},
 		},
 	};

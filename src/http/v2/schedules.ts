@@ -47,6 +47,8 @@ function scheduleJson(s: ScheduleRow, states: ScheduleStates | null) {
 		createdAt: s.createdAtMs,
 		isPaused: s.paused,
 		...(o?.callerIp ? { callerIp: o.callerIp } : {}),
+		...(o?.callback ? { callback: o.callback.url } : {}),
+		...(o?.failureCallback ? { failureCallback: o.failureCallback.url } : {}),
 		...(next !== null ? { nextScheduleTime: next } : {}),
 		...(s.lastAtMs !== null ? { lastScheduleTime: s.lastAtMs } : {}),
 		...(states !== null ? { lastScheduleStates: states } : {}),
