@@ -1,13 +1,13 @@
 import { fromBase64, toBase64 } from "../base64";
 import type { FetchOutcome } from "../delivery/attempt-fetch";
-import { callbackBody } from "../delivery/qstash-callback";
+import { type CallbackSource, callbackBody } from "../delivery/qstash-callback";
 import { dlqId, qstashMessageId } from "../delivery/qstash-ids";
 import { storeResponse } from "../delivery/qstash-response";
 import { nextQstashAttempt } from "../delivery/qstash-retry";
 import { parseRetryDelayExpression } from "../delivery/qstash-retry-expression";
 import { sendQstash } from "../delivery/qstash-webhook";
 import type { CallbackDraft } from "./callback-outbox";
-import type { AttemptRecord, ClaimedDelivery, SubscriptionRow } from "./store";
+import type { AttemptRecord, ClaimedDelivery, SubscriptionRow, TopicStore } from "./store";
 import type { CallbackTarget, DeliveryOptions } from "./types";
 
 type QstashDelivery = ClaimedDelivery & { options: DeliveryOptions };
@@ -46,10 +46,64 @@ export async function qstashTask(
 		: { kind: "error", error: "QStash signing keys are not configured: not sent unsigned" };
 	const nowMs = Date.now();
 	const record = judgeQstash(d, result, ids, nowMs);
-	if (!key || (!o.callback && !o.failureCallback)) return record;
 	// Keys missing: nothing was sent, so there is no attempt to report (and a callback could not be signed).
-	const source = {
-		outcome: result,
+	if (!key || (!o.callback && !o.failureCallback)) return record;
+	const source = sourceOf(sub, d, url, result);
+	const callbacks: CallbackDraft[] = [];
+	if (o.callback) callbacks.push(draft(o.callback, callbackBody(source), nowMs));
+	if (o.failureCallback && record.kind === "dead") {
+		const dead = { ...source, dlqId: dlqId(topicName, d.messageId, sub.name) };
+		callbacks.push(draft(o.failureCallback, callbackBody(dead), nowMs));
+	}
+	return { ...record, callbacks };
+}
+
+/**
+ * The failure callbacks of `/v2` deliveries whose lease expired into the DLQ (the instance that ran
+ * their last attempt died; its outcome is unknown, reported as no answer). Run in the transaction
+ * that marks them dead.
+ */
+export function leaseExpiredCallbacks(
+	store: TopicStore,
+	dead: readonly { mid: number; sid: number; attempts: number }[],
+	subs: Map<number, SubscriptionRow>,
+	topicName: string,
+	nowMs: number,
+): CallbackDraft[] {
+	const drafts: CallbackDraft[] = [];
+	for (const e of dead) {
+		const sub = subs.get(e.sid);
+		const row = sub ? store.callbackSourceOf(e.mid) : null;
+		if (!sub || !row) continue;
+		const options = JSON.parse(row.options as string) as DeliveryOptions;
+		const url = options.url ?? sub.config.url;
+		if (!options.failureCallback || !url) continue;
+		const d = {
+			messageId: row.id,
+			body: row.body,
+			headers: row.headers ? (JSON.parse(row.headers) as Record<string, string>) : {},
+			attempt: e.attempts,
+			deliverAtMs: row.deliver_at_ms,
+			publishedAtMs: row.published_at_ms,
+			options,
+		};
+		const source = sourceOf(sub, d, url, { kind: "error", error: "lease expired without an outcome" });
+		const dead = { ...source, dlqId: dlqId(topicName, row.id, sub.name) };
+		drafts.push(draft(options.failureCallback, callbackBody(dead), nowMs));
+	}
+	return drafts;
+}
+
+/** What a callback reports of an attempt and its message. */
+function sourceOf(
+	sub: SubscriptionRow,
+	d: Pick<QstashDelivery, "messageId" | "body" | "headers" | "attempt" | "deliverAtMs" | "publishedAtMs" | "options">,
+	url: string,
+	outcome: FetchOutcome,
+): CallbackSource {
+	const o = d.options;
+	return {
+		outcome,
 		attempt: d.attempt,
 		maxRetries: o.retries,
 		messageId: qstashMessageId(o.topicName, d.messageId, sub.name),
@@ -58,19 +112,12 @@ export async function qstashTask(
 		url,
 		method: o.method,
 		headers: d.headers,
-		bodyBase64: o.bodyBase64 ? d.body : toBase64(body),
+		bodyBase64: o.bodyBase64 ? d.body : toBase64(new TextEncoder().encode(d.body)),
 		notBeforeMs: d.deliverAtMs,
 		createdAtMs: d.publishedAtMs,
 		scheduleId: o.scheduleId ?? null,
 		callerIp: o.callerIp,
 	};
-	const callbacks: CallbackDraft[] = [];
-	if (o.callback) callbacks.push(draft(o.callback, callbackBody(source), nowMs));
-	if (o.failureCallback && record.kind === "dead") {
-		const dead = { ...source, dlqId: dlqId(topicName, d.messageId, sub.name) };
-		callbacks.push(draft(o.failureCallback, callbackBody(dead), nowMs));
-	}
-	return { ...record, callbacks };
 }
 
 /** Delivered on a 2xx, else a retry or dead by QStash's rules. */

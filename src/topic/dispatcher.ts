@@ -10,7 +10,7 @@ import {
 } from "../delivery/queue";
 import { sendWebhook } from "../delivery/webhook";
 import type { CallbackSink } from "./callback-outbox";
-import { qstashTask } from "./dispatch-qstash";
+import { leaseExpiredCallbacks, qstashTask } from "./dispatch-qstash";
 import type { AttemptRecord, ClaimedDelivery, SubscriptionRow, TopicStore } from "./store";
 
 /** Deliveries claimed per round: small enough to keep lateness low, big enough to batch SQL. */
@@ -237,12 +237,17 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 		const batch = deps.store.transaction(() => {
 			deps.store.recordAttempts(recorded, nowMs, deps.callbacks);
 			deps.flow?.settle(recorded, nowMs);
-			deps.store.expireLeases(nowMs, CLAIM_BATCH, (sid, used) => {
-				const sub = subs.get(sid);
-				if (!sub || used >= sub.config.retry.maxAttempts) return null;
-				// A push lease only outlives its attempt when the instance died: retry at once.
-				return sub.config.type === "pull" ? afterFailureAt(sub, used, nowMs) : nowMs;
-			});
+			deps.store.expireLeases(
+				nowMs,
+				CLAIM_BATCH,
+				(sid, used) => {
+					const sub = subs.get(sid);
+					if (!sub || used >= sub.config.retry.maxAttempts) return null;
+					// A push lease only outlives its attempt when the instance died: retry at once.
+					return sub.config.type === "pull" ? afterFailureAt(sub, used, nowMs) : nowMs;
+				},
+				(dead) => deps.callbacks?.write(leaseExpiredCallbacks(deps.store, dead, subs, deps.topicName, nowMs), nowMs),
+			);
 			const dueBy = nowMs + CLAIM_AHEAD_MS;
 			const limit = Math.min(CLAIM_BATCH, deps.maxDeliveries - attempts);
 			const leaseUntil = (sid: number) => {

@@ -52,6 +52,16 @@ export type AttemptRecord = (
 
 type Row = Record<string, SqlStorageValue>;
 
+/** A message's columns a `/v2` callback reports. */
+export interface CallbackSourceRow extends Row {
+	id: string;
+	body: string;
+	headers: string | null;
+	options: string | null;
+	deliver_at_ms: number;
+	published_at_ms: number;
+}
+
 /**
  * Runs an UPDATE or DELETE and returns how many rows it changed. (A cursor's `rowsWritten` is no
  * such count: it also counts index entries and the writes of triggers.)
@@ -178,7 +188,12 @@ export class TopicStore {
 	 * Ends up to `limit` leases that expired by `nowMs`: each goes back to scheduled at
 	 * `retryAtMs(sid, attempts)`, or dead when that returns null (attempts used up).
 	 */
-	expireLeases(nowMs: number, limit: number, retryAtMs: (sid: number, attempts: number) => number | null): number {
+	expireLeases(
+		nowMs: number,
+		limit: number,
+		retryAtMs: (sid: number, attempts: number) => number | null,
+		onDead?: (dead: { mid: number; sid: number; attempts: number }[]) => void,
+	): number {
 		const expired = this.rows<{ mid: number; sid: number; attempts: number }>(
 			// Through deliveries_by_sub (sid, state, next_at_ms): only expired leases are read, however many
 			// scheduled deliveries are due (deliveries_pending would walk all of those first).
@@ -187,9 +202,11 @@ export class TopicStore {
 			nowMs,
 			limit,
 		);
+		const dead: typeof expired = [];
 		for (const e of expired) {
 			const at = retryAtMs(e.sid, e.attempts);
 			if (at === null) {
+				dead.push(e);
 				this.sql.exec(
 					`UPDATE deliveries SET state = 'dead', next_at_ms = NULL, last_status = NULL,
 					 last_error = 'lease expired without an outcome', updated_at_ms = ? WHERE mid = ? AND sid = ?`,
@@ -208,7 +225,17 @@ export class TopicStore {
 				);
 			}
 		}
+		if (dead.length > 0) onDead?.(dead);
 		return expired.length;
+	}
+
+	/** What a `/v2` callback reports of a message (null: gone, or not a `/v2` message). */
+	callbackSourceOf(mid: number): CallbackSourceRow | null {
+		const row = this.rows<CallbackSourceRow>(
+			"SELECT id, body, headers, options, deliver_at_ms, published_at_ms FROM messages WHERE mid = ?",
+			mid,
+		)[0];
+		return row?.options ? row : null;
 	}
 
 	/**
