@@ -366,3 +366,25 @@ describe("/v2 callbacks: bad input", () => {
 		await staysAt(dest, 0);
 	});
 });
+
+describe("/v2 callbacks in /openapi.json", () => {
+	it("documents the callback headers where publish and schedule headers are documented", async () => {
+		const doc = (await (await v2("GET", "/openapi.json")).json()) as {
+			paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
+		};
+		for (const [path, method] of [
+			["/v2/publish/{destination}", "post"],
+			["/v2/schedules/{destination}", "post"],
+		] as const) {
+			const headers = (doc.paths[path]?.[method]?.parameters ?? []).filter((p) => p.in === "header").map((p) => p.name);
+			expect(headers, path).toEqual(
+				expect.arrayContaining([
+					"Upstash-Retries",
+					"Upstash-Callback",
+					"Upstash-Failure-Callback",
+					"Upstash-Callback-Retries",
+				]),
+			);
+		}
+	});
+});

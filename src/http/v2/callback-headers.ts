@@ -16,6 +16,19 @@ const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
 const MAX_FORWARDED = 32;
 const HEADER_VALUE = /^[\t\x20-\x7e]{0,2048}$/;
 
+/** The callback headers as `/openapi.json` documents them on publish and schedules. */
+export const CALLBACK_HEADER_DOCS: Record<string, string> = {
+	"Upstash-Callback":
+		"URL that gets a signed POST after every attempt: {status, header, body (base64), retried, maxRetries, sourceMessageId, url, sourceBody, …}",
+	"Upstash-Failure-Callback": "URL that gets the same body plus dlqId once, when the message goes to the DLQ",
+	"Upstash-Callback-Method": "the callback's method (default POST); also Upstash-Failure-Callback-Method",
+	"Upstash-Callback-Retries": "the callback's retries, 0–99 (default 3); also Upstash-Failure-Callback-Retries",
+	"Upstash-Callback-Retry-Delay": "the callback's retry-delay expression; also Upstash-Failure-Callback-Retry-Delay",
+	"Upstash-Callback-Timeout": "the callback's timeout (default 30s); also Upstash-Failure-Callback-Timeout",
+	"Upstash-Callback-Delay": "how long after the attempt the callback is sent; also Upstash-Failure-Callback-Delay",
+	"Upstash-Callback-Forward-*": "delivered to the callback without the prefix; also Upstash-Failure-Callback-Forward-*",
+};
+
 /** The two callbacks a message may carry; null = none. */
 export interface Callbacks {
 	callback: CallbackTarget | null;
