@@ -295,7 +295,9 @@ export class TopicStore {
 			nowMs,
 			applied,
 		);
-		const drafts = records.flatMap((r) => (r.callbacks && applied.has(`${r.mid}:${r.sid}`) ? r.callbacks : []));
+		const drafts = records.flatMap((r) =>
+			r.callbacks && applied.has(`${r.mid}:${r.sid}:${r.lease}`) ? r.callbacks : [],
+		);
 		if (drafts.length > 0) {
 			if (!callbacks) throw new Error("attempts with callbacks recorded without a callback outbox");
 			callbacks.write(drafts, nowMs);
@@ -305,8 +307,8 @@ export class TopicStore {
 
 	/**
 	 * `UPDATE deliveries SET <set>` for each row `[mid, sid, lease, ...]` whose delivery is still in
-	 * flight under that lease; `v.columnN` in `set` is the row's N-th value. Adds `mid:sid` of each
-	 * row changed to `applied`. Chunked to stay within 100 bound parameters per statement.
+	 * flight under that lease; `v.columnN` in `set` is the row's N-th value. Adds `mid:sid:lease` of
+	 * each row changed to `applied` (with the lease, so an older attempt's record never passes for it). Chunked to stay within 100 bound parameters per statement.
 	 */
 	private updateLeased(set: string, rows: readonly SqlStorageValue[][], nowMs: number, applied: Set<string>): void {
 		const width = rows[0]?.length ?? 0;
@@ -315,16 +317,16 @@ export class TopicStore {
 		const tuple = `(${Array(width).fill("?").join(", ")})`;
 		for (let i = 0; i < rows.length; i += per) {
 			const chunk = rows.slice(i, i + per);
-			const changed = this.rows<{ mid: number; sid: number }>(
+			const changed = this.rows<{ mid: number; sid: number; lease: number }>(
 				`UPDATE deliveries SET ${set}, updated_at_ms = ?
 				 FROM (VALUES ${Array(chunk.length).fill(tuple).join(", ")}) AS v
 				 WHERE deliveries.mid = v.column1 AND deliveries.sid = v.column2
 				   AND deliveries.lease = v.column3 AND deliveries.state = 'in_flight'
-				 RETURNING mid, sid`,
+				 RETURNING mid, sid, lease`,
 				nowMs,
 				...chunk.flat(),
 			);
-			for (const c of changed) applied.add(`${c.mid}:${c.sid}`);
+			for (const c of changed) applied.add(`${c.mid}:${c.sid}:${c.lease}`);
 		}
 	}
 
