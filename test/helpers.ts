@@ -103,7 +103,9 @@ export async function received(path: string): Promise<Received[]> {
 /** Sets how the receiver answers `path`. */
 export async function behave(
 	path: string,
-	reply: { status: number; delayMs?: number; headers?: Record<string, string>; body?: string },
+	reply:
+		| { status: number; delayMs?: number; headers?: Record<string, string>; body?: string }
+		| { sequence: { status: number; delayMs?: number; headers?: Record<string, string>; body?: string }[] },
 ) {
 	await fetch(`${receiverUrl()}/_control/behaviour?path=${encodeURIComponent(path)}`, {
 		method: "POST",

@@ -9,7 +9,8 @@ import {
 	sendToQueue,
 } from "../delivery/queue";
 import { sendWebhook } from "../delivery/webhook";
-import { qstashTask } from "./dispatch-qstash";
+import type { CallbackSink } from "./callback-outbox";
+import { leaseExpiredCallbacks, qstashTask } from "./dispatch-qstash";
 import type { AttemptRecord, ClaimedDelivery, SubscriptionRow, TopicStore } from "./store";
 
 /** Deliveries claimed per round: small enough to keep lateness low, big enough to batch SQL. */
@@ -83,6 +84,8 @@ export interface DispatchDeps {
 	afterRound?: () => Promise<void>;
 	/** Flow control (limits and isolation between subscriptions); absent: none. */
 	flow?: Flow;
+	/** Where the `/v2` callbacks of recorded attempts are written (callback-outbox.ts). */
+	callbacks?: CallbackSink;
 	/** Gets the run's wake-up (a publish calls it: something may be due sooner), then null when the run ends. */
 	onWake?: (wake: (() => void) | null) => void;
 }
@@ -148,7 +151,10 @@ function tasksFor(deps: DispatchDeps, subs: Map<number, SubscriptionRow>, batch:
 		// A /v2 message's own delivery applies to webhooks; queue and pull subscriptions of a URL group
 		// receive it in their /v1 form.
 		if (options?.kind === "qstash" && sub.config.type === "webhook") {
-			tasks.push({ dueAtMs: d.dueAtMs, run: async () => [await qstashTask(deps.qstashKey, sub, { ...d, options })] });
+			tasks.push({
+				dueAtMs: d.dueAtMs,
+				run: async () => [await qstashTask(deps.qstashKey, deps.topicName, sub, { ...d, options })],
+			});
 			continue;
 		}
 		if (sub.config.type === "webhook") {
@@ -229,14 +235,19 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 		let leaseEndMs = nowMs;
 		const recorded = outcomes.splice(0);
 		const batch = deps.store.transaction(() => {
-			deps.store.recordAttempts(recorded, nowMs);
+			deps.store.recordAttempts(recorded, nowMs, deps.callbacks);
 			deps.flow?.settle(recorded, nowMs);
-			deps.store.expireLeases(nowMs, CLAIM_BATCH, (sid, used) => {
-				const sub = subs.get(sid);
-				if (!sub || used >= sub.config.retry.maxAttempts) return null;
-				// A push lease only outlives its attempt when the instance died: retry at once.
-				return sub.config.type === "pull" ? afterFailureAt(sub, used, nowMs) : nowMs;
-			});
+			deps.store.expireLeases(
+				nowMs,
+				CLAIM_BATCH,
+				(sid, used) => {
+					const sub = subs.get(sid);
+					if (!sub || used >= sub.config.retry.maxAttempts) return null;
+					// A push lease only outlives its attempt when the instance died: retry at once.
+					return sub.config.type === "pull" ? afterFailureAt(sub, used, nowMs) : nowMs;
+				},
+				(dead) => deps.callbacks?.write(leaseExpiredCallbacks(deps.store, dead, subs, deps.topicName, nowMs), nowMs),
+			);
 			const dueBy = nowMs + CLAIM_AHEAD_MS;
 			const limit = Math.min(CLAIM_BATCH, deps.maxDeliveries - attempts);
 			const leaseUntil = (sid: number) => {
@@ -324,7 +335,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 		const doneMs = Date.now();
 		const recorded = outcomes.splice(0);
 		deps.store.transaction(() => {
-			deps.store.recordAttempts(recorded, doneMs);
+			deps.store.recordAttempts(recorded, doneMs, deps.callbacks);
 			deps.flow?.settle(recorded, doneMs);
 		});
 	}

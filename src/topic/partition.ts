@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { type AppEnv, getConfig } from "../config";
 import { AppError, Conflict, fail, NotFound, ok, type Result } from "../errors";
 import { Alarm } from "./alarm";
+import { CallbackOutbox } from "./callback-outbox";
 import { dispatchDue, nextWorkAtMs } from "./dispatcher";
 import { FlowControl } from "./flow";
 import { IdClaims } from "./id-claims";
@@ -42,6 +43,8 @@ export class Partition extends DurableObject<AppEnv> {
 	private readonly flowStore: FlowStore;
 	protected readonly claims: IdClaims;
 	protected readonly keys: KeyLimits;
+	/** `/v2` callbacks of this partition's attempts, on their way to the system topic. */
+	protected readonly callbacks: CallbackOutbox;
 	/** Wakes the running alarm's idle senders (null: no run): something may be due sooner. */
 	protected wakeDispatcher: (() => void) | null = null;
 	protected topic: TopicConfig | null = null;
@@ -56,6 +59,7 @@ export class Partition extends DurableObject<AppEnv> {
 		);
 		this.claims = new IdClaims(ctx.storage.sql);
 		this.keys = new KeyLimits(ctx.storage.sql);
+		this.callbacks = new CallbackOutbox(ctx.storage.sql, () => this.topic);
 		this.flowStore = new FlowStore(ctx.storage.sql);
 		this.flow = new FlowControl(
 			this.flowStore,
@@ -122,6 +126,7 @@ export class Partition extends DurableObject<AppEnv> {
 			this.topic ? nextMaintenanceAtMs(this.admin, this.topic.retentionMs, nowMs) : null,
 			this.pull.nextWakeAtMs(),
 			this.claims.nextEndMs(),
+			this.callbacks.nextAtMs(),
 			moreWork ? nowMs : null,
 		].filter((t): t is number => t !== null);
 		await this.alarmClock.setTo(times.length === 0 ? null : Math.min(...times));
@@ -143,11 +148,13 @@ export class Partition extends DurableObject<AppEnv> {
 					afterRound: () => this.pull.wake(this.subs.bySid),
 					wakeBy: (atMs) => this.alarmClock.wakeBy(atMs),
 					flow: this.flow,
+					callbacks: this.callbacks,
 					onWake: (wake) => {
 						this.wakeDispatcher = wake;
 					},
 				});
-				moreWork = await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now);
+				moreWork = await this.callbacks.forward(this.env, Date.now());
+				moreWork = (await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now)) || moreWork;
 				moreWork = (await this.checkClaims(topic)) || moreWork;
 			}
 		} catch (error) {

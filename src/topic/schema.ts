@@ -167,6 +167,16 @@ export const MIGRATIONS: readonly string[] = [
 	CREATE TRIGGER messages_key_moved AFTER UPDATE OF deliver_at_ms ON messages WHEN NEW.key IS NOT NULL BEGIN
 		UPDATE deliveries SET key_at_ms = NEW.deliver_at_ms WHERE mid = NEW.mid;
 	END;`,
+	// v8: /v2 callbacks of a URL group's attempts, written with the attempt's outcome and forwarded
+	// by the alarm to the system topic (callback-outbox.ts); \`id\` is the callback's message id there.
+	`CREATE TABLE callback_outbox (
+		seq INTEGER PRIMARY KEY AUTOINCREMENT,
+		id TEXT NOT NULL UNIQUE,
+		message TEXT NOT NULL,
+		next_at_ms INTEGER NOT NULL,
+		tries INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX callback_outbox_due ON callback_outbox (next_at_ms);`,
 ];
 
 /** The version a fully migrated object is at. */

@@ -14,6 +14,8 @@ export interface ClaimedDelivery {
 	headers: Record<string, string>;
 	requestId: string | null;
 	deliverAtMs: number;
+	/** When the message was published (a `/v2` callback reports it as `createdAt`). */
+	publishedAtMs: number;
 	/** When this attempt is due (the message's due time, or its retry time): never sent before. */
 	dueAtMs: number;
 	/** The message's own delivery (a /v2 publish), or null: the subscription's. */
@@ -24,7 +26,7 @@ export interface ClaimedDelivery {
 
 /** The columns the push claim and the pull lease read of a due delivery and its message. */
 export const DUE_COLUMNS =
-	"d.mid, d.sid, d.attempts, d.lease, d.next_at_ms, m.id, m.body, m.content_type, m.headers, m.request_id, m.deliver_at_ms, m.options, m.key";
+	"d.mid, d.sid, d.attempts, d.lease, d.next_at_ms, m.id, m.body, m.content_type, m.headers, m.request_id, m.deliver_at_ms, m.published_at_ms, m.options, m.key";
 
 /** A row of `DUE_COLUMNS`. */
 export interface DueRow extends Record<string, SqlStorageValue> {
@@ -39,6 +41,7 @@ export interface DueRow extends Record<string, SqlStorageValue> {
 	headers: string | null;
 	request_id: string | null;
 	deliver_at_ms: number;
+	published_at_ms: number;
 	options: string | null;
 	key: string | null;
 }
@@ -75,6 +78,7 @@ export function markInFlight(
 		headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
 		requestId: r.request_id,
 		deliverAtMs: r.deliver_at_ms,
+		publishedAtMs: r.published_at_ms,
 		dueAtMs: r.next_at_ms,
 		options: r.options ? (JSON.parse(r.options) as DeliveryOptions) : null,
 		key: r.key,

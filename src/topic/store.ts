@@ -1,3 +1,4 @@
+import type { CallbackDraft, CallbackSink } from "./callback-outbox";
 import { type ClaimedDelivery, DUE_COLUMNS, type DueRow, markInFlight } from "./store-claim";
 import { insertMessages } from "./store-publish";
 import {
@@ -22,7 +23,7 @@ export interface SubscriptionRow {
 export type { ClaimedDelivery };
 
 /** The recorded result of one attempt. */
-export type AttemptRecord =
+export type AttemptRecord = (
 	| { kind: "delivered"; mid: number; sid: number; lease: number; status: number | null; atMs: number }
 	| {
 			kind: "retry";
@@ -43,9 +44,23 @@ export type AttemptRecord =
 			status: number | null;
 			error: string;
 			response?: string | null;
-	  };
+	  }
+) & {
+	/** `/v2` callbacks this attempt triggers: written with the record, in its transaction, or not at all. */
+	callbacks?: CallbackDraft[];
+};
 
 type Row = Record<string, SqlStorageValue>;
+
+/** A message's columns a `/v2` callback reports. */
+export interface CallbackSourceRow extends Row {
+	id: string;
+	body: string;
+	headers: string | null;
+	options: string | null;
+	deliver_at_ms: number;
+	published_at_ms: number;
+}
 
 /**
  * Runs an UPDATE or DELETE and returns how many rows it changed. (A cursor's `rowsWritten` is no
@@ -173,7 +188,12 @@ export class TopicStore {
 	 * Ends up to `limit` leases that expired by `nowMs`: each goes back to scheduled at
 	 * `retryAtMs(sid, attempts)`, or dead when that returns null (attempts used up).
 	 */
-	expireLeases(nowMs: number, limit: number, retryAtMs: (sid: number, attempts: number) => number | null): number {
+	expireLeases(
+		nowMs: number,
+		limit: number,
+		retryAtMs: (sid: number, attempts: number) => number | null,
+		onDead?: (dead: { mid: number; sid: number; attempts: number }[]) => void,
+	): number {
 		const expired = this.rows<{ mid: number; sid: number; attempts: number }>(
 			// Through deliveries_by_sub (sid, state, next_at_ms): only expired leases are read, however many
 			// scheduled deliveries are due (deliveries_pending would walk all of those first).
@@ -182,9 +202,11 @@ export class TopicStore {
 			nowMs,
 			limit,
 		);
+		const dead: typeof expired = [];
 		for (const e of expired) {
 			const at = retryAtMs(e.sid, e.attempts);
 			if (at === null) {
+				dead.push(e);
 				this.sql.exec(
 					`UPDATE deliveries SET state = 'dead', next_at_ms = NULL, last_status = NULL,
 					 last_error = 'lease expired without an outcome', updated_at_ms = ? WHERE mid = ? AND sid = ?`,
@@ -203,7 +225,17 @@ export class TopicStore {
 				);
 			}
 		}
+		if (dead.length > 0) onDead?.(dead);
 		return expired.length;
+	}
+
+	/** What a `/v2` callback reports of a message (null: gone, or not a `/v2` message). */
+	callbackSourceOf(mid: number): CallbackSourceRow | null {
+		const row = this.rows<CallbackSourceRow>(
+			"SELECT id, body, headers, options, deliver_at_ms, published_at_ms FROM messages WHERE mid = ?",
+			mid,
+		)[0];
+		return row?.options ? row : null;
 	}
 
 	/**
@@ -231,9 +263,10 @@ export class TopicStore {
 	/**
 	 * Records attempts' outcomes, a few statements per batch instead of one per attempt. Each is
 	 * skipped when its delivery moved on meanwhile (cancelled, rescheduled, re-leased); returns how
-	 * many were recorded.
+	 * many were recorded. The callbacks of the records that were recorded go to `callbacks` (in the
+	 * caller's transaction, so a callback exists if and only if its attempt's outcome does).
 	 */
-	recordAttempts(records: readonly AttemptRecord[], nowMs: number): number {
+	recordAttempts(records: readonly AttemptRecord[], nowMs: number, callbacks?: CallbackSink): number {
 		const delivered: SqlStorageValue[][] = [];
 		const retry: SqlStorageValue[][] = [];
 		const dead: SqlStorageValue[][] = [];
@@ -243,49 +276,58 @@ export class TopicStore {
 				retry.push([r.mid, r.sid, r.lease, r.status, r.error, r.nextAtMs, r.response ?? null]);
 			else dead.push([r.mid, r.sid, r.lease, r.status, r.error, r.response ?? null]);
 		}
-		return (
-			this.updateLeased(
-				"state = 'delivered', next_at_ms = NULL, last_status = v.column4, last_error = NULL, delivered_at_ms = v.column5, last_response = NULL",
-				delivered,
-				nowMs,
-			) +
-			this.updateLeased(
-				"state = 'scheduled', next_at_ms = v.column6, last_status = v.column4, last_error = v.column5, last_response = v.column7",
-				retry,
-				nowMs,
-			) +
-			this.updateLeased(
-				"state = 'dead', next_at_ms = NULL, last_status = v.column4, last_error = v.column5, last_response = v.column6",
-				dead,
-				nowMs,
-			)
+		const applied = new Set<string>();
+		this.updateLeased(
+			"state = 'delivered', next_at_ms = NULL, last_status = v.column4, last_error = NULL, delivered_at_ms = v.column5, last_response = NULL",
+			delivered,
+			nowMs,
+			applied,
 		);
+		this.updateLeased(
+			"state = 'scheduled', next_at_ms = v.column6, last_status = v.column4, last_error = v.column5, last_response = v.column7",
+			retry,
+			nowMs,
+			applied,
+		);
+		this.updateLeased(
+			"state = 'dead', next_at_ms = NULL, last_status = v.column4, last_error = v.column5, last_response = v.column6",
+			dead,
+			nowMs,
+			applied,
+		);
+		const drafts = records.flatMap((r) =>
+			r.callbacks && applied.has(`${r.mid}:${r.sid}:${r.lease}`) ? r.callbacks : [],
+		);
+		if (drafts.length > 0) {
+			if (!callbacks) throw new Error("attempts with callbacks recorded without a callback outbox");
+			callbacks.write(drafts, nowMs);
+		}
+		return applied.size;
 	}
 
 	/**
 	 * `UPDATE deliveries SET <set>` for each row `[mid, sid, lease, ...]` whose delivery is still in
-	 * flight under that lease; `v.columnN` in `set` is the row's N-th value. Chunked to stay within
-	 * 100 bound parameters per statement.
+	 * flight under that lease; `v.columnN` in `set` is the row's N-th value. Adds `mid:sid:lease` of
+	 * each row changed to `applied` (with the lease, so an older attempt's record never passes for it). Chunked to stay within 100 bound parameters per statement.
 	 */
-	private updateLeased(set: string, rows: readonly SqlStorageValue[][], nowMs: number): number {
+	private updateLeased(set: string, rows: readonly SqlStorageValue[][], nowMs: number, applied: Set<string>): void {
 		const width = rows[0]?.length ?? 0;
-		if (width === 0) return 0;
-		let changed = 0;
+		if (width === 0) return;
 		const per = Math.floor(99 / width);
 		const tuple = `(${Array(width).fill("?").join(", ")})`;
 		for (let i = 0; i < rows.length; i += per) {
 			const chunk = rows.slice(i, i + per);
-			changed += changedRows(
-				this.sql,
+			const changed = this.rows<{ mid: number; sid: number; lease: number }>(
 				`UPDATE deliveries SET ${set}, updated_at_ms = ?
 				 FROM (VALUES ${Array(chunk.length).fill(tuple).join(", ")}) AS v
 				 WHERE deliveries.mid = v.column1 AND deliveries.sid = v.column2
-				   AND deliveries.lease = v.column3 AND deliveries.state = 'in_flight'`,
+				   AND deliveries.lease = v.column3 AND deliveries.state = 'in_flight'
+				 RETURNING mid, sid, lease`,
 				nowMs,
 				...chunk.flat(),
 			);
+			for (const c of changed) applied.add(`${c.mid}:${c.sid}:${c.lease}`);
 		}
-		return changed;
 	}
 
 	/** Makes every push lease expire now: the instance that held them is gone (a new one is starting). */

@@ -143,6 +143,30 @@ export interface DeliveryOptions {
 	scheduleId?: string | null;
 	callerIp: string | null;
 	labels: string[];
+	/** `Upstash-Callback`: after every attempt, a callback message with its outcome. @default null */
+	callback?: CallbackTarget | null;
+	/** `Upstash-Failure-Callback`: once, when the delivery goes dead (to the DLQ). @default null */
+	failureCallback?: CallbackTarget | null;
+}
+
+/**
+ * Where and how a `/v2` callback is delivered (`Upstash-Callback-*` / `Upstash-Failure-Callback-*`).
+ * The callback is a `/v2` URL message of its own, published with these settings.
+ */
+export interface CallbackTarget {
+	url: string;
+	/** `-Method`. @default "POST" */
+	method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+	/** `-Retries`. @default 3 */
+	retries: number;
+	/** `-Retry-Delay` source, or null for QStash's default backoff. */
+	retryDelay: string | null;
+	/** `-Timeout`. @default 30000 */
+	timeoutMs: number;
+	/** `-Delay`: the callback is due this long after the attempt ended. @default 0 */
+	delayMs: number;
+	/** `-Forward-X: v`, delivered as `X: v`. */
+	forward: Record<string, string>;
 }
 
 /** What publishing one message did. */

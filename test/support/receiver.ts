@@ -93,11 +93,16 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
 			return sendJson(res, 200, { count, maxConcurrent, active });
 		}
 		if (route === "POST /_control/behaviour" && path) {
-			const reply = JSON.parse((await readBody(req)) || "{}") as Reply;
-			if (typeof reply.status !== "number") {
+			const reply = JSON.parse((await readBody(req)) || "{}") as Reply & { sequence?: Reply[] };
+			// `sequence`: one reply per request in order, the last one repeated from then on.
+			const queue = reply.sequence ?? [reply];
+			if (queue.length === 0 || queue.some((r) => typeof r.status !== "number")) {
 				return sendJson(res, 400, { error: "status (number) is required" });
 			}
-			behaviours.set(path, reply);
+			behaviours.set(
+				path,
+				queue.length === 1 ? (queue[0] as Reply) : () => (queue.length > 1 ? queue.shift() : queue[0]) as Reply,
+			);
 			return sendJson(res, 200, { ok: true });
 		}
 		if (route === "POST /_control/clear") {

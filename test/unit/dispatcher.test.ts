@@ -35,6 +35,7 @@ function claimed(mid: number, dueAtMs: number): ClaimedDelivery {
 		headers: {},
 		requestId: null,
 		deliverAtMs: dueAtMs,
+		publishedAtMs: dueAtMs,
 		dueAtMs,
 		options: null,
 		key: null,

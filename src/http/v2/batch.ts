@@ -31,6 +31,8 @@ export function batchRoutes(app: OpenAPIHono<HonoEnv>): void {
 			path: "/v2/batch",
 			tag: "qstash",
 			summary: "Publish up to 1000 messages; one answer per item, in order (an item's error is its own)",
+			description:
+				"Each item's `headers` are those of POST /v2/publish (Upstash-Delay, -Retries, -Callback, -Failure-Callback, …), names case-insensitive.",
 			body: z.array(z.unknown()),
 			docBody: z.array(BatchItem),
 			responses: {

@@ -29,6 +29,8 @@ const QstashMessage = z
 		labels: z.array(z.string()).optional(),
 		queueName: z.string().optional(),
 		flowControlKey: z.string().optional(),
+		callback: z.string().optional(),
+		failureCallback: z.string().optional(),
 	})
 	.openapi("QstashMessage");
 
@@ -83,6 +85,8 @@ export function qstashMessage(messageId: string, m: MessageParts, url: string) {
 		createdAt: m.publishedAtMs,
 		...(o.scheduleId ? { scheduleId: o.scheduleId } : {}),
 		...(o.callerIp !== null ? { callerIP: o.callerIp } : {}),
+		...(o.callback ? { callback: o.callback.url } : {}),
+		...(o.failureCallback ? { failureCallback: o.failureCallback.url } : {}),
 		...(o.labels.length > 0 ? { labels: o.labels } : {}),
 		...keyFields(m.key ?? null),
 	};

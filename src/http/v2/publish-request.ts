@@ -44,10 +44,7 @@ const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
 const NOT_FORWARDED =
 	/^(authorization|host|content-length|connection|keep-alive|transfer-encoding|te|trailer|upgrade|proxy-.*|cf-.*|x-forwarded-.*|x-real-ip|upstash-.*)$/i;
 /** Features QSTASH.md puts out of scope, by header prefix. */
-const UNSUPPORTED: [RegExp, string][] = [
-	[/^upstash-(failure-)?callback/i, "callbacks"],
-	[/^upstash-redact-fields$/i, "redacting fields"],
-];
+const UNSUPPORTED: [RegExp, string][] = [[/^upstash-redact-fields$/i, "redacting fields"]];
 const MAX_FORWARDED = 32;
 const HEADER_VALUE = /^[\t\x20-\x7e]{0,2048}$/;
 

@@ -10,6 +10,7 @@ import { readAtMost } from "../../streams";
 import { type PublishResult, topicClient } from "../../topic/client";
 import type { NewMessage } from "../../topic/types";
 import type { HonoEnv } from "../types";
+import { CALLBACK_HEADER_DOCS, readCallbacks } from "./callback-headers";
 import { bodyTooLarge, type QstashPublish, readDestination, readPublish } from "./publish-request";
 import { documentRoute } from "./shared";
 import { publishToSystemTopic, SYSTEM_TOPIC } from "./system-topic";
@@ -98,6 +99,26 @@ async function publishToGroup(env: AppEnv, group: string, message: NewMessage): 
 	return groupAnswer(env, group, result.id, result.duplicate);
 }
 
+/** The request headers of a publish, as `/openapi.json` lists them (batch items and schedules take the same). */
+export const PUBLISH_HEADERS = z.object(
+	Object.fromEntries(
+		Object.entries({
+			"Upstash-Method": "GET, POST (default), PUT, PATCH or DELETE",
+			"Upstash-Delay": "50s, 1d10h30m, 500ms or seconds; ≤ 365 days",
+			"Upstash-Not-Before": "unix seconds; wins over Upstash-Delay",
+			"Upstash-Retries": "retries after the first attempt, 0–99 (default 3)",
+			"Upstash-Retry-Delay": "expression in ms over `retried`, e.g. pow(2, retried) * 1000",
+			"Upstash-Timeout": "per-attempt timeout (default 30s, ≤ 10m)",
+			"Upstash-Deduplication-Id": "a repeat to the same destination within 24 h is deduplicated",
+			"Upstash-Content-Based-Deduplication": "true: deduplicate by content",
+			"Upstash-Forward-*": "delivered without the prefix",
+			"Upstash-Header-Forward": "true: forward the request's other headers too",
+			"Upstash-Label": "comma-separated labels",
+			...CALLBACK_HEADER_DOCS,
+		}).map(([name, description]) => [name, z.string().optional().openapi({ description })]),
+	),
+);
+
 /** `POST /v2/publish/{destination}` to a URL or a URL group (QSTASH.md "Publishing"). */
 export function publishRoutes(app: OpenAPIHono<HonoEnv>): void {
 	documentRoute(app, {
@@ -106,6 +127,7 @@ export function publishRoutes(app: OpenAPIHono<HonoEnv>): void {
 		summary:
 			"Publish the raw body to a URL or URL group (QStash's publish); the Upstash-* headers set delay, retries, method…",
 		params: z.object({ destination: z.string().openapi({ example: "https://example.com/hook" }) }),
+		headers: PUBLISH_HEADERS,
 		ok: {
 			200: { description: "scheduled", schema: z.object({ messageId: z.string(), url: z.string() }) },
 			202: {
@@ -161,6 +183,7 @@ export function buildPublish(
 		if (!checked.ok) throw new InvalidRequest(`destination: ${checked.reason}`);
 	}
 	const p = readPublish(destination, headers, queryHeaders, nowMs, queue);
+	const callbacks = readCallbacks((name) => headers.get(name) ?? queryHeaders.get(name), headers, config);
 	const group = destination.kind === "group" ? destination.name : null;
 	const url = destination.kind === "url" ? destination.url : null;
 	const stored = storedBody(bytes);
@@ -187,6 +210,8 @@ export function buildPublish(
 				topicName: group,
 				callerIp,
 				labels: p.labels,
+				...(callbacks.callback ? { callback: callbacks.callback } : {}),
+				...(callbacks.failureCallback ? { failureCallback: callbacks.failureCallback } : {}),
 			},
 		},
 	};

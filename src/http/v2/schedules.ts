@@ -11,7 +11,7 @@ import { NAME_PATTERN } from "../../validation";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
 import { keyFields } from "./messages";
-import { buildPublish } from "./publish";
+import { buildPublish, PUBLISH_HEADERS } from "./publish";
 import { bodyTooLarge } from "./publish-request";
 import { lastStatesReader, type ScheduleStates } from "./schedule-states";
 import { documentRoute, headerLists, qstashErrors } from "./shared";
@@ -48,6 +48,8 @@ function scheduleJson(s: ScheduleRow, states: ScheduleStates | null) {
 		createdAt: s.createdAtMs,
 		isPaused: s.paused,
 		...(o?.callerIp ? { callerIp: o.callerIp } : {}),
+		...(o?.callback ? { callback: o.callback.url } : {}),
+		...(o?.failureCallback ? { failureCallback: o.failureCallback.url } : {}),
 		...(next !== null ? { nextScheduleTime: next } : {}),
 		...(s.lastAtMs !== null ? { lastScheduleTime: s.lastAtMs } : {}),
 		...(states !== null ? { lastScheduleStates: states } : {}),
@@ -149,6 +151,10 @@ export function qstashScheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 		path: "/v2/schedules/{destination}",
 		summary: "Create or replace (Upstash-Schedule-Id) a cron schedule that publishes to the destination",
 		params: z.object({ destination: z.string() }),
+		headers: PUBLISH_HEADERS.extend({
+			"Upstash-Cron": z.string().openapi({ description: "5 fields, optional CRON_TZ=<zone> prefix" }),
+			"Upstash-Schedule-Id": z.string().optional().openapi({ description: "upserts this id" }),
+		}),
 		ok: { 200: { description: "created", schema: z.object({ scheduleId: z.string() }) } },
 		errors: [400, 401, 404, 412, 413, 501, 503],
 	});

@@ -29,8 +29,11 @@ export function documentRoute(
 		method: "get" | "post" | "delete";
 		path: string;
 		summary: string;
+		description?: string;
 		params?: z.ZodObject;
 		query?: z.ZodObject;
+		/** Request headers, each documented (the Upstash-* headers of a publish). */
+		headers?: z.ZodObject;
 		ok: Record<number, { description: string; schema: z.ZodType }>;
 		errors: number[];
 	},
@@ -44,8 +47,9 @@ export function documentRoute(
 		path: route.path,
 		tags: ["qstash"],
 		summary: route.summary,
+		description: route.description,
 		security: [{ bearer: [] }],
-		request: { params: route.params as never, query: route.query as never },
+		request: { params: route.params as never, query: route.query as never, headers: route.headers as never },
 		responses: Object.fromEntries(
 			[...Object.entries(route.ok), ...Object.entries(qstashErrors(...route.errors))].map(([s, r]) => [s, json(r)]),
 		),
