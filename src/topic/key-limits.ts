@@ -1,3 +1,4 @@
+import { inFlightByKey, keyRow, keyView, type LimitRow, listKeys, rateOf, startsByKey } from "./key-counts";
 import { RATE_MARGIN_MS, STARTED_IN_FLIGHT } from "./rate-window";
 import type { DueRow } from "./store-claim";
 import type { KeyLimitsInput, KeyLimitsView, MessageKeyLimits, NewMessage } from "./types";
@@ -31,20 +32,6 @@ export type KeyChange =
 export const KEY_GATE = `(m.key IS NULL OR (m.key NOT IN (SELECT value FROM json_each(?))
 	AND (m.key NOT IN (SELECT value FROM json_each(?)) OR m.mid IN (SELECT value FROM json_each(?)))))`;
 
-interface LimitRow extends Record<string, SqlStorageValue> {
-	key: string;
-	parallelism: number | null;
-	rate_limit: number | null;
-	period_ms: number | null;
-	fifo: number;
-	paused: number;
-	pinned_parallelism: number;
-	pinned_rate: number;
-	rate_reset_at_ms: number;
-	created_at_ms: number;
-	updated_at_ms: number;
-}
-
 /** Why a key may start nothing now. */
 export type KeyHold = "paused" | "parallelism" | "rate";
 
@@ -59,9 +46,6 @@ export interface KeyGate {
 	/** When a key held by its rate may start again, or null. */
 	freeAtMs: number | null;
 }
-
-const rateOf = (r: LimitRow) =>
-	r.rate_limit !== null && r.period_ms !== null ? { limit: r.rate_limit, periodMs: r.period_ms } : null;
 
 export class KeyLimits {
 	/** Whether this partition has any key limits (null: not read yet). Unused, they cost nothing. */
@@ -84,7 +68,7 @@ export class KeyLimits {
 	}
 
 	private row(key: string): LimitRow | null {
-		return this.rows<LimitRow>("SELECT * FROM key_limits WHERE key = ?", key)[0] ?? null;
+		return keyRow(this.sql, key);
 	}
 
 	/** Applies what published messages say of their keys' limits (part of the publish transaction). */
@@ -213,37 +197,11 @@ export class KeyLimits {
 		return removed;
 	}
 
-	/** Attempts in flight by key, for keys with limits (push attempts and pull leases). */
-	private inFlightByKey(keys?: readonly string[]): Map<string, number> {
-		const rows = this.rows<{ key: string; n: number }>(
-			`SELECT m.key AS key, COUNT(*) AS n FROM subscriptions s
-			 JOIN deliveries d ON d.sid = s.sid AND d.state = 'in_flight'
-			 JOIN messages m ON m.mid = d.mid
-			 WHERE m.key IS NOT NULL AND m.key IN (${keys ? "SELECT value FROM json_each(?)" : "SELECT key FROM key_limits"})
-			 GROUP BY m.key`,
-			...(keys ? [JSON.stringify(keys)] : []),
-		);
-		return new Map(rows.map((r) => [r.key, r.n]));
-	}
-
-	/** Starts inside each rate-limited key's current window: how many, and the oldest. */
-	private startsByKey(nowMs: number, key?: string): Map<string, { n: number; oldest: number }> {
-		const rows = this.rows<{ key: string; n: number; oldest: number }>(
-			`SELECT s.key AS key, COUNT(*) AS n, MIN(s.at_ms) AS oldest FROM key_limits k JOIN key_starts s ON s.key = k.key
-			 WHERE k.rate_limit IS NOT NULL ${key === undefined ? "" : "AND k.key = ?"}
-			   AND s.at_ms > MAX(k.rate_reset_at_ms - 1, ? - k.period_ms - ${RATE_MARGIN_MS})
-			 GROUP BY s.key`,
-			...(key === undefined ? [] : [key]),
-			nowMs,
-		);
-		return new Map(rows.map((r) => [r.key, { n: r.n, oldest: r.oldest }]));
-	}
-
 	/** The gate of one claim or lease at `nowMs`, or null when the partition has no key limits. */
 	gate(nowMs: number): KeyGate | null {
 		if (!this.present()) return null;
-		const inFlight = this.inFlightByKey();
-		const starts = this.startsByKey(nowMs);
+		const inFlight = inFlightByKey(this.sql);
+		const starts = startsByKey(this.sql, nowMs);
 		const held = new Map<string, KeyHold>(
 			this.rows<{ key: string }>("SELECT key FROM key_limits WHERE paused = 1").map((r) => [r.key, "paused"]),
 		);
@@ -360,46 +318,11 @@ export class KeyLimits {
 
 	/** A key's limits and what they hold now, or null when it has none. */
 	view(key: string, nowMs: number): KeyLimitsView | null {
-		const r = this.row(key);
-		return r ? this.toView(r, nowMs) : null;
+		return keyView(this.sql, key, nowMs);
 	}
 
 	/** Keys with limits after `afterKey` in key order (a page), with their state. */
 	list(afterKey: string | null, limit: number, nowMs: number, fifo = false): KeyLimitsView[] {
-		return this.rows<LimitRow>(
-			"SELECT * FROM key_limits WHERE key > ? AND fifo = ? ORDER BY key LIMIT ?",
-			afterKey ?? "",
-			fifo ? 1 : 0,
-			limit,
-		).map((r) => this.toView(r, nowMs));
-	}
-
-	private toView(r: LimitRow, nowMs: number): KeyLimitsView {
-		const inFlight = this.inFlightByKey([r.key]).get(r.key) ?? 0;
-		// Waiting: open messages with a delivery still scheduled (a dead one waits for nothing).
-		const waiting =
-			this.rows<{ n: number }>(
-				`SELECT COUNT(*) AS n FROM messages m WHERE m.key = ? AND m.finished_at_ms IS NULL
-				 AND EXISTS (SELECT 1 FROM deliveries d WHERE d.mid = m.mid AND d.state = 'scheduled')`,
-				r.key,
-			)[0]?.n ?? 0;
-		const rate = rateOf(r);
-		const started = rate ? this.startsByKey(nowMs, r.key).get(r.key) : undefined;
-		return {
-			key: r.key,
-			parallelism: r.parallelism,
-			rate,
-			paused: r.paused === 1,
-			fifo: r.fifo === 1,
-			pinned: { parallelism: r.pinned_parallelism === 1, rate: r.pinned_rate === 1 },
-			waiting,
-			inFlight,
-			rateCount: started?.n ?? 0,
-			ratePeriodStartMs: rate
-				? Math.max(r.rate_reset_at_ms, started && started.oldest < STARTED_IN_FLIGHT ? started.oldest : nowMs)
-				: null,
-			createdAtMs: r.created_at_ms,
-			updatedAtMs: r.updated_at_ms,
-		};
+		return listKeys(this.sql, afterKey, limit, nowMs, fifo);
 	}
 }
