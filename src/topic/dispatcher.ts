@@ -240,9 +240,12 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 			deps.store.expireLeases(
 				nowMs,
 				CLAIM_BATCH,
-				(sid, used) => {
+				(sid, used, qstashRetries) => {
 					const sub = subs.get(sid);
-					if (!sub || used >= sub.config.retry.maxAttempts) return null;
+					// A `/v2` message to a webhook is attempted at most 1 + its own retries (QStash's rule).
+					const max =
+						qstashRetries !== null && sub?.config.type === "webhook" ? qstashRetries + 1 : sub?.config.retry.maxAttempts;
+					if (!sub || max === undefined || used >= max) return null;
 					// A push lease only outlives its attempt when the instance died: retry at once.
 					return sub.config.type === "pull" ? afterFailureAt(sub, used, nowMs) : nowMs;
 				},

@@ -191,22 +191,24 @@ export class TopicStore {
 	expireLeases(
 		nowMs: number,
 		limit: number,
-		retryAtMs: (sid: number, attempts: number) => number | null,
+		retryAtMs: (sid: number, attempts: number, qstashRetries: number | null) => number | null,
 		onDead?: (dead: { mid: number; sid: number; attempts: number }[]) => void,
 	): number {
-		const expired = this.rows<{ mid: number; sid: number; attempts: number }>(
+		const expired = this.rows<{ mid: number; sid: number; attempts: number; retries: number | null }>(
 			// Through deliveries_by_sub (sid, state, next_at_ms): only expired leases are read, however many
-			// scheduled deliveries are due (deliveries_pending would walk all of those first).
-			`SELECT mid, sid, attempts FROM deliveries
-			 WHERE sid IN (SELECT sid FROM subscriptions) AND state = 'in_flight' AND next_at_ms <= ? LIMIT ?`,
+			// scheduled deliveries are due (deliveries_pending would walk all of those first). A `/v2`
+			// message's own retries (`Upstash-Retries`) come along: they bound its attempts, not the subscription's.
+			`SELECT d.mid, d.sid, d.attempts, m.options ->> '$.retries' AS retries
+			 FROM deliveries d JOIN messages m ON m.mid = d.mid
+			 WHERE d.sid IN (SELECT sid FROM subscriptions) AND d.state = 'in_flight' AND d.next_at_ms <= ? LIMIT ?`,
 			nowMs,
 			limit,
 		);
-		const dead: typeof expired = [];
+		const dead: { mid: number; sid: number; attempts: number }[] = [];
 		for (const e of expired) {
-			const at = retryAtMs(e.sid, e.attempts);
+			const at = retryAtMs(e.sid, e.attempts, e.retries);
 			if (at === null) {
-				dead.push(e);
+				dead.push({ mid: e.mid, sid: e.sid, attempts: e.attempts });
 				this.sql.exec(
 					`UPDATE deliveries SET state = 'dead', next_at_ms = NULL, last_status = NULL,
 					 last_error = 'lease expired without an outcome', updated_at_ms = ? WHERE mid = ? AND sid = ?`,

@@ -275,11 +275,15 @@ describe("schema", () => {
 	// delivery (a backlog of 20,000 due at once made each round read all of them).
 	it("finds expired leases through deliveries_by_sub, reading only in-flight rows", async () => {
 		const plan = await queryPlan(capturedSql((store) => store.expireLeases(Date.now(), CLAIM_BATCH, () => 0)));
-		const onDeliveries = plan.filter((step) => /\b(SCAN|SEARCH) deliveries\b/.test(step));
+		const onDeliveries = plan.filter((step) => /\b(SCAN|SEARCH) d\b/.test(step));
 		expect(onDeliveries).toHaveLength(1);
 		expect(onDeliveries[0]).toMatch(
-			/^SEARCH deliveries USING (COVERING )?INDEX deliveries_by_sub \(sid=\? AND state=\? AND next_at_ms<\?\)/,
+			/^SEARCH d USING (COVERING )?INDEX deliveries_by_sub \(sid=\? AND state=\? AND next_at_ms<\?\)/,
 		);
+		// Each expired lease's message (its /v2 retries) by primary key.
+		expect(plan.filter((step) => /\b(SCAN|SEARCH) m\b/.test(step))).toEqual([
+			expect.stringMatching(/^SEARCH m USING INTEGER PRIMARY KEY/),
+		]);
 		expect(plan.join("\n")).not.toMatch(/TEMP B-TREE/);
 	});
 

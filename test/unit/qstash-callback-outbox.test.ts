@@ -144,4 +144,43 @@ describe("/v2 callbacks are written with the attempt's outcome, never lost or do
 		});
 		expect(await received(dest)).toEqual([]);
 	});
+
+	it("a lease expiry counts the message's own Upstash-Retries, not the system subscription's attempts", async () => {
+		const dest = `/v2cbo/${uniqueName("own")}`;
+		const publish = async () => {
+			const res = await v2("POST", `/v2/publish/${receiverUrl()}${dest}`, {
+				"upstash-delay": "1h",
+				"upstash-retries": "1",
+			});
+			return ((await res.json()) as { messageId: string }).messageId;
+		};
+		const expire = async (messageId: string, attempts: number) => {
+			const stub = env.TOPIC.getByName(`${SYSTEM_TOPIC}#${partitionOf(messageId, SYSTEM_TOPIC_PARTITIONS)}`);
+			await runInDurableObject(stub, async (_i, state) => {
+				state.storage.sql.exec(
+					`UPDATE deliveries SET state = 'in_flight', attempts = ?, next_at_ms = ?
+					 WHERE mid = (SELECT mid FROM messages WHERE id = ?)`,
+					attempts,
+					Date.now() - 1,
+					messageId,
+				);
+				await state.storage.setAlarm(Date.now() + 1);
+			});
+			await runDurableObjectAlarm(stub);
+			return runInDurableObject(
+				stub,
+				(_i, state) =>
+					state.storage.sql
+						.exec<{ state: string }>(
+							"SELECT d.state FROM deliveries d JOIN messages m ON m.mid = d.mid WHERE m.id = ?",
+							messageId,
+						)
+						.toArray()[0]?.state,
+			);
+		};
+		// Both attempts (1 + 1 retry) used: dead at once, never a third.
+		expect(await expire(await publish(), 2)).toBe("dead");
+		// One used: retried (scheduled again, or already sent again).
+		expect(["scheduled", "in_flight", "delivered"]).toContain(await expire(await publish(), 1));
+	});
 });
