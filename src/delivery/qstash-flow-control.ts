@@ -77,8 +77,8 @@ export function readFlowControl(key: string | null, value: string | null): FlowC
 	if (parallelismText === undefined && rateText === undefined) {
 		throw new QstashHeaderError(VALUE_HEADER, "needs parallelism or rate");
 	}
-	if (periodText !== undefined && rateText === undefined)
-		throw new QstashHeaderError(VALUE_HEADER, "period needs rate");
+	// `period` alone (the SDK sends `{parallelism, period}`) has nothing to apply to: checked, then unused.
+	if (periodText !== undefined) parseKeyPeriodMs(VALUE_HEADER, periodText);
 	return {
 		key,
 		parallelism:

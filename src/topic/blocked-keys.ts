@@ -6,12 +6,13 @@ import { KEY_FREE } from "./store-pull";
 /**
  * The keys a subscription has due deliveries of, none of which may go now (README "Flow control":
  * "why is nothing arriving"): held by the key's limits, or, for an ordered subscription, waiting
- * behind the key's head (a retry, or an attempt in flight). Read on demand, never on a hot path:
+ * behind the key's head (a retry, or an attempt in flight), or, for a `/v2` queue, behind its first
+ * `parallelism` pending messages. Read on demand, never on a hot path:
  * one pass over the subscription's due keyed deliveries in this partition.
  */
 
 /** Why a key's due deliveries wait. */
-export type BlockedBy = "paused" | "parallelism" | "rate" | "ordering";
+export type BlockedBy = "paused" | "parallelism" | "rate" | "ordering" | "queue";
 
 export interface BlockedKey {
 	key: string;
@@ -71,7 +72,7 @@ export function blockedKeys(
 			.toArray()[0];
 		return {
 			key: r.key,
-			blockedBy: gate?.held.get(r.key) ?? "ordering",
+			blockedBy: gate?.held.get(r.key) ?? (gate?.queues.has(r.key) ? "queue" : "ordering"),
 			waiting: r.waiting,
 			oldestDueAtMs: r.oldest,
 			head: head

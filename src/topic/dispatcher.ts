@@ -244,7 +244,9 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 					const sub = subs.get(sid);
 					// A `/v2` message to a webhook is attempted at most 1 + its own retries (QStash's rule).
 					const max =
-						qstashRetries !== null && sub?.config.type === "webhook" ? qstashRetries + 1 : sub?.config.retry.maxAttempts;
+						qstashRetries !== null && sub?.config.type === "webhook"
+							? qstashRetries + 1
+							: sub?.config.retry.maxAttempts;
 					if (!sub || max === undefined || used >= max) return null;
 					// A push lease only outlives its attempt when the instance died: retry at once.
 					return sub.config.type === "pull" ? afterFailureAt(sub, used, nowMs) : nowMs;

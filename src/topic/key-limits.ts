@@ -20,9 +20,13 @@ import type { KeyLimitsInput, KeyLimitsView, MessageKeyLimits, NewMessage } from
  * busy key never hides the others, and `take` keeps each key within what it may still start.
  */
 
+/** How long a flow-control key set only by messages is kept after its last message. */
+export const IDLE_KEY_MS = 3_600_000;
+
 /** A change of a key's limits over the API. */
 export type KeyChange =
-	| { kind: "put"; input: KeyLimitsInput; pin?: boolean; fifo?: boolean }
+	/** `keepPeriod`: a rate given keeps the key's current period (a pin that names none). */
+	| { kind: "put"; input: KeyLimitsInput; pin?: boolean; fifo?: boolean; keepPeriod?: boolean }
 	| { kind: "unpin"; parallelism: boolean; rate: boolean }
 	| { kind: "resetRate" }
 	/** `cancel`: the key's pending deliveries are cancelled too (a deleted `/v2` queue). */
@@ -43,6 +47,8 @@ export interface KeyGate {
 	take<R extends DueRow>(rows: readonly R[]): R[];
 	/** The keys that may start nothing now, and why. */
 	held: ReadonlyMap<string, KeyHold>;
+	/** The queues' keys (`fifo`). */
+	queues: ReadonlySet<string>;
 	/** When a key held by its rate may start again, or null. */
 	freeAtMs: number | null;
 }
@@ -89,8 +95,8 @@ export class KeyLimits {
 		} else {
 			// The newest message's values win, except those pinned (QStash's flow-control keys).
 			this.sql.exec(
-				`INSERT INTO key_limits (key, parallelism, rate_limit, period_ms, created_at_ms, updated_at_ms)
-				 VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+				`INSERT INTO key_limits (key, parallelism, rate_limit, period_ms, created_at_ms, updated_at_ms, from_messages)
+				 VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1)
 				 ON CONFLICT(key) DO UPDATE SET
 				   parallelism = CASE WHEN pinned_parallelism = 1 THEN parallelism ELSE ?2 END,
 				   rate_limit = CASE WHEN pinned_rate = 1 THEN rate_limit ELSE ?3 END,
@@ -110,10 +116,17 @@ export class KeyLimits {
 	 * Sets a key's limits (`/v1` PUT, `/v2` queue upsert and pin): the fields given replace the
 	 * stored ones (created when missing). `pin` marks the given limits pinned; `fifo` makes it a queue.
 	 */
-	put(key: string, input: KeyLimitsInput, nowMs: number, how: { pin?: boolean; fifo?: boolean } = {}): void {
+	put(
+		key: string,
+		input: KeyLimitsInput,
+		nowMs: number,
+		how: { pin?: boolean; fifo?: boolean; keepPeriod?: boolean } = {},
+	): void {
 		const old = this.row(key);
 		const parallelism = input.parallelism === undefined ? (old?.parallelism ?? null) : input.parallelism;
-		const rate = input.rate === undefined ? (old ? rateOf(old) : null) : input.rate;
+		const oldRate = old ? rateOf(old) : null;
+		let rate = input.rate === undefined ? oldRate : input.rate;
+		if (how.keepPeriod && input.rate && oldRate) rate = { limit: input.rate.limit, periodMs: oldRate.periodMs };
 		const paused = input.paused === undefined ? (old?.paused ?? 0) : input.paused ? 1 : 0;
 		const pinPar = (old?.pinned_parallelism ?? 0) || (how.pin && input.parallelism !== undefined ? 1 : 0);
 		const pinRate = (old?.pinned_rate ?? 0) || (how.pin && input.rate !== undefined ? 1 : 0);
@@ -122,7 +135,7 @@ export class KeyLimits {
 			   rate_reset_at_ms, created_at_ms, updated_at_ms)
 			 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
 			 ON CONFLICT(key) DO UPDATE SET parallelism = ?2, rate_limit = ?3, period_ms = ?4, fifo = ?5, paused = ?6,
-			   pinned_parallelism = ?7, pinned_rate = ?8, updated_at_ms = ?11`,
+			   pinned_parallelism = ?7, pinned_rate = ?8, updated_at_ms = ?11, from_messages = 0`,
 			key,
 			parallelism,
 			rate?.limit ?? null,
@@ -158,6 +171,33 @@ export class KeyLimits {
 			this.sql.exec("UPDATE key_limits SET rate_reset_at_ms = ?, updated_at_ms = ? WHERE key = ?", nowMs, nowMs, key)
 				.rowsWritten > 0
 		);
+	}
+
+	/**
+	 * Forgets up to `limit` flow-control keys set only by messages (never by the API, paused, pinned or
+	 * a queue) that went idle: no update for an hour, no open message, no start inside their window.
+	 * The next message with the key sets its limits again. Returns how many went.
+	 */
+	sweep(nowMs: number, limit = 100): number {
+		if (!this.present()) return 0;
+		const idle = this.rows<{ key: string }>(
+			`SELECT k.key FROM key_limits k
+			 WHERE k.from_messages = 1 AND k.paused = 0 AND k.pinned_parallelism = 0 AND k.pinned_rate = 0 AND k.fifo = 0
+			   AND k.updated_at_ms < ?
+			   AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.key = k.key AND m.finished_at_ms IS NULL)
+			   AND NOT EXISTS (SELECT 1 FROM key_starts s WHERE s.key = k.key
+			     AND s.at_ms > ? - COALESCE(k.period_ms, 0) - ${RATE_MARGIN_MS})
+			 LIMIT ?`,
+			nowMs - IDLE_KEY_MS,
+			nowMs,
+			limit,
+		).map((r) => r.key);
+		if (idle.length === 0) return 0;
+		const list = JSON.stringify(idle);
+		this.sql.exec("DELETE FROM key_limits WHERE key IN (SELECT value FROM json_each(?))", list);
+		this.sql.exec("DELETE FROM key_starts WHERE key IN (SELECT value FROM json_each(?))", list);
+		this.any = null;
+		return idle.length;
 	}
 
 	/** Applies a change over the API (one transaction: the caller's). */
@@ -243,6 +283,7 @@ export class KeyLimits {
 		return {
 			bindings: [JSON.stringify([...held.keys()]), JSON.stringify(queues.map((q) => q.key)), JSON.stringify(window)],
 			held,
+			queues: new Set(queues.map((q) => q.key)),
 			freeAtMs,
 			take: (rows) => this.take(rows, inFlight, starts),
 		};

@@ -290,14 +290,18 @@ export class TopicObject extends Partition {
 	}
 
 	ack(route: Route, name: string, receipts: string[]): Answer<Record<string, boolean>> {
-		return this.guarded(route, () => this.pull.ack(name, receipts));
+		return this.guarded(route, async () => {
+			const result = await this.pull.ack(name, receipts);
+			await this.leaseEnded();
+			return result;
+		});
 	}
 
 	/** Gives leases back uncounted (a receive over several partitions leased more than it returns). */
 	release(route: Route, name: string, receipts: string[]): Answer<Record<string, boolean>> {
 		return this.guarded(route, async () => {
 			const result = await this.pull.release(name, receipts);
-			await this.pull.wake(this.subs.bySid);
+			await this.leaseEnded();
 			return result;
 		});
 	}
@@ -305,9 +309,20 @@ export class TopicObject extends Partition {
 	nack(route: Route, name: string, receipts: string[], delayMs: number | null): Answer<Record<string, boolean>> {
 		return this.guarded(route, async () => {
 			const result = await this.pull.nack(name, receipts, delayMs);
-			await this.pull.wake(this.subs.bySid);
+			await this.leaseEnded();
 			return result;
 		});
+	}
+
+	/**
+	 * Pull leases ended: waiting receives may get what they freed (the next of an ordered key); with
+	 * key limits, so may every other subscription (a key's parallelism counts leases too).
+	 */
+	private async leaseEnded(): Promise<void> {
+		await this.pull.wake(this.subs.bySid);
+		if (!this.keys.present()) return;
+		await this.rearm();
+		this.wakeDispatcher?.();
 	}
 
 	extend(

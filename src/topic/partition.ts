@@ -81,6 +81,7 @@ export class Partition extends DurableObject<AppEnv> {
 			subByName: (name) => this.subs.byName(name),
 			wakeBy,
 			keys: this.keys,
+			subs: () => this.subs.bySid,
 		});
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(ctx.storage);
@@ -155,6 +156,7 @@ export class Partition extends DurableObject<AppEnv> {
 				});
 				moreWork = await this.callbacks.forward(this.env, Date.now());
 				moreWork = (await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now)) || moreWork;
+				this.keys.sweep(Date.now());
 				moreWork = (await this.checkClaims(topic)) || moreWork;
 			}
 		} catch (error) {

@@ -39,6 +39,8 @@ export interface PullDeps {
 	wakeBy: (atMs: number) => Promise<void>;
 	/** Limits of message keys (a lease starts an attempt of its key). */
 	keys: KeyLimits;
+	/** The topic's subscriptions by sid. */
+	subs: () => Map<number, SubscriptionRow>;
 }
 
 /**
@@ -125,7 +127,7 @@ export class PullConsumers {
 		if (rows.length > 0 || waitMs <= 0 || (waitId !== null && this.wasAbandoned(waitId))) {
 			return ok({ messages: await this.toPulled(sub.sid, rows) });
 		}
-		const next = this.pull.nextScheduledAtMs(sub.sid);
+		const next = this.nextLeasableAtMs(sub.sid);
 		if (next !== null && next < Date.now() + waitMs) await this.deps.wakeBy(next);
 		const messages = await new Promise<PulledMessage[]>((resolve) => {
 			const waiter: Waiter = {
@@ -189,10 +191,23 @@ export class PullConsumers {
 	nextWakeAtMs(): number | null {
 		let earliest: number | null = null;
 		for (const sid of new Set([...this.waiters].map((w) => w.sid))) {
-			const next = this.pull.nextScheduledAtMs(sid);
+			const next = this.nextLeasableAtMs(sid);
 			if (next !== null && (earliest === null || next < earliest)) earliest = next;
 		}
 		return earliest;
+	}
+
+	/**
+	 * When a receive of subscription `sid` could next lease something: the earliest delivery a lease
+	 * may take when due, or when a key held by its rate frees; null when only a lease's end or a
+	 * change (an ack, a resumed key: they wake receives themselves) can free anything.
+	 */
+	private nextLeasableAtMs(sid: number): number | null {
+		const sub = this.deps.subs().get(sid);
+		const gate = this.deps.keys.gate(Date.now());
+		const next = this.pull.nextScheduledAtMs(sid, sub?.config.ordering === "key", gate);
+		const free = gate?.freeAtMs ?? null;
+		return next === null ? free : free === null ? next : Math.min(next, free);
 	}
 
 	get waiting(): boolean {

@@ -161,7 +161,8 @@ export const MIGRATIONS: readonly string[] = [
 	`ALTER TABLE deliveries ADD COLUMN key TEXT;
 	ALTER TABLE deliveries ADD COLUMN key_at_ms INTEGER;
 	UPDATE deliveries SET key = m.key, key_at_ms = m.deliver_at_ms
-	FROM messages m WHERE m.mid = deliveries.mid AND m.key IS NOT NULL;
+	FROM messages m WHERE m.mid = deliveries.mid AND m.key IS NOT NULL
+	AND deliveries.state IN ('scheduled', 'in_flight', 'dead');
 	CREATE INDEX deliveries_key_pending ON deliveries (sid, key, state, key_at_ms, mid)
 	WHERE key IS NOT NULL AND state IN ('scheduled', 'in_flight');
 	CREATE TRIGGER messages_key_moved AFTER UPDATE OF deliver_at_ms ON messages WHEN NEW.key IS NOT NULL BEGIN
@@ -177,6 +178,13 @@ export const MIGRATIONS: readonly string[] = [
 		tries INTEGER NOT NULL DEFAULT 0
 	);
 	CREATE INDEX callback_outbox_due ON callback_outbox (next_at_ms);`,
+	// v9: flow-control keys set by messages (\`from_messages\`) are forgotten once idle (key-limits.ts
+	// \`sweep\`); the gate reads paused keys and queues through their own small indexes.
+	`ALTER TABLE key_limits ADD COLUMN from_messages INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX key_limits_paused ON key_limits (key) WHERE paused = 1;
+	CREATE INDEX key_limits_fifo ON key_limits (key) WHERE fifo = 1;
+	CREATE INDEX key_limits_idle ON key_limits (updated_at_ms)
+	WHERE from_messages = 1 AND paused = 0 AND pinned_parallelism = 0 AND pinned_rate = 0 AND fifo = 0;`,
 ];
 
 /** The version a fully migrated object is at. */

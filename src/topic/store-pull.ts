@@ -59,17 +59,22 @@ export class PullStore {
 	}
 
 	/**
-	 * The due time of a subscription's earliest scheduled delivery; null while it is paused (nothing
-	 * can be leased then, and a due time in the past would re-arm the alarm at once, over and over).
+	 * The due time of a subscription's earliest scheduled delivery that a lease could take when due
+	 * (not of a key held by its limits, nor, `ordered`, of a key with a lease out); null while the
+	 * subscription is paused. A time in the past for a delivery nothing may lease would re-arm the
+	 * alarm at once, over and over.
 	 */
-	nextScheduledAtMs(sid: number): number | null {
+	nextScheduledAtMs(sid: number, ordered = false, gate: KeyGate | null = null): number | null {
 		return (
 			this.rows<{ next_at_ms: number }>(
-				`SELECT next_at_ms FROM deliveries WHERE sid = ? AND state = 'scheduled'
+				`SELECT d.next_at_ms FROM deliveries d JOIN messages m ON m.mid = d.mid
+				 WHERE d.sid = ? AND d.state = 'scheduled'
 				 AND EXISTS (SELECT 1 FROM subscriptions WHERE sid = ? AND paused = 0)
-				 ORDER BY next_at_ms LIMIT 1`,
+				 ${ordered ? `AND ${KEY_FREE}` : ""} ${gate ? `AND ${KEY_GATE}` : ""}
+				 ORDER BY d.next_at_ms LIMIT 1`,
 				sid,
 				sid,
+				...(gate ? gate.bindings : []),
 			)[0]?.next_at_ms ?? null
 		);
 	}

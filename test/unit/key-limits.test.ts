@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { behave, json, type Received, receiverUrl, uniqueName } from "../helpers";
-import { waitFor, waitForReceived } from "../lifecycle";
+import { behave, json, type Received, received, receiverUrl, uniqueName } from "../helpers";
+import { getAlarm, waitFor, waitForReceived } from "../lifecycle";
 import { partitionedTopic } from "../partitions";
-import { ack, type Pulled, publishBatch, pullTopic, receive, sleep } from "../pull";
+import { ack, type Pulled, publish, publishBatch, pullTopic, receive, sleep } from "../pull";
 
 /** Limits of message keys (README "Flow control", docs/API.md "Key limits"). */
 
@@ -258,5 +258,41 @@ describe("blocked keys: why is nothing arriving", () => {
 		expect(seen.map((b) => [b.key, b.blocked_by, b.waiting])).toEqual(keys.map((k) => [k, "paused", 1]));
 		expect((await json("GET", `/v1/topics/${topic}/subscriptions/hook/blocked-keys?cursor=zzz`)).status).toBe(400);
 		expect((await json("GET", `/v1/topics/${topic}/subscriptions/nope/blocked-keys`)).status).toBe(404);
+	});
+});
+
+describe("key limits: pull leases and the alarm", () => {
+	it("an ack frees the key for the topic's push subscription at once, not at the lease's end", async () => {
+		const topic = uniqueName("klack");
+		const path = `/kl/ack/${uniqueName("a")}`;
+		await pullTopic(topic);
+		const hook = { type: "webhook", url: `${receiverUrl()}${path}` };
+		expect((await json("PUT", `/v1/topics/${topic}/subscriptions/hook`, { ...hook, paused: true })).status).toBe(201);
+		expect((await putKey(topic, "k", { parallelism: 1 })).status).toBe(200);
+		expect((await publish(topic, { key: "k", body: 1 })).status).toBe(201);
+		const leased = await receive(topic, { max: 1, visibility_timeout: "30s" });
+		expect(leased.body.messages).toHaveLength(1);
+		expect((await json("PUT", `/v1/topics/${topic}/subscriptions/hook`, { ...hook, paused: false })).status).toBe(200);
+		await sleep(400);
+		expect(await received(path)).toHaveLength(0);
+		expect((await ack(topic, [(leased.body.messages[0] as Pulled).receipt])).status).toBe(200);
+		await waitForReceived(path, 1, 5_000);
+	});
+
+	it("a receive waiting beside a paused key's due message leaves the alarm alone (no re-arm loop)", async () => {
+		const topic = uniqueName("klspin");
+		await pullTopic(topic);
+		expect((await putKey(topic, "k", { paused: true })).status).toBe(200);
+		expect((await publish(topic, { key: "k", body: 1 })).status).toBe(201);
+		const waiting = receive(topic, { max: 1, wait: "2s" });
+		await sleep(400);
+		for (let i = 0; i < 4; i++) {
+			const at = await getAlarm(topic);
+			expect(at === null || at > Date.now() + 1_000, `alarm at ${at === null ? "none" : at - Date.now()} ms`).toBe(
+				true,
+			);
+			await sleep(100);
+		}
+		expect((await waiting).body.messages).toHaveLength(0);
 	});
 });

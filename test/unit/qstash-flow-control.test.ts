@@ -1,6 +1,12 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { SYSTEM_TOPIC, SYSTEM_TOPIC_PARTITIONS } from "../../src/http/v2/system-topic";
+import { partitionOf } from "../../src/topic/client/routing";
+import { IDLE_KEY_MS } from "../../src/topic/key-limits";
 import { behave, receiverUrl, uniqueName, v2 } from "../helpers";
 import { waitFor, waitForReceived } from "../lifecycle";
+import { partitionSql } from "../partitions";
 import { sleep } from "../pull";
 
 /** `/v2` flow control and queues (QSTASH.md "Flow control, queues and callbacks"). */
@@ -50,6 +56,8 @@ describe("/v2 flow control: bad input", () => {
 			expect(res.status, JSON.stringify(headers)).toBe(400);
 			expect(((await res.json()) as { error: string }).error).toBeTruthy();
 		}
+		const percent = await v2("POST", `/v2/enqueue/a%25zz/${receiverUrl()}${path}`, {}, "x");
+		expect(percent.status).toBe(400);
 		const delayed = await v2("POST", `/v2/enqueue/q1/${receiverUrl()}${path}`, { "upstash-delay": "1s" }, "x");
 		expect(delayed.status).toBe(400);
 		const group = await v2("POST", `/v2/enqueue/q1/some-group`, {}, "x");
@@ -88,6 +96,9 @@ describe("/v2 flow control", () => {
 		for (let i = 1; i < times.length; i++)
 			expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(295);
 
+		// The SDK may send a period without a rate: accepted (nothing to apply it to).
+		expect((await publish(path, flow(key, "parallelism=1, period=1m"), "m2b")).status).toBe(200);
+		await waitForReceived(path, 4);
 		// Pinned: a message's value no longer changes the limit.
 		expect((await v2("POST", `/v2/flowControl/${key}/pin?parallelism=2&rate=5&period=10`)).status).toBe(200);
 		await publish(path, flow(key, "parallelism=9"), "m3");
@@ -101,18 +112,22 @@ describe("/v2 flow control", () => {
 		expect((await v2("POST", `/v2/flowControl/${key}/unpin?parallelism=true`)).status).toBe(200);
 		await publish(path, flow(key, "parallelism=3, rate=5, period=10s"), "m4");
 		expect(await info(key)).toMatchObject({ parallelismMax: 3, isPinnedParallelism: false, isPinnedRate: true });
-		await waitForReceived(path, 5);
+		await waitForReceived(path, 6);
 
 		// Paused: a new message waits until resumed.
 		expect((await v2("POST", `/v2/flowControl/${key}/pause`)).status).toBe(200);
 		await publish(path, flow(key, "parallelism=3"), "m5");
 		await sleep(500);
-		expect(await waitForReceived(path, 5)).toHaveLength(5);
+		expect(await waitForReceived(path, 6)).toHaveLength(6);
 		expect(await info(key)).toMatchObject({ isPaused: true, waitListSize: 1 });
 		const list = (await (await v2("GET", "/v2/flowControl")).json()) as Info[];
 		expect(list.map((i) => i.flowControlKey)).toContain(key);
 		expect((await v2("POST", `/v2/flowControl/${key}/resume`)).status).toBe(200);
-		await waitForReceived(path, 6);
+		await waitForReceived(path, 7);
+		// A pin of a rate alone keeps the key's period (10 s, pinned above).
+		expect((await v2("POST", `/v2/flowControl/${key}/pin?rate=7`)).status).toBe(200);
+		expect(await info(key)).toMatchObject({ rateMax: 7, ratePeriod: 10 });
+		expect((await v2("GET", "/v2/flowControl/%01queue:x")).status).toBe(400);
 		expect((await v2("GET", "/v2/flowControl/no-such-key-here")).status).toBe(404);
 		const global = (await (await v2("GET", "/v2/globalParallelism")).json()) as Record<string, number>;
 		expect(global).toMatchObject({ parallelismMax: 0 });
@@ -225,5 +240,35 @@ describe("/v2 filters by flow-control key and queue", () => {
 		const cancelled = await v2("DELETE", `/v2/messages?flowControlKey=${key}`);
 		expect(await cancelled.json()).toEqual({ cancelled: 3 });
 		expect(await (await v2("DELETE", `/v2/messages?queueName=${queue}`)).json()).toEqual({ cancelled: 1 });
+	});
+});
+
+describe("/v2 flow-control keys are forgotten once idle", () => {
+	it("a key set only by messages goes an hour after its last message finished; a paused one stays", async () => {
+		const idle = uniqueName("fcidle");
+		const kept = uniqueName("fckept");
+		const path = `/v2fc/idle/${uniqueName("i")}`;
+		expect((await publish(path, flow(idle, "parallelism=2"), "a")).status).toBe(200);
+		expect((await publish(path, flow(kept, "parallelism=2"), "b")).status).toBe(200);
+		await waitForReceived(path, 2);
+		expect((await v2("POST", `/v2/flowControl/${kept}/pause`)).status).toBe(200);
+		const age = (key: string) =>
+			partitionSql(
+				SYSTEM_TOPIC,
+				partitionOf(key, SYSTEM_TOPIC_PARTITIONS),
+				"UPDATE key_limits SET updated_at_ms = ? WHERE key = ?",
+				Date.now() - IDLE_KEY_MS - 1000,
+				key,
+			);
+		await age(idle);
+		await age(kept);
+		for (const key of [idle, kept]) {
+			await runDurableObjectAlarm(env.TOPIC.getByName(`${SYSTEM_TOPIC}#${partitionOf(key, SYSTEM_TOPIC_PARTITIONS)}`));
+		}
+		expect((await v2("GET", `/v2/flowControl/${idle}`)).status).toBe(404);
+		expect(await info(kept)).toMatchObject({ isPaused: true });
+		// The next message with the key sets its limits again.
+		expect((await publish(path, flow(idle, "parallelism=3"), "c")).status).toBe(200);
+		expect(await info(idle)).toMatchObject({ parallelismMax: 3 });
 	});
 });

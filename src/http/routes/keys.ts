@@ -76,7 +76,7 @@ export function keyLimitsJson(k: KeyLimitsView) {
 export const BlockedKeySchema = z
 	.object({
 		key: z.string(),
-		blocked_by: z.enum(["paused", "parallelism", "rate", "ordering"]),
+		blocked_by: z.enum(["paused", "parallelism", "rate", "ordering", "queue"]),
 		waiting: z.number().openapi({ description: "due deliveries of the key waiting" }),
 		oldest_due_at: Time,
 		head: z

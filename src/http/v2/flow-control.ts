@@ -21,7 +21,9 @@ import { ensureSystemTopic, SYSTEM_TOPIC } from "./system-topic";
  * before its first message holds that message.
  */
 
-const KeyParams = z.object({ key: z.string().min(1).max(256) });
+const KeyParams = z.object({
+	key: z.string().regex(/^[\x20-\x7e]{1,256}$/, "a flow-control key is 1–256 printable ASCII characters"),
+});
 
 const FlowControlInfo = z
 	.object({
@@ -195,14 +197,15 @@ export function flowControlRoutes(app: OpenAPIHono<HonoEnv>): void {
 			if (parallelism === undefined && limit === undefined) {
 				throw new QstashHeaderError("pin", "give parallelism and/or rate");
 			}
-			if (q.period !== undefined && limit === undefined) throw new QstashHeaderError("period", "needs rate");
-			const periodMs = q.period === undefined ? 1000 : parseKeyPeriodMs("period", q.period);
+			// A period without a rate is checked and unused (the SDK allows it); a rate without one keeps the key's period.
+			const periodMs = q.period === undefined ? undefined : parseKeyPeriodMs("period", q.period);
 			return {
 				kind: "put",
 				pin: true,
+				keepPeriod: periodMs === undefined,
 				input: {
 					...(parallelism !== undefined && { parallelism }),
-					...(limit !== undefined && { rate: { limit, periodMs } }),
+					...(limit !== undefined && { rate: { limit, periodMs: periodMs ?? 1000 } }),
 				},
 			};
 		},

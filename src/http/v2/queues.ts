@@ -2,7 +2,7 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../config";
 import { getConfig } from "../../config";
 import { MAX_KEY_PARALLELISM, queueKey, queueOfKey, readQueueName } from "../../delivery/qstash-flow-control";
-import { AppError, NotFound } from "../../errors";
+import { AppError, InvalidRequest, NotFound } from "../../errors";
 import { readAtMost } from "../../streams";
 import { topicClient } from "../../topic/client";
 import type { KeyLimitsView } from "../../topic/types";
@@ -19,6 +19,7 @@ import { ensureSystemTopic, SYSTEM_TOPIC } from "./system-topic";
  * at once, and a message waiting for its retry holds its place.
  */
 
+const ENQUEUE = "/v2/enqueue/";
 const QueueParams = z.object({ queue: z.string().openapi({ example: "orders" }) });
 const QueueSchema = z
 	.object({
@@ -182,14 +183,22 @@ export function queueRoutes(app: OpenAPIHono<HonoEnv>): void {
 	});
 	app.post("/v2/enqueue/:queue/*", async (c) => {
 		const config = getConfig(c.env);
-		const queue = readQueueName(decodeURIComponent(c.req.param("queue")), "queue");
+		// The queue segment and the destination from the raw URL (the destination keeps its own encoding).
+		const rest = c.req.url.slice(c.req.url.indexOf(ENQUEUE) + ENQUEUE.length);
+		const slash = rest.indexOf("/");
+		const rawQueue = slash < 0 ? rest : rest.slice(0, slash);
+		let queueName: string;
+		try {
+			queueName = decodeURIComponent(rawQueue);
+		} catch {
+			throw new InvalidRequest("queue: not a valid percent-encoded name");
+		}
+		const queue = readQueueName(queueName, "queue");
+		const raw = slash < 0 ? "" : rest.slice(slash + 1);
 		const declared = Number(c.req.header("content-length") ?? "0");
 		if (declared > config.maxBodyBytes) throw bodyTooLarge(declared, config.maxBodyBytes);
 		const bytes = c.req.raw.body ? await readAtMost(c.req.raw.body, config.maxBodyBytes) : new Uint8Array();
 		if (!bytes) throw bodyTooLarge(config.maxBodyBytes + 1, config.maxBodyBytes);
-		const prefix = `/v2/enqueue/${c.req.param("queue")}/`;
-		const at = c.req.url.indexOf(prefix);
-		const raw = c.req.url.slice(at + prefix.length);
 		const answer = await publishOne(
 			c.env,
 			raw,
