@@ -5,7 +5,7 @@
 // (`--package-lock-only`: no node_modules, no scripts; the registry is asked only for what the lock
 // lacks), and the lock it writes there must equal ours byte for byte.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +14,13 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), "sundial-check-lock-"));
 try {
 	for (const file of ["package.json", "package-lock.json"]) copyFileSync(join(root, file), join(scratch, file));
+	// The workspaces' package.json files too: their dependencies are part of the lock.
+	for (const dir of readdirSync(join(root, "packages"), { withFileTypes: true })) {
+		const manifest = join(root, "packages", dir.name, "package.json");
+		if (!dir.isDirectory() || !existsSync(manifest)) continue;
+		mkdirSync(join(scratch, "packages", dir.name), { recursive: true });
+		copyFileSync(manifest, join(scratch, "packages", dir.name, "package.json"));
+	}
 	execFileSync(
 		"npm",
 		["install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
