@@ -81,9 +81,19 @@ export async function sundialIsolation(
 }
 
 /** Publishes `items` to `topic` in batches, a few in flight. */
-async function publishAll(s: SundialBench, p: Profile, topic: string, items: readonly unknown[]): Promise<void> {
+/**
+ * Publishes `items` in batches. `inOrder`: one batch after another, so publish order is item order
+ * (what the ordering runs check arrivals against); else `p.batchInFlight` at once.
+ */
+async function publishAll(
+	s: SundialBench,
+	p: Profile,
+	topic: string,
+	items: readonly unknown[],
+	inOrder = false,
+): Promise<void> {
 	const parts = chunks(items.length, p.batchSize);
-	await inParallel(parts.length, p.batchInFlight, async (k) => {
+	await inParallel(parts.length, inOrder ? 1 : p.batchInFlight, async (k) => {
 		const [a, b] = parts[k] as [number, number];
 		await publishBatch(s, topic, items.slice(a, b));
 	});
@@ -168,6 +178,7 @@ export async function sundialOrdering(svc: Services, p: Profile, topic: string):
 				key: `k${i % keys}`,
 				body: { i },
 			})),
+			true,
 		);
 		const delivered = async () => {
 			const res = await s.api<{ counts: { delivered: number; dead: number } }>(
@@ -227,6 +238,7 @@ export async function sundialOrderingBeside(svc: Services, p: Profile, topic: st
 			p,
 			topic,
 			Array.from({ length: n }, (_, i) => ({ id: `one-${i}`, key: "one", body: { i } })),
+			true,
 		);
 		const delivered = async () => {
 			const res = await s.api<{ counts: { delivered: number } }>("GET", `/v1/topics/${topic}/subscriptions/s`);
