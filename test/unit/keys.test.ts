@@ -131,4 +131,28 @@ describe('ordering: "key"', () => {
 		await json("POST", `/v1/topics/${topic}/subscriptions/hook/ack`, { receipts: [x1?.receipt] });
 		expect((await receive()).map((m) => m.id)).toEqual(["x-2"]);
 	});
+
+	it("push beside a paused subscription (every message stays open): still one at a time, in publish order", async () => {
+		const path = `/keys/beside/${uniqueName("b")}`;
+		const topic = uniqueName("bes");
+		await partitionedTopic(topic, 1, { type: "webhook", url: `${receiverUrl()}${path}`, ordering: "key" });
+		const paused = await json("PUT", `/v1/topics/${topic}/subscriptions/paused`, {
+			type: "webhook",
+			url: `${receiverUrl()}/never/${topic}`,
+			paused: true,
+		});
+		expect(paused.status).toBe(201);
+		// Three batches at once: the order they are stored in is the publish order to follow.
+		await Promise.all(
+			[0, 1, 2].map((b) =>
+				batch(
+					topic,
+					Array.from({ length: 20 }, (_, i) => ({ id: `m-${b}-${i}`, key: "one", body: { b, i } })),
+				),
+			),
+		);
+		const got = await waitForReceived(path, 60, 15_000);
+		const stored = await partitionSql<{ id: string }>(topic, 0, "SELECT id FROM messages ORDER BY deliver_at_ms, mid");
+		expect(got.map((r) => r.headers["webhook-id"])).toEqual(stored.map((r) => r.id));
+	});
 });
