@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { repoRoot } from "../test/support/wrangler.ts";
 import { cell, num } from "./report-format.ts";
-import type { RunRecord, Services } from "./scenarios/common.ts";
+import type { Baseline, RunRecord, Services } from "./scenarios/common.ts";
 import { type Spread, spread } from "./stats.ts";
 import { type Runtime, type SundialBench, startSundial } from "./sundial.ts";
 
@@ -14,17 +14,6 @@ import { type Runtime, type SundialBench, startSundial } from "./sundial.ts";
 
 /** The baseline's system names start with this, the ref follows. */
 const PREFIX = "sundial@";
-
-/** Sundial at an earlier commit, running. */
-export interface Baseline {
-	/** As given (`efee641`, `v1.2`, `HEAD~3`). */
-	ref: string;
-	/** The full commit it resolves to. */
-	commit: string;
-	/** Its system name in the run records: `sundial@<ref>`. */
-	system: string;
-	sundial: SundialBench;
-}
 
 /** Resolves `ref` to a commit of this repository; throws a message naming it when there is none. */
 export function resolveCommit(ref: string): string {

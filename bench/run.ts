@@ -1,13 +1,13 @@
 import { mkdirSync } from "node:fs";
 import os from "node:os";
-import { type Baseline, resolveCommit, startBaseline } from "./baseline.ts";
+import { resolveCommit, startBaseline } from "./baseline.ts";
 import { useRespClient } from "./bullmq-connection.ts";
 import { startChild } from "./children.ts";
 import { type Options, parseOptions } from "./options.ts";
 import { runScenarios } from "./plan.ts";
 import { type RedisServer, redisVersion, startRedis } from "./redis.ts";
 import { machineFacts, summarize, writeReport } from "./report.ts";
-import type { Receiver, Services } from "./scenarios/common.ts";
+import type { Baseline, Receiver, Services } from "./scenarios/common.ts";
 import { partitionsSupported, type SundialBench, startSundial } from "./sundial.ts";
 import { elapsedS, progress } from "./util.ts";
 

@@ -1,4 +1,3 @@
-import type { Baseline } from "../baseline.ts";
 import type { Child } from "../children.ts";
 import type { RedisServer } from "../redis.ts";
 import type { SundialBench } from "../sundial.ts";
@@ -80,6 +79,17 @@ export interface Services {
 	partitions: boolean;
 	/** Sundial at an earlier commit (`--baseline`), run beside the current one in #1 and #6; null = none. */
 	baseline: Baseline | null;
+}
+
+/** Sundial at an earlier commit, running (`--baseline`, bench/baseline.ts). */
+export interface Baseline {
+	/** As given (`efee641`, `v1.2`, `HEAD~3`). */
+	ref: string;
+	/** The full commit it resolves to. */
+	commit: string;
+	/** Its system name in the run records: `sundial@<ref>`. */
+	system: string;
+	sundial: SundialBench;
 }
 
 /** One measured repetition of one figure set. */

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { Config } from "../config";
 import { InvalidRequest, TooLarge } from "../errors";
 import { isJsonMedia } from "../media";
+import { newMessageId } from "../message-id";
 import { parseDurationMs, parseInstantMs } from "../time";
 import type { NewMessage } from "../topic/types";
 import { Duration, HeaderMap, Instant, MessageKey, NAME_PATTERN, Name, toIssues } from "../validation";
@@ -36,14 +37,6 @@ export const PublishItem = z
 	.openapi("PublishRequest");
 
 const encoder = new TextEncoder();
-
-/** Generates a message id: time-ordered, unique. */
-export function newMessageId(nowMs: number): string {
-	const random = crypto.getRandomValues(new Uint8Array(10));
-	let suffix = "";
-	for (const byte of random) suffix += byte.toString(16).padStart(2, "0");
-	return `msg_${nowMs.toString(36)}${suffix}`;
-}
 
 type ParsedItem = z.output<typeof PublishItem>;
 

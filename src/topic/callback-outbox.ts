@@ -14,19 +14,11 @@
  */
 
 import type { AppEnv } from "../config";
-import { publishManyToSystemTopic, SYSTEM_TOPIC } from "../http/v2/system-topic";
-import { newMessageId } from "../publish/normalize";
+import { newMessageId } from "../message-id";
 import { partitionOf } from "./client/routing";
+import { publishManyToSystemTopic, SYSTEM_TOPIC } from "./client/system-topic";
 import { insertMessages } from "./store-publish";
-import type { NewMessage, TopicConfig } from "./types";
-
-/** A callback to store: a `/v2` URL message, its id chosen where it is stored. */
-export type CallbackDraft = Omit<NewMessage, "id">;
-
-/** Takes the callbacks of recorded attempts, inside the transaction that records them. */
-export interface CallbackSink {
-	write(drafts: readonly CallbackDraft[], nowMs: number): void;
-}
+import type { CallbackDraft, CallbackSink, NewMessage, TopicConfig } from "./types";
 
 /** Outbox rows one forward reads (each up to ~1.4 MB: the source body is in it, base64). */
 const FORWARD_BATCH = 16;

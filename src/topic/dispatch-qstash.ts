@@ -6,9 +6,8 @@ import { storeResponse } from "../delivery/qstash-response";
 import { nextQstashAttempt } from "../delivery/qstash-retry";
 import { parseRetryDelayExpression } from "../delivery/qstash-retry-expression";
 import { sendQstash } from "../delivery/qstash-webhook";
-import type { CallbackDraft } from "./callback-outbox";
 import type { AttemptRecord, ClaimedDelivery, SubscriptionRow, TopicStore } from "./store";
-import type { CallbackTarget, DeliveryOptions } from "./types";
+import type { CallbackDraft, CallbackTarget, DeliveryOptions } from "./types";
 
 type QstashDelivery = ClaimedDelivery & { options: DeliveryOptions };
 

@@ -9,9 +9,9 @@ import {
 	sendToQueue,
 } from "../delivery/queue";
 import { sendWebhook } from "../delivery/webhook";
-import type { CallbackSink } from "./callback-outbox";
 import { leaseExpiredCallbacks, qstashTask } from "./dispatch-qstash";
 import type { AttemptRecord, ClaimedDelivery, SubscriptionRow, TopicStore } from "./store";
+import type { CallbackSink } from "./types";
 
 /** Deliveries claimed per round: small enough to keep lateness low, big enough to batch SQL. */
 export const CLAIM_BATCH = 48;

@@ -1,7 +1,8 @@
-import type { CallbackDraft, CallbackSink } from "./callback-outbox";
 import { type ClaimedDelivery, DUE_COLUMNS, type DueRow, markInFlight } from "./store-claim";
 import { insertMessages } from "./store-publish";
 import {
+	type CallbackDraft,
+	type CallbackSink,
 	DELIVERY_STATES,
 	type DeliveryState,
 	type NewMessage,

@@ -246,3 +246,11 @@ export interface MessageQuery {
 	before: [number, number] | null;
 	limit: number;
 }
+
+/** A `/v2` callback to store: a URL message, its id chosen where it is stored (callback-outbox.ts). */
+export type CallbackDraft = Omit<NewMessage, "id">;
+
+/** Takes the callbacks of recorded attempts, inside the transaction that records them. */
+export interface CallbackSink {
+	write(drafts: readonly CallbackDraft[], nowMs: number): void;
+}

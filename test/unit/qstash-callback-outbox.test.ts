@@ -2,10 +2,10 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AppEnv } from "../../src/config";
-import { publishManyToSystemTopic, SYSTEM_TOPIC, SYSTEM_TOPIC_PARTITIONS } from "../../src/http/v2/system-topic";
-import type { CallbackDraft, CallbackSink } from "../../src/topic/callback-outbox";
 import { partitionOf } from "../../src/topic/client/routing";
+import { publishManyToSystemTopic, SYSTEM_TOPIC, SYSTEM_TOPIC_PARTITIONS } from "../../src/topic/client/system-topic";
 import { TopicStore } from "../../src/topic/store";
+import type { CallbackDraft, CallbackSink } from "../../src/topic/types";
 import { received, receiverUrl, topicWithWebhook, uniqueName, v2, v2Options } from "../helpers";
 import { message, publishParked, sql, stubOf, waitFor, waitForReceived } from "../lifecycle";
 

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { bucketId, DEDUP_WINDOW_MS, dedupIdKey } from "../../src/http/v2/publish";
-import { SYSTEM_TOPIC, SYSTEM_TOPIC_PARTITIONS } from "../../src/http/v2/system-topic";
 import { topicClient } from "../../src/topic/client";
 import { partitionOf } from "../../src/topic/client/routing";
+import { SYSTEM_TOPIC, SYSTEM_TOPIC_PARTITIONS } from "../../src/topic/client/system-topic";
 import { receiverUrl, uniqueName, v2, v2Options } from "../helpers";
 import { partitionSql } from "../partitions";
 

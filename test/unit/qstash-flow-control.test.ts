@@ -1,8 +1,8 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { SYSTEM_TOPIC, SYSTEM_TOPIC_PARTITIONS } from "../../src/http/v2/system-topic";
 import { partitionOf } from "../../src/topic/client/routing";
+import { SYSTEM_TOPIC, SYSTEM_TOPIC_PARTITIONS } from "../../src/topic/client/system-topic";
 import { IDLE_KEY_MS } from "../../src/topic/key-limits";
 import { behave, receiverUrl, uniqueName, v2 } from "../helpers";
 import { waitFor, waitForReceived } from "../lifecycle";

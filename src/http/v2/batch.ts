@@ -4,11 +4,11 @@ import { getConfig } from "../../config";
 import { readQueueName } from "../../delivery/qstash-flow-control";
 import { AppError, TooLarge } from "../../errors";
 import type { PublishResult } from "../../topic/client";
+import { publishManyToSystemTopic } from "../../topic/client/system-topic";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
 import { type PreparedPublish, preparePublish, urlAnswer } from "./publish";
 import { qstashErrors } from "./shared";
-import { publishManyToSystemTopic } from "./system-topic";
 
 const BatchItem = z
 	.object({

@@ -1,8 +1,9 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { dlqId, qstashMessageId, readDlqId } from "../../delivery/qstash-ids";
 import { AppError, NotFound } from "../../errors";
-import { newMessageId } from "../../publish/normalize";
+import { newMessageId } from "../../message-id";
 import { topicClient } from "../../topic/client";
+import { publishToSystemTopic } from "../../topic/client/system-topic";
 import { noFilter } from "../../topic/qstash-scan";
 import type { DeliveryOptions, NewMessage } from "../../topic/types";
 import { endpoint } from "../endpoint";
@@ -19,7 +20,6 @@ import {
 	type SourcedRow,
 } from "./scan";
 import { documentRoute, qstashErrors } from "./shared";
-import { publishToSystemTopic } from "./system-topic";
 
 type Env = HonoEnv["Bindings"];
 

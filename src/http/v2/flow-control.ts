@@ -5,13 +5,13 @@ import { QstashHeaderError } from "../../delivery/qstash-header-error";
 import { AppError, NotFound } from "../../errors";
 import { registryStub } from "../../registry/client";
 import { topicClient } from "../../topic/client";
+import { ensureSystemTopic, SYSTEM_TOPIC } from "../../topic/client/system-topic";
 import type { KeyChange } from "../../topic/key-limits";
 import type { KeyLimitsView } from "../../topic/types";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
 import { eachLimited, MAX_TOPICS_SCANNED } from "./scan";
 import { qstashErrors } from "./shared";
-import { ensureSystemTopic, SYSTEM_TOPIC } from "./system-topic";
 
 /**
  * QStash's flow-control API (QSTASH.md "Flow control, queues and callbacks") over key limits

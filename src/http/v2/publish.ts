@@ -5,15 +5,15 @@ import { queueKey } from "../../delivery/qstash-flow-control";
 import { groupMessageId } from "../../delivery/qstash-ids";
 import { checkWebhookUrl } from "../../delivery/url-guard";
 import { AppError, InvalidRequest } from "../../errors";
-import { newMessageId } from "../../publish/normalize";
+import { newMessageId } from "../../message-id";
 import { readAtMost } from "../../streams";
 import { type PublishResult, topicClient } from "../../topic/client";
+import { publishToSystemTopic, SYSTEM_TOPIC } from "../../topic/client/system-topic";
 import type { NewMessage } from "../../topic/types";
 import type { HonoEnv } from "../types";
 import { CALLBACK_HEADER_DOCS, readCallbacks } from "./callback-headers";
 import { bodyTooLarge, type QstashPublish, readDestination, readPublish } from "./publish-request";
 import { documentRoute } from "./shared";
-import { publishToSystemTopic, SYSTEM_TOPIC } from "./system-topic";
 
 const PREFIX = "/v2/publish/";
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });

@@ -5,13 +5,13 @@ import { MAX_KEY_PARALLELISM, queueKey, queueOfKey, readQueueName } from "../../
 import { AppError, InvalidRequest, NotFound } from "../../errors";
 import { readAtMost } from "../../streams";
 import { topicClient } from "../../topic/client";
+import { ensureSystemTopic, SYSTEM_TOPIC } from "../../topic/client/system-topic";
 import type { KeyLimitsView } from "../../topic/types";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
 import { publishOne } from "./publish";
 import { bodyTooLarge } from "./publish-request";
 import { documentRoute, qstashErrors } from "./shared";
-import { ensureSystemTopic, SYSTEM_TOPIC } from "./system-topic";
 
 /**
  * QStash queues (QSTASH.md "Flow control, queues and callbacks"): a queue is a key of the system

@@ -6,8 +6,8 @@ import { readDlqId, readGroupMessageId } from "../../delivery/qstash-ids";
 import { AppError, InvalidRequest } from "../../errors";
 import { registryStub } from "../../registry/client";
 import { type PartitionPage, topicClient } from "../../topic/client";
+import { SYSTEM_TOPIC } from "../../topic/client/system-topic";
 import type { QstashFilter, QstashRow } from "../../topic/qstash-scan";
-import { SYSTEM_TOPIC } from "./system-topic";
 
 /**
  * The lists and bulk actions of `/v2` (QSTASH.md "Filters"): which topics a query reaches, and

@@ -7,6 +7,7 @@ import { nextFiringMs } from "../../schedule/cron";
 import type { ScheduleRow } from "../../schedule/store";
 import { readAtMost } from "../../streams";
 import { topicClient } from "../../topic/client";
+import { ensureSystemTopic, SYSTEM_TOPIC } from "../../topic/client/system-topic";
 import { NAME_PATTERN } from "../../validation";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
@@ -15,7 +16,6 @@ import { buildPublish, PUBLISH_HEADERS } from "./publish";
 import { bodyTooLarge } from "./publish-request";
 import { lastStatesReader, type ScheduleStates } from "./schedule-states";
 import { documentRoute, headerLists, qstashErrors } from "./shared";
-import { ensureSystemTopic, SYSTEM_TOPIC } from "./system-topic";
 
 /**
  * `/v2/schedules` (QSTASH.md "Schedules"): kept in the one schedule object with the others; a

@@ -2,8 +2,8 @@ import type { AppEnv } from "../../config";
 import { DEFAULT_RETRY } from "../../delivery/backoff";
 import { QSTASH_MAX_TIMEOUT_MS } from "../../delivery/qstash-durations";
 import { AppError } from "../../errors";
-import { type PublishResult, topicClient } from "../../topic/client";
-import type { NewMessage } from "../../topic/types";
+import type { NewMessage } from "../types";
+import { type PublishResult, topicClient } from "./index";
 
 /**
  * The reserved topic every `/v2` publish to a URL lands in (QSTASH.md "How it maps"). `~` is
