@@ -1,6 +1,8 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { getConfig } from "../config";
 import { AppError } from "../errors";
+import { principalOf, TOKEN_PREFIX } from "../tokens/client";
+import { holds, reaches, type Scope } from "../tokens/scopes";
 import type { HonoEnv } from "./types";
 
 const encoder = new TextEncoder();
@@ -22,8 +24,10 @@ async function digestOfExpected(token: string): Promise<ArrayBuffer> {
 }
 
 /**
- * Bearer auth for `/v1`: the token is compared in constant time (both sides hashed to the same
- * length first). No configured token refuses every request (fail closed).
+ * Bearer auth for `/v1` and `/v2`: the admin token (`SUNDIAL_TOKEN`, compared in constant time, both
+ * sides hashed to the same length first), or a scoped token (`sdl_…`, looked up by its SHA-256;
+ * README "Tokens"). Sets the request's principal; each route then checks its scope (`authorize`).
+ * No configured admin token refuses every request (fail closed). No token is ever logged.
  */
 export function bearerAuth(): MiddlewareHandler<HonoEnv> {
 	return async function sundialBearerAuth(c, next) {
@@ -41,12 +45,34 @@ export function bearerAuth(): MiddlewareHandler<HonoEnv> {
 			c.header("www-authenticate", 'Bearer realm="sundial"');
 			throw new AppError(401, "unauthorized", "missing bearer token: send Authorization: Bearer <token>");
 		}
+		const token = (match[1] as string).trim();
 		const wanted = expectedDigest?.token === expected ? expectedDigest.digest : await digestOfExpected(expected);
-		const given = await digest(match[1] as string);
-		if (!crypto.subtle.timingSafeEqual(given, wanted)) {
-			c.header("www-authenticate", 'Bearer realm="sundial", error="invalid_token"');
-			throw new AppError(401, "unauthorized", "wrong bearer token");
+		const given = await digest(token);
+		if (crypto.subtle.timingSafeEqual(given, wanted)) {
+			c.set("principal", { kind: "admin" });
+			return next();
 		}
+		const scoped = token.startsWith(TOKEN_PREFIX) ? await principalOf(c.env, token) : null;
+		if (!scoped) {
+			c.header("www-authenticate", 'Bearer realm="sundial", error="invalid_token"');
+			throw new AppError(401, "unauthorized", "wrong, revoked or expired bearer token");
+		}
+		c.set("principal", scoped);
 		await next();
 	};
+}
+
+/**
+ * Refuses (403 `forbidden`) a request whose token lacks `scope`, or names a topic outside the
+ * token's patterns. Every route calls it with the scope it states (endpoint.ts, the raw `/v2` routes).
+ */
+export function authorize(c: Context<HonoEnv>, scope: Scope, topic: string | null = null): void {
+	const principal = c.get("principal");
+	if (!principal) throw new Error("authorize called on a route without the bearer check");
+	if (!holds(principal, scope)) {
+		throw new AppError(403, "forbidden", `this token does not have the "${scope}" scope this route needs`);
+	}
+	if (topic !== null && !reaches(principal, topic)) {
+		throw new AppError(403, "forbidden", `this token may not use topic "${topic}"`);
+	}
 }

@@ -3,7 +3,10 @@ import type { Context } from "hono";
 import { getConfig } from "../config";
 import { AppError, InvalidRequest, TooLarge } from "../errors";
 import { readAtMost } from "../streams";
+import type { Scope } from "../tokens/scopes";
+import { SYSTEM_TOPIC } from "../topic/client/system-topic";
 import { validate } from "../validation";
+import { authorize } from "./auth";
 import type { HonoEnv } from "./types";
 
 type Method = "get" | "put" | "post" | "patch" | "delete";
@@ -17,6 +20,11 @@ export interface EndpointSpec<P extends AnyObject, Q extends AnyObject, B extend
 	tag: string;
 	summary: string;
 	description?: string;
+	/**
+	 * The scope a token needs (README "Tokens"); checked before anything else, with the path's
+	 * topic (`topic`, or a URL group's `name`) against the token's topic patterns.
+	 */
+	scope: Scope;
 	params?: P;
 	query?: Q;
 	body?: B;
@@ -77,6 +85,18 @@ export async function readJsonBody(c: Context<HonoEnv>): Promise<unknown> {
 	}
 }
 
+/**
+ * The topic a route acts on, for the token's topic patterns: `/v1`'s `{topic}`; a URL group's
+ * `{name}` under `/v2/topics`; any other `/v2` route the system topic (URL publishes, queues, the
+ * lists over every group), which only a token for every topic (`*`) reaches; else none.
+ */
+function topicOfRoute(path: string, params: Record<string, string>): string | null {
+	if (params.topic !== undefined) return params.topic;
+	if (path.startsWith("/v2/topics/{name}")) return params.name ?? null;
+	if (path.startsWith("/v2/")) return SYSTEM_TOPIC;
+	return null;
+}
+
 /** Registers a route on the app and in its OpenAPI document, with validation before the handler. */
 export function endpoint<P extends AnyObject, Q extends AnyObject, B extends z.ZodType>(
 	app: OpenAPIHono<HonoEnv>,
@@ -90,7 +110,8 @@ export function endpoint<P extends AnyObject, Q extends AnyObject, B extends z.Z
 		tags: [spec.tag],
 		summary: spec.summary,
 		description: spec.description,
-		security: [{ bearer: [] }],
+		security: [{ bearer: [spec.scope] }],
+		"x-sundial-scope": spec.scope,
 		request: {
 			params: spec.params as never,
 			query: spec.query as never,
@@ -107,7 +128,9 @@ export function endpoint<P extends AnyObject, Q extends AnyObject, B extends z.Z
 	});
 	const honoPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
 	app.on(spec.method.toUpperCase(), honoPath, async (c) => {
-		const params = spec.params ? validate(spec.params, c.req.param(), "path parameter") : {};
+		const raw = c.req.param() as Record<string, string>;
+		authorize(c, spec.scope, topicOfRoute(spec.path, raw));
+		const params = spec.params ? validate(spec.params, raw, "path parameter") : {};
 		const query = spec.query ? validate(spec.query, c.req.query(), "query parameter") : {};
 		const body = spec.body ? validate(spec.body, await readJsonBody(c), "request body") : undefined;
 		return handler(c, { params, query, body } as EndpointInput<P, Q, B>);

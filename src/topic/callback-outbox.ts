@@ -18,7 +18,7 @@ import { newMessageId } from "../message-id";
 import { partitionOf } from "./client/routing";
 import { publishManyToSystemTopic, SYSTEM_TOPIC } from "./client/system-topic";
 import { insertMessages } from "./store-publish";
-import type { CallbackDraft, CallbackSink, NewMessage, TopicConfig } from "./types";
+import type { CallbackDraft, CallbackSink, TopicConfig } from "./types";
 
 /** Outbox rows one forward reads (each up to ~1.4 MB: the source body is in it, base64). */
 const FORWARD_BATCH = 16;

@@ -21,6 +21,7 @@ export function deadRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v1/topics/{topic}/subscriptions/{name}/dead",
+			scope: "read",
 			tag: "Dead letters",
 			summary: "List dead deliveries with their last status and error",
 			params: SubParams,
@@ -53,6 +54,7 @@ export function deadRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "post",
 			path: "/v1/topics/{topic}/subscriptions/{name}/dead/redrive",
+			scope: "admin",
 			tag: "Dead letters",
 			summary: "Schedule dead deliveries again now, attempts reset",
 			description:
@@ -73,6 +75,7 @@ export function deadRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "delete",
 			path: "/v1/topics/{topic}/subscriptions/{name}/dead",
+			scope: "admin",
 			tag: "Dead letters",
 			summary: "Purge dead deliveries",
 			description: "The first 1000 at once, the rest in batches by the alarm (`pending` says how many are left).",

@@ -133,6 +133,7 @@ export function keyRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "put",
 			path: "/v1/topics/{topic}/keys/{key}",
+			scope: "admin",
 			tag: "Keys",
 			summary: "Set a key's limits: rate, parallelism, paused",
 			description:
@@ -162,6 +163,7 @@ export function keyRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v1/topics/{topic}/keys/{key}",
+			scope: "read",
 			tag: "Keys",
 			summary: "A key's limits and what they hold back now",
 			params: KeyParams,
@@ -179,6 +181,7 @@ export function keyRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v1/topics/{topic}/keys",
+			scope: "read",
 			tag: "Keys",
 			summary: "List keys with limits, in key order",
 			params: TopicParams,
@@ -209,6 +212,7 @@ export function keyRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v1/topics/{topic}/subscriptions/{name}/blocked-keys",
+			scope: "read",
 			tag: "Keys",
 			summary: "Keys whose due deliveries to this subscription cannot go now, and why",
 			description:
@@ -232,6 +236,7 @@ export function keyRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "delete",
 			path: "/v1/topics/{topic}/keys/{key}",
+			scope: "admin",
 			tag: "Keys",
 			summary: "Remove a key's limits (its messages go unlimited)",
 			params: KeyParams,

@@ -33,6 +33,7 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "post",
 			path: "/v1/topics/{topic}/messages",
+			scope: "publish",
 			tag: "Messages",
 			summary: "Publish one message",
 			description:
@@ -59,6 +60,7 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "post",
 			path: "/v1/topics/{topic}/messages/batch",
+			scope: "publish",
 			tag: "Messages",
 			summary: "Publish up to 1000 messages",
 			description:
@@ -82,6 +84,7 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v1/topics/{topic}/messages/{id}",
+			scope: "read",
 			tag: "Messages",
 			summary: "A message with its per-subscription deliveries",
 			params: MessageParams,

@@ -42,6 +42,7 @@ export function pullRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "post",
 			path: "/v1/topics/{topic}/subscriptions/{name}/receive",
+			scope: "consume",
 			tag: "Pull consumers",
 			summary: "Lease due messages (long poll)",
 			description:
@@ -79,6 +80,7 @@ export function pullRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "post",
 			path: "/v1/topics/{topic}/subscriptions/{name}/ack",
+			scope: "consume",
 			tag: "Pull consumers",
 			summary: "Ack leased messages",
 			description:
@@ -99,6 +101,7 @@ export function pullRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "post",
 			path: "/v1/topics/{topic}/subscriptions/{name}/nack",
+			scope: "consume",
 			tag: "Pull consumers",
 			summary: "Give leased messages back",
 			description:
@@ -124,6 +127,7 @@ export function pullRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "post",
 			path: "/v1/topics/{topic}/subscriptions/{name}/extend",
+			scope: "consume",
 			tag: "Pull consumers",
 			summary: "Extend a lease",
 			description:

@@ -48,6 +48,7 @@ export function scheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "put",
 			path: "/v1/topics/{topic}/schedules/{name}",
+			scope: "publish",
 			tag: "Schedules",
 			summary: "Create or replace a cron schedule",
 			description:
@@ -95,6 +96,7 @@ export function scheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v1/topics/{topic}/schedules",
+			scope: "read",
 			tag: "Schedules",
 			summary: "List a topic's schedules",
 			params: TopicParams,
@@ -112,6 +114,7 @@ export function scheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v1/topics/{topic}/schedules/{name}",
+			scope: "read",
 			tag: "Schedules",
 			summary: "One schedule with its next and last firing",
 			params: ScheduleParams,
@@ -125,6 +128,7 @@ export function scheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "delete",
 			path: "/v1/topics/{topic}/schedules/{name}",
+			scope: "publish",
 			tag: "Schedules",
 			summary: "Delete a schedule: nothing fires after this",
 			params: ScheduleParams,
@@ -148,6 +152,7 @@ export function scheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 			{
 				method: "post",
 				path: `/v1/topics/{topic}/schedules/{name}/${action}`,
+				scope: "publish",
 				tag: "Schedules",
 				summary: paused
 					? "Pause a schedule: firings are skipped, not queued up"

@@ -46,6 +46,7 @@ export function steeringRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v1/topics/{topic}/messages",
+			scope: "read",
 			tag: "Messages",
 			summary: "List messages, newest due first",
 			description:
@@ -92,6 +93,7 @@ export function steeringRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "delete",
 			path: "/v1/topics/{topic}/messages/{id}",
+			scope: "publish",
 			tag: "Messages",
 			summary: "Cancel every pending delivery of a message",
 			description:
@@ -110,6 +112,7 @@ export function steeringRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "post",
 			path: "/v1/topics/{topic}/messages/{id}/deliver",
+			scope: "publish",
 			tag: "Messages",
 			summary: "Deliver now, whatever the due time",
 			description: "Every scheduled delivery becomes due now (a paused subscription still waits for un-pausing).",
@@ -124,6 +127,7 @@ export function steeringRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "post",
 			path: "/v1/topics/{topic}/messages/{id}/reschedule",
+			scope: "publish",
 			tag: "Messages",
 			summary: "Move a message's due time",
 			description:

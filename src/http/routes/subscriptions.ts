@@ -141,6 +141,7 @@ export function subscriptionRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "put",
 			path: "/v1/topics/{topic}/subscriptions/{name}",
+			scope: "admin",
 			tag: "Subscriptions",
 			summary: "Create or replace a subscription",
 			description:
@@ -165,6 +166,7 @@ export function subscriptionRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v1/topics/{topic}/subscriptions",
+			scope: "read",
 			tag: "Subscriptions",
 			summary: "List a topic's subscriptions (at most 100, not paginated)",
 			params: TopicParams,
@@ -184,6 +186,7 @@ export function subscriptionRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v1/topics/{topic}/subscriptions/{name}",
+			scope: "read",
 			tag: "Subscriptions",
 			summary: "One subscription with its counts, lag and blocked keys",
 			description:
@@ -211,6 +214,7 @@ export function subscriptionRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "delete",
 			path: "/v1/topics/{topic}/subscriptions/{name}",
+			scope: "admin",
 			tag: "Subscriptions",
 			summary: "Remove a subscription and all its deliveries",
 			params: SubParams,

@@ -35,6 +35,7 @@ export function topicRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "put",
 			path: "/v1/topics/{topic}",
+			scope: "admin",
 			tag: "Topics",
 			summary: "Create or update a topic",
 			description:
@@ -62,6 +63,7 @@ export function topicRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v1/topics",
+			scope: "read",
 			tag: "Topics",
 			summary: "List topics",
 			query: PageQuery,
@@ -83,6 +85,7 @@ export function topicRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v1/topics/{topic}",
+			scope: "read",
 			tag: "Topics",
 			summary: "Topic configuration and totals",
 			params: TopicParams,
@@ -96,6 +99,7 @@ export function topicRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "delete",
 			path: "/v1/topics/{topic}",
+			scope: "admin",
 			tag: "Topics",
 			summary: "Delete a topic and everything in it",
 			params: TopicParams,

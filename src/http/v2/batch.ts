@@ -29,6 +29,7 @@ export function batchRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "post",
 			path: "/v2/batch",
+			scope: "publish",
 			tag: "qstash",
 			summary: "Publish up to 1000 messages; one answer per item, in order (an item's error is its own)",
 			description:

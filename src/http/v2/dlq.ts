@@ -3,9 +3,10 @@ import { dlqId, qstashMessageId, readDlqId } from "../../delivery/qstash-ids";
 import { AppError, NotFound } from "../../errors";
 import { newMessageId } from "../../message-id";
 import { topicClient } from "../../topic/client";
-import { publishToSystemTopic } from "../../topic/client/system-topic";
+import { publishToSystemTopic, SYSTEM_TOPIC } from "../../topic/client/system-topic";
 import { noFilter } from "../../topic/qstash-scan";
 import type { DeliveryOptions, NewMessage } from "../../topic/types";
+import { authorize } from "../auth";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
 import { qstashMessage } from "./messages";
@@ -153,6 +154,7 @@ export function dlqRoutes(app: OpenAPIHono<HonoEnv>): void {
 	documentRoute(app, {
 		method: "get",
 		path: "/v2/dlq",
+		scope: "read",
 		summary: "Dead messages, newest death first; filters as QSTASH.md; `cursor` is absent on the last page",
 		query: FilterQuery,
 		ok: {
@@ -164,6 +166,7 @@ export function dlqRoutes(app: OpenAPIHono<HonoEnv>): void {
 		errors: [400, 401, 503],
 	});
 	app.get("/v2/dlq", async (c) => {
+		authorize(c, "read", SYSTEM_TOPIC);
 		const q = parseScanQuery(c.req.url, DLQ_FILTERS, { count: 100, maxCount: 100 });
 		const page = await mergedPage(c.env, "dead", q);
 		const messages = page.rows.map(dlqMessage);
@@ -175,6 +178,7 @@ export function dlqRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v2/dlq/{dlqId}",
+			scope: "read",
 			tag: "qstash",
 			summary: "One dead message",
 			params: DlqParams,
@@ -188,6 +192,7 @@ export function dlqRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "delete",
 			path: "/v2/dlq/{dlqId}",
+			scope: "admin",
 			tag: "qstash",
 			summary: "Delete one dead message",
 			params: DlqParams,
@@ -208,6 +213,7 @@ export function dlqRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "post",
 			path: "/v2/dlq/retry/{dlqId}",
+			scope: "admin",
 			tag: "qstash",
 			summary: "Publish a dead message again as a new message, due now; the entry is removed",
 			params: DlqParams,
@@ -237,6 +243,7 @@ export function dlqRoutes(app: OpenAPIHono<HonoEnv>): void {
 		documentRoute(app, {
 			method,
 			path,
+			scope: "admin",
 			summary,
 			query: FilterQuery,
 			ok: { 200: { description: "done", schema: z.any() } },
@@ -245,6 +252,7 @@ export function dlqRoutes(app: OpenAPIHono<HonoEnv>): void {
 	}
 
 	app.delete("/v2/dlq", async (c) => {
+		authorize(c, "admin", SYSTEM_TOPIC);
 		const q = parseScanQuery(c.req.url, DLQ_FILTERS, { count: 100, maxCount: 1000 });
 		const page = await mergedPage(c.env, "dead", q, true);
 		const deleted = await remove(c.env, page.rows);
@@ -252,6 +260,7 @@ export function dlqRoutes(app: OpenAPIHono<HonoEnv>): void {
 	});
 
 	app.post("/v2/dlq/retry", async (c) => {
+		authorize(c, "admin", SYSTEM_TOPIC);
 		const change = overrides(c.req.raw.headers);
 		const q = parseScanQuery(c.req.url, DLQ_FILTERS, { count: 100, maxCount: 1000 });
 		const page = await mergedPage(c.env, "dead", q, true);

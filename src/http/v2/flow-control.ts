@@ -113,6 +113,7 @@ export function flowControlRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v2/flowControl",
+			scope: "read",
 			tag: "qstash",
 			summary: "List flow-control keys (URL publishes and URL groups), in key order",
 			responses: { 200: { description: "keys", schema: z.array(FlowControlInfo) }, ...qstashErrors(401, 503) },
@@ -138,6 +139,7 @@ export function flowControlRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v2/flowControl/{key}",
+			scope: "read",
 			tag: "qstash",
 			summary: "A flow-control key's limits and what it holds: waiting, in flight, rate used",
 			params: KeyParams,
@@ -167,6 +169,7 @@ export function flowControlRoutes(app: OpenAPIHono<HonoEnv>): void {
 			{
 				method: "post",
 				path: `/v2/flowControl/{key}/${name}`,
+				scope: "admin",
 				tag: "qstash",
 				summary,
 				params: KeyParams,
@@ -231,6 +234,7 @@ export function flowControlRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v2/globalParallelism",
+			scope: "read",
 			tag: "qstash",
 			summary: "Attempts in flight over the system topic and URL groups (Sundial sets no global maximum: 0)",
 			responses: {

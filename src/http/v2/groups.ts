@@ -84,6 +84,7 @@ export function urlGroupRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "post",
 			path: "/v2/topics/{name}/endpoints",
+			scope: "admin",
 			tag: "qstash",
 			summary: "Add endpoints to a URL group (created if missing)",
 			description:
@@ -121,6 +122,7 @@ export function urlGroupRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "delete",
 			path: "/v2/topics/{name}/endpoints",
+			scope: "admin",
 			tag: "qstash",
 			summary: "Remove endpoints (by name or url) from a URL group; removing the last deletes the group",
 			params: GroupParams,
@@ -145,6 +147,7 @@ export function urlGroupRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v2/topics",
+			scope: "read",
 			tag: "qstash",
 			summary: "Every URL group (topic) with its endpoints",
 			responses: { 200: { description: "groups", schema: z.array(UrlGroupSchema) }, ...qstashErrors(401, 503) },
@@ -169,6 +172,7 @@ export function urlGroupRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v2/topics/{name}",
+			scope: "read",
 			tag: "qstash",
 			summary: "One URL group",
 			params: GroupParams,
@@ -182,6 +186,7 @@ export function urlGroupRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "delete",
 			path: "/v2/topics/{name}",
+			scope: "admin",
 			tag: "qstash",
 			summary: "Delete a URL group (the topic and everything in it)",
 			params: GroupParams,

@@ -11,6 +11,7 @@ export function keyRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v2/keys",
+			scope: "admin",
 			tag: "qstash",
 			summary: "The signing keys deliveries are signed with (current) and receivers also accept (next)",
 			responses: {
@@ -25,6 +26,7 @@ export function keyRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "post",
 			path: "/v2/keys/rotate",
+			scope: "admin",
 			tag: "qstash",
 			summary: "Not supported (501): keys rotate by changing SUNDIAL_QSTASH_*_SIGNING_KEY",
 			responses: qstashErrors(401, 501, 503),

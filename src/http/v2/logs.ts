@@ -1,5 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { qstashMessageId } from "../../delivery/qstash-ids";
+import { SYSTEM_TOPIC } from "../../topic/client/system-topic";
+import { authorize } from "../auth";
 import type { HonoEnv } from "../types";
 import { filterQuery, mergedPage, parseScanQuery, repeated, type SourcedRow } from "./scan";
 import { documentRoute } from "./shared";
@@ -52,6 +54,7 @@ export function logRoutes(app: OpenAPIHono<HonoEnv>): void {
 		documentRoute(app, {
 			method: "get",
 			path,
+			scope: "read",
 			summary: `State changes of /v2 deliveries, newest first, under \`${key}\`; \`cursor\` (unix ms) is absent on the last page`,
 			query: filterQuery({
 				messageIds: repeated(),
@@ -67,6 +70,7 @@ export function logRoutes(app: OpenAPIHono<HonoEnv>): void {
 			errors: [400, 401, 503],
 		});
 		app.get(path, async (c) => {
+			authorize(c, "read", SYSTEM_TOPIC);
 			const q = parseScanQuery(c.req.url, LOG_FILTERS, { count: 100, maxCount: 100 });
 			const page = await mergedPage(c.env, "events", q);
 			const events = page.rows.map(logJson);

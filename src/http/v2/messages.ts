@@ -3,7 +3,9 @@ import { queueOfKey } from "../../delivery/qstash-flow-control";
 import { readGroupMessageId } from "../../delivery/qstash-ids";
 import { AppError, NotFound } from "../../errors";
 import { topicClient } from "../../topic/client";
+import { SYSTEM_TOPIC } from "../../topic/client/system-topic";
 import type { MessageView } from "../../topic/types";
+import { authorize } from "../auth";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
 import { eachLimited, filterFor, filterQuery, locateMessage, parseScanQuery, repeated, topicsOf } from "./scan";
@@ -106,6 +108,7 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v2/messages/{messageId}",
+			scope: "read",
 			tag: "qstash",
 			summary: "A pending message (scheduled, in flight or waiting for a retry); a finished one is 404",
 			params: MessageParams,
@@ -123,6 +126,7 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "delete",
 			path: "/v2/messages/{messageId}",
+			scope: "publish",
 			tag: "qstash",
 			summary: "Cancel a pending message; an attempt already in flight may still arrive, no retry follows",
 			params: MessageParams,
@@ -143,6 +147,7 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 	documentRoute(app, {
 		method: "delete",
 		path: "/v2/messages",
+		scope: "publish",
 		summary:
 			"Cancel pending messages: those named by repeated `messageIds`, or every match of the filters, or all of them when none is given",
 		query: filterQuery({ messageIds: repeated() }),
@@ -150,6 +155,7 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 		errors: [400, 401, 503],
 	});
 	app.delete("/v2/messages", async (c) => {
+		authorize(c, "publish", SYSTEM_TOPIC);
 		// `count` and `cursor` are accepted and ignored: one call cancels every match.
 		const q = parseScanQuery(c.req.url, ["messageIds"], { count: 100, maxCount: 1000 });
 		const topics = await topicsOf(c.env, q);

@@ -10,6 +10,7 @@ import { readAtMost } from "../../streams";
 import { type PublishResult, topicClient } from "../../topic/client";
 import { publishToSystemTopic, SYSTEM_TOPIC } from "../../topic/client/system-topic";
 import type { NewMessage } from "../../topic/types";
+import { authorize } from "../auth";
 import type { HonoEnv } from "../types";
 import { CALLBACK_HEADER_DOCS, readCallbacks } from "./callback-headers";
 import { bodyTooLarge, type QstashPublish, readDestination, readPublish } from "./publish-request";
@@ -124,6 +125,7 @@ export function publishRoutes(app: OpenAPIHono<HonoEnv>): void {
 	documentRoute(app, {
 		method: "post",
 		path: "/v2/publish/{destination}",
+		scope: "publish",
 		summary:
 			"Publish the raw body to a URL or URL group (QStash's publish); the Upstash-* headers set delay, retries, method…",
 		params: z.object({ destination: z.string().openapi({ example: "https://example.com/hook" }) }),
@@ -140,14 +142,28 @@ export function publishRoutes(app: OpenAPIHono<HonoEnv>): void {
 
 	app.post(`${PREFIX}*`, async (c) => {
 		const config = getConfig(c.env);
+		const raw = c.req.url.slice(c.req.url.indexOf(PREFIX) + PREFIX.length);
+		authorize(c, "publish", destinationTopic(raw));
 		const declared = Number(c.req.header("content-length") ?? "0");
 		if (declared > config.maxBodyBytes) throw bodyTooLarge(declared, config.maxBodyBytes);
 		const bytes = c.req.raw.body ? await readAtMost(c.req.raw.body, config.maxBodyBytes) : new Uint8Array();
 		if (!bytes) throw bodyTooLarge(config.maxBodyBytes + 1, config.maxBodyBytes);
-		const raw = c.req.url.slice(c.req.url.indexOf(PREFIX) + PREFIX.length);
 		const answer = await publishOne(c.env, raw, c.req.raw.headers, bytes, c.req.header("cf-connecting-ip") ?? null);
 		return c.json(answer.body, answer.status);
 	});
+}
+
+/**
+ * The topic a raw destination publishes into, for the token's topic patterns: a URL group's topic,
+ * else the system topic (URL publishes), which only a token for every topic (`*`) reaches.
+ */
+export function destinationTopic(raw: string): string {
+	try {
+		const { destination } = readDestination(raw);
+		return destination.kind === "group" ? destination.name : SYSTEM_TOPIC;
+	} catch {
+		return SYSTEM_TOPIC;
+	}
 }
 
 /** What a publish answers: 200, or 202 when it was a duplicate. */

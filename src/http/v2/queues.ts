@@ -7,6 +7,7 @@ import { readAtMost } from "../../streams";
 import { topicClient } from "../../topic/client";
 import { ensureSystemTopic, SYSTEM_TOPIC } from "../../topic/client/system-topic";
 import type { KeyLimitsView } from "../../topic/types";
+import { authorize } from "../auth";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
 import { publishOne } from "./publish";
@@ -74,6 +75,7 @@ export function queueRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "post",
 			path: "/v2/queues",
+			scope: "admin",
 			tag: "qstash",
 			summary: "Create or update a queue: parallelism (default 1), paused",
 			body: UpsertBody,
@@ -91,6 +93,7 @@ export function queueRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v2/queues",
+			scope: "read",
 			tag: "qstash",
 			summary: "List queues",
 			responses: { 200: { description: "queues", schema: z.array(QueueSchema) }, ...qstashErrors(401, 503) },
@@ -116,6 +119,7 @@ export function queueRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v2/queues/{queue}",
+			scope: "read",
 			tag: "qstash",
 			summary: "A queue: parallelism, lag, paused",
 			params: QueueParams,
@@ -133,6 +137,7 @@ export function queueRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "delete",
 			path: "/v2/queues/{queue}",
+			scope: "admin",
 			tag: "qstash",
 			summary: "Delete a queue; its waiting messages are cancelled",
 			params: QueueParams,
@@ -154,6 +159,7 @@ export function queueRoutes(app: OpenAPIHono<HonoEnv>): void {
 			{
 				method: "post",
 				path: `/v2/queues/{queue}/${action}`,
+				scope: "admin",
 				tag: "qstash",
 				summary: paused ? "Pause a queue: nothing of it starts" : "Resume a paused queue",
 				params: QueueParams,
@@ -170,6 +176,7 @@ export function queueRoutes(app: OpenAPIHono<HonoEnv>): void {
 	documentRoute(app, {
 		method: "post",
 		path: "/v2/enqueue/{queue}/{destination}",
+		scope: "publish",
 		summary: "Enqueue the raw body to a URL through a queue (created with parallelism 1 if new): in order, no delay",
 		params: z.object({ queue: z.string(), destination: z.string().openapi({ example: "https://example.com/hook" }) }),
 		ok: {
@@ -182,6 +189,7 @@ export function queueRoutes(app: OpenAPIHono<HonoEnv>): void {
 		errors: [400, 401, 413, 503],
 	});
 	app.post("/v2/enqueue/:queue/*", async (c) => {
+		authorize(c, "publish", SYSTEM_TOPIC);
 		const config = getConfig(c.env);
 		// The queue segment and the destination from the raw URL (the destination keeps its own encoding).
 		const rest = c.req.url.slice(c.req.url.indexOf(ENQUEUE) + ENQUEUE.length);

@@ -9,10 +9,11 @@ import { readAtMost } from "../../streams";
 import { topicClient } from "../../topic/client";
 import { ensureSystemTopic, SYSTEM_TOPIC } from "../../topic/client/system-topic";
 import { NAME_PATTERN } from "../../validation";
+import { authorize } from "../auth";
 import { endpoint } from "../endpoint";
 import type { HonoEnv } from "../types";
 import { keyFields } from "./messages";
-import { buildPublish, PUBLISH_HEADERS } from "./publish";
+import { buildPublish, destinationTopic, PUBLISH_HEADERS } from "./publish";
 import { bodyTooLarge } from "./publish-request";
 import { lastStatesReader, type ScheduleStates } from "./schedule-states";
 import { documentRoute, headerLists, qstashErrors } from "./shared";
@@ -83,6 +84,7 @@ export function qstashScheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 				{
 					method,
 					path: `/v2/schedules/{scheduleId}/${action}`,
+					scope: "publish",
 					tag: "qstash",
 					summary: paused ? "Pause a schedule: firings are skipped" : "Resume a schedule from its next match",
 					params: IdParams,
@@ -102,6 +104,7 @@ export function qstashScheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v2/schedules",
+			scope: "read",
 			tag: "qstash",
 			summary: "Every schedule made through /v2",
 			responses: { 200: { description: "schedules", schema: z.array(z.any()) }, ...qstashErrors(401, 503) },
@@ -118,6 +121,7 @@ export function qstashScheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "get",
 			path: "/v2/schedules/{scheduleId}",
+			scope: "read",
 			tag: "qstash",
 			summary: "One schedule",
 			params: IdParams,
@@ -134,6 +138,7 @@ export function qstashScheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 		{
 			method: "delete",
 			path: "/v2/schedules/{scheduleId}",
+			scope: "publish",
 			tag: "qstash",
 			summary: "Delete a schedule: nothing fires after this",
 			params: IdParams,
@@ -149,6 +154,7 @@ export function qstashScheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 	documentRoute(app, {
 		method: "post",
 		path: "/v2/schedules/{destination}",
+		scope: "publish",
 		summary: "Create or replace (Upstash-Schedule-Id) a cron schedule that publishes to the destination",
 		params: z.object({ destination: z.string() }),
 		headers: PUBLISH_HEADERS.extend({
@@ -159,6 +165,7 @@ export function qstashScheduleRoutes(app: OpenAPIHono<HonoEnv>): void {
 		errors: [400, 401, 404, 412, 413, 501, 503],
 	});
 	app.post(`${PREFIX}*`, async (c) => {
+		authorize(c, "publish", destinationTopic(c.req.url.slice(c.req.url.indexOf(PREFIX) + PREFIX.length)));
 		const config = getConfig(c.env);
 		const headers = c.req.raw.headers;
 		const cron = headers.get("upstash-cron");

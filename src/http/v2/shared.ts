@@ -1,6 +1,7 @@
 /** What every `/v2` route module shares: its error responses, the 501, header lists, documenting raw routes. */
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { AppError } from "../../errors";
+import type { Scope } from "../../tokens/scopes";
 import type { HonoEnv } from "../types";
 
 const QstashError = z.object({ error: z.string() }).openapi("QstashError");
@@ -28,6 +29,8 @@ export function documentRoute(
 	route: {
 		method: "get" | "post" | "delete";
 		path: string;
+		/** The scope a token needs (the handler checks it with `authorize`). */
+		scope: Scope;
 		summary: string;
 		description?: string;
 		params?: z.ZodObject;
@@ -48,7 +51,8 @@ export function documentRoute(
 		tags: ["qstash"],
 		summary: route.summary,
 		description: route.description,
-		security: [{ bearer: [] }],
+		security: [{ bearer: [route.scope] }],
+		"x-sundial-scope": route.scope,
 		request: { params: route.params as never, query: route.query as never, headers: route.headers as never },
 		responses: Object.fromEntries(
 			[...Object.entries(route.ok), ...Object.entries(qstashErrors(...route.errors))].map(([s, r]) => [s, json(r)]),
