@@ -7,7 +7,9 @@ import type { Scope } from "../tokens/scopes";
 import { SYSTEM_TOPIC } from "../topic/client/system-topic";
 import { validate } from "../validation";
 import { authorize } from "./auth";
+import { errors } from "./schemas";
 import type { HonoEnv } from "./types";
+import { qstashErrors } from "./v2/shared";
 
 type Method = "get" | "put" | "post" | "patch" | "delete";
 type AnyObject = z.ZodType<Record<string, unknown>>;
@@ -97,6 +99,10 @@ function topicOfRoute(path: string, params: Record<string, string>): string | nu
 	return null;
 }
 
+/** The 401 and 403 every route can answer, in the error shape of its API (`/v2`: QStash's). */
+const authErrors = (path: string): EndpointSpec<AnyObject, AnyObject, z.ZodType>["responses"] =>
+	path.startsWith("/v2/") ? qstashErrors(401, 403) : errors(401, 403);
+
 /** Registers a route on the app and in its OpenAPI document, with validation before the handler. */
 export function endpoint<P extends AnyObject, Q extends AnyObject, B extends z.ZodType>(
 	app: OpenAPIHono<HonoEnv>,
@@ -118,7 +124,7 @@ export function endpoint<P extends AnyObject, Q extends AnyObject, B extends z.Z
 			body: docBody ? { required: true, content: { "application/json": { schema: docBody } } } : undefined,
 		},
 		responses: Object.fromEntries(
-			Object.entries(spec.responses).map(([status, r]) => [
+			Object.entries({ ...authErrors(spec.path), ...spec.responses }).map(([status, r]) => [
 				status,
 				r.schema
 					? { description: r.description, content: { "application/json": { schema: r.schema } } }

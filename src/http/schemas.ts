@@ -17,7 +17,8 @@ export const errors = (...statuses: number[]) =>
 
 const ERROR_TEXT: Record<number, string> = {
 	400: "invalid request (the issues name each bad field)",
-	401: "missing or wrong bearer token",
+	401: "missing, wrong, revoked or expired bearer token",
+	403: "the token lacks the route's scope, or may not use the topic",
 	404: "unknown topic, subscription or message",
 	409: "conflict with the current state",
 	413: "over a documented size limit",

@@ -2,6 +2,7 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { NotFound } from "../../errors";
 import { registryStub } from "../../registry/client";
 import { scheduleStub } from "../../schedule/client";
+import { reaches } from "../../tokens/scopes";
 import { MAX_PARTITIONS, topicClient } from "../../topic/client";
 import { Duration, Name } from "../../validation";
 import { decodeCursor, encodeCursor } from "../cursor";
@@ -73,8 +74,10 @@ export function topicRoutes(app: OpenAPIHono<HonoEnv>): void {
 			const after = query.cursor ? String(decodeCursor(query.cursor, "topics", "", 1)[0]) : null;
 			const page = await registryStub(c.env).list(after, query.limit);
 			const last = page.topics.at(-1);
+			// A scoped token sees only the topics its patterns reach (pages may come out shorter).
+			const principal = c.get("principal");
 			return c.json({
-				topics: page.topics.map(topicEntryJson),
+				topics: page.topics.filter((t) => reaches(principal, t.name)).map(topicEntryJson),
 				next_cursor: page.more && last ? encodeCursor("topics", "", [last.name]) : null,
 			});
 		},
