@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { json, uniqueName } from "../helpers";
+import { json, receiverUrl, uniqueName, v2 } from "../helpers";
 import { partitionedTopic } from "../partitions";
 
 /** Scoped tokens (DESIGN.md "Tokens (scoped access)", README "Tokens"). */
@@ -162,6 +162,29 @@ describe("tokens: scopes and topic patterns", () => {
 		const admin = await createToken({ scopes: ["admin"], topics: [a] });
 		expect((await as(admin.token, "GET", `/v1/topics/${a}/subscriptions/hook`)).status).toBe(200);
 		expect((await as(admin.token, "DELETE", `/v1/topics/${b}`)).status).toBe(403);
+	});
+});
+
+describe("tokens on /v2", () => {
+	it("a publish token for every topic publishes to URLs; one for a URL group only to that group", async () => {
+		const url = `${receiverUrl()}/tok/v2/${uniqueName("u")}`;
+		const group = uniqueName("grp");
+		const made = await v2(
+			"POST",
+			`/v2/topics/${group}/endpoints`,
+			{ "content-type": "application/json" },
+			JSON.stringify({ endpoints: [{ url }] }),
+		);
+		expect(made.status).toBe(200);
+		const any = await createToken({ scopes: ["publish"] });
+		const toUrl = await as(any.token, "POST", `/v2/publish/${url}`, "x");
+		expect(toUrl.status).toBe(200);
+		const grouped = await createToken({ scopes: ["publish"], topics: [group] });
+		expect((await as(grouped.token, "POST", `/v2/publish/${group}`, "x")).status).toBe(200);
+		const refused = await as(grouped.token, "POST", `/v2/publish/${url}`, "x");
+		expect(refused.status).toBe(403);
+		expect(await refused.json()).toEqual({ error: expect.stringContaining("may not use topic") });
+		expect((await as(grouped.token, "GET", "/v2/dlq")).status).toBe(403);
 	});
 });
 
