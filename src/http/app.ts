@@ -10,6 +10,7 @@ import { pullRoutes } from "./routes/pull";
 import { scheduleRoutes } from "./routes/schedules";
 import { steeringRoutes } from "./routes/steering";
 import { subscriptionRoutes } from "./routes/subscriptions";
+import { tailRoutes } from "./routes/tail";
 import { topicRoutes } from "./routes/topics";
 import type { HonoEnv } from "./types";
 import { qstashKeysConfigured, qstashRoutes } from "./v2/routes";
@@ -46,6 +47,7 @@ export function createApp(): OpenAPIHono<HonoEnv> {
 	keyRoutes(app);
 	pullRoutes(app);
 	scheduleRoutes(app);
+	tailRoutes(app);
 	qstashRoutes(app);
 
 	app.get("/health", (c) => c.json({ ok: true }));

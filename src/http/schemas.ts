@@ -22,6 +22,8 @@ const ERROR_TEXT: Record<number, string> = {
 	409: "conflict with the current state",
 	413: "over a documented size limit",
 	415: "request body is not JSON",
+	426: "not a WebSocket request: this route upgrades",
+	429: "over a documented limit of concurrent use",
 };
 
 /** `?limit=&cursor=` of paginated lists. */
