@@ -99,8 +99,9 @@ export class TailHub extends DurableObject<AppEnv> {
 	async deliver(partition: number, events: TailRecord[]): Promise<TailLease> {
 		const sockets = this.open().filter((ws) => !this.pending.has(ws));
 		if (sockets.length === 0) {
-			// Nobody to tell (the last client left, or the hub restarted): the partitions stop.
-			if (this.state.lease.untilMs > 0) this.save({ ...this.state, lease: this.nextLease(0) });
+			// Nobody to tell (the last client left, or the hub restarted): the partition stops. A decision
+			// made now, so it wins over whatever lease the partition holds.
+			this.save({ ...this.state, lease: this.nextLease(0) });
 			return this.state.lease;
 		}
 		const topic = this.state.topic ?? "";
