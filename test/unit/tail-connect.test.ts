@@ -54,7 +54,10 @@ describe("GET /v1/topics/{topic}/tail: connecting", () => {
 		expect(none.status).toBe(401);
 		const wrong = await exports.default.fetch(
 			new Request(`http://sundial.test/v1/topics/${topic}/tail`, {
-				headers: { upgrade: "websocket", "sec-websocket-protocol": `sundial.tail.v1, sundial.auth.${textToBase64Url("nope")}` },
+				headers: {
+					upgrade: "websocket",
+					"sec-websocket-protocol": `sundial.tail.v1, sundial.auth.${textToBase64Url("nope")}`,
+				},
 			}),
 		);
 		expect(wrong.status).toBe(401);

@@ -28,9 +28,7 @@ describe("the live tail of a 4-partition topic", () => {
 			topic,
 			ids.map((id, i) => ({ id, body: { secret: "body-never-in-events" }, delay: 0.05 * (i % 3) })),
 		);
-		const events = await tail.until((all) =>
-			ids.every((id) => ofMessage(all, id).some((e) => e.type === "delivered")),
-		);
+		const events = await tail.until((all) => ids.every((id) => ofMessage(all, id).some((e) => e.type === "delivered")));
 		for (const id of ids) {
 			const mine = ofMessage(events, id);
 			expect(
