@@ -94,6 +94,7 @@ export class Partition extends DurableObject<AppEnv> {
 			wakeBy,
 			keys: this.keys,
 			subs: () => this.subs.bySid,
+			tail: this.tail,
 		});
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(ctx.storage);

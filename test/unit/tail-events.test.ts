@@ -122,3 +122,41 @@ describe("the live tail of a 4-partition topic", () => {
 		expect(tail.events.filter((e) => e.type === "topic_deleted").length).toBeGreaterThanOrEqual(1);
 	});
 });
+
+describe("the live tail of pull consumers", () => {
+	it("sees a lease start an attempt, an ack deliver it, and a nack schedule it again or make it dead", async () => {
+		const topic = uniqueName("tailpull");
+		await partitionedTopic(topic, 4, { type: "pull", retry: { max_attempts: 2, backoff: "fixed", base: "1s" } });
+		const tail = await openTail(topic);
+		await publishBatch(topic, [
+			{ id: "acked", body: 1 },
+			{ id: "nacked", body: 2 },
+		]);
+		const base = `/v1/topics/${topic}/subscriptions/hook`;
+		const take = async () =>
+			(await json<{ messages: { id: string; receipt: string }[] }>("POST", `${base}/receive`, { max: 10 })).body
+				.messages;
+		const first = await take();
+		expect(first.map((m) => m.id).sort()).toEqual(["acked", "nacked"]);
+		const receipt = (id: string) => first.find((m) => m.id === id)?.receipt as string;
+		await json("POST", `${base}/ack`, { receipts: [receipt("acked")] });
+		await json("POST", `${base}/nack`, { receipts: [receipt("nacked")], delay: 0 });
+		const [again] = await take();
+		await json("POST", `${base}/nack`, { receipts: [again?.receipt] });
+		const events = await tail.until((all) => all.some((e) => e.type === "dead"));
+		expect(ofMessage(events, "acked").map((e) => e.type)).toEqual(["published", "attempt_started", "delivered"]);
+		const nacked = ofMessage(events, "nacked");
+		expect(nacked.map((e) => [e.type, e.attempt])).toEqual([
+			["published", null],
+			["attempt_started", 1],
+			["retry_scheduled", 1],
+			["attempt_started", 2],
+			["dead", 2],
+		]);
+		expect(nacked[1]?.lateness_ms).toBeGreaterThanOrEqual(0);
+		expect(nacked[2]).toMatchObject({ subscription: "hook", status: null, error: "nacked" });
+		expect(nacked[4]).toMatchObject({ error: "nacked" });
+		expect(JSON.stringify(events)).not.toContain(receipt("acked"));
+		tail.close();
+	});
+});
