@@ -66,7 +66,7 @@ export function tailRoutes(app: OpenAPIHono<HonoEnv>): void {
 			query: TailQuery,
 			responses: {
 				101: { description: "switching to a WebSocket; the first message is the `ready` event" },
-				...errors(400, 401, 404, 426, 429),
+				...errors(400, 401, 404, 426, 429, 503),
 			},
 		},
 		async (c, { params, query }) => {
