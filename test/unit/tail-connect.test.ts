@@ -9,6 +9,19 @@ import { feedOf, openTail, tailRequest } from "../tail";
 const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string } }).error;
 
 describe("GET /v1/topics/{topic}/tail: connecting", () => {
+	it("is in the OpenAPI document with its filters and its 101 and error answers", async () => {
+		const doc = (await (await exports.default.fetch(new Request("http://sundial.test/openapi.json"))).json()) as {
+			paths: Record<string, { get?: { parameters: { name: string; in: string }[]; responses: object } }>;
+		};
+		const get = doc.paths["/v1/topics/{topic}/tail"]?.get;
+		expect(get?.parameters.map((p) => `${p.in}:${p.name}`).sort()).toEqual([
+			"path:topic",
+			"query:subscription",
+			"query:types",
+		]);
+		expect(Object.keys(get?.responses ?? {}).sort()).toEqual(["101", "400", "401", "404", "426", "429", "503"]);
+	});
+
 	it("answers a plain GET with 426 in the JSON error shape, and names the upgrade", async () => {
 		const topic = uniqueName("tail426");
 		await partitionedTopic(topic, 1);
