@@ -227,10 +227,7 @@ export class Partition extends DurableObject<AppEnv> {
 	/** Deletes this partition and everything in it, alarm included (SQLite storage is dropped whole). */
 	async destroy(): Answer<{ deleted: boolean }> {
 		const existed = this.topic !== null;
-		if (existed && this.tail.listening()) {
-			this.tail.emit({ type: "topic_deleted", atMs: Date.now() });
-			this.tail.flush();
-		}
+		if (existed) this.tail.sendNow({ type: "topic_deleted", atMs: Date.now() });
 		await this.wipe();
 		return ok({ deleted: existed });
 	}

@@ -149,6 +149,19 @@ export class TailFeed {
 	}
 
 	/**
+	 * Sends one event at once, past the buffer (a batch on its way would leave it behind, and the
+	 * buffer is about to be wiped); never awaited, a failure is only logged.
+	 */
+	sendNow(record: TailRecord): void {
+		if (!this.listening()) return;
+		try {
+			this.send([record]).catch((error: unknown) => console.error("sundial: tail event not forwarded", error));
+		} catch (error) {
+			console.error("sundial: tail event not forwarded", error);
+		}
+	}
+
+	/**
 	 * Sends what is buffered, unless a send is on its way (its answer sends the rest): one RPC at a
 	 * time per partition, so events reach the hub in the order they happened. Never awaited.
 	 */
