@@ -12,7 +12,7 @@ export interface ErrorBody {
 }
 
 /** Status codes Sundial answers errors with. */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 412 | 413 | 415 | 422 | 429 | 500 | 501 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 412 | 413 | 415 | 422 | 426 | 429 | 500 | 501 | 503;
 
 /** The one application error: carries the HTTP status, a stable code and optional field issues. */
 export class AppError extends Error {

@@ -6,6 +6,7 @@ import { createApp } from "./http/app";
 export { PublishEntrypoint } from "./entrypoint";
 export { RegistryObject } from "./registry/object";
 export { ScheduleObject } from "./schedule/object";
+export { TailHub } from "./tail/hub";
 export { TokenObject } from "./tokens/object";
 export { TopicObject } from "./topic/object";
 

@@ -10,6 +10,7 @@ import { pullRoutes } from "./routes/pull";
 import { scheduleRoutes } from "./routes/schedules";
 import { steeringRoutes } from "./routes/steering";
 import { subscriptionRoutes } from "./routes/subscriptions";
+import { tailRoutes } from "./routes/tail";
 import { tokenRoutes } from "./routes/tokens";
 import { topicRoutes } from "./routes/topics";
 import type { HonoEnv } from "./types";
@@ -48,6 +49,7 @@ export function createApp(): OpenAPIHono<HonoEnv> {
 	pullRoutes(app);
 	scheduleRoutes(app);
 	tokenRoutes(app);
+	tailRoutes(app);
 	qstashRoutes(app);
 
 	app.get("/health", (c) => c.json({ ok: true }));

@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { textFromBase64Url } from "../base64";
 import { getConfig } from "../config";
 import { AppError } from "../errors";
 import { principalOf, TOKEN_PREFIX } from "../tokens/client";
@@ -24,10 +25,38 @@ async function digestOfExpected(token: string): Promise<ArrayBuffer> {
 }
 
 /**
+ * A WebSocket client that cannot set headers (a browser) sends its token as one of the subprotocols
+ * it offers: this prefix, then the token in base64url (subprotocols allow only a few characters).
+ */
+export const AUTH_PROTOCOL_PREFIX = "sundial.auth.";
+
+/** The subprotocols a WebSocket upgrade offers (`Sec-WebSocket-Protocol`, comma-separated). */
+export function offeredProtocols(header: string | undefined): string[] {
+	return (header ?? "")
+		.split(",")
+		.map((p) => p.trim())
+		.filter((p) => p !== "");
+}
+
+/** The token a WebSocket upgrade carries in its subprotocols, or null (not an upgrade, none, or malformed). */
+function protocolToken(upgrade: string | undefined, protocols: string | undefined): string | null {
+	if (upgrade?.toLowerCase() !== "websocket") return null;
+	const offered = offeredProtocols(protocols).find((p) => p.startsWith(AUTH_PROTOCOL_PREFIX));
+	if (!offered) return null;
+	try {
+		return textFromBase64Url(offered.slice(AUTH_PROTOCOL_PREFIX.length)) || null;
+	} catch {
+		return null;
+	}
+}
+
+/**
  * Bearer auth for `/v1` and `/v2`: the admin token (`SUNDIAL_TOKEN`, compared in constant time, both
  * sides hashed to the same length first), or a scoped token (`sdl_…`, looked up by its SHA-256;
  * README "Tokens"). Sets the request's principal; each route then checks its scope (`authorize`).
- * No configured admin token refuses every request (fail closed). No token is ever logged.
+ * No configured admin token refuses every request (fail closed). No token is ever logged. A
+ * WebSocket upgrade may carry the token as a subprotocol instead (AUTH_PROTOCOL_PREFIX); the header
+ * wins when both are sent.
  */
 export function bearerAuth(): MiddlewareHandler<HonoEnv> {
 	return async function sundialBearerAuth(c, next) {
@@ -39,13 +68,15 @@ export function bearerAuth(): MiddlewareHandler<HonoEnv> {
 				"no API token is configured: set SUNDIAL_TOKEN (wrangler secret put SUNDIAL_TOKEN)",
 			);
 		}
-		const header = c.req.header("authorization") ?? "";
-		const match = /^Bearer\s+(.+)$/i.exec(header.trim());
-		if (!match) {
+		const header = c.req.header("authorization");
+		const token =
+			header === undefined
+				? protocolToken(c.req.header("upgrade"), c.req.header("sec-websocket-protocol"))
+				: (/^Bearer\s+(.+)$/i.exec(header.trim())?.[1]?.trim() ?? null);
+		if (token === null) {
 			c.header("www-authenticate", 'Bearer realm="sundial"');
 			throw new AppError(401, "unauthorized", "missing bearer token: send Authorization: Bearer <token>");
 		}
-		const token = (match[1] as string).trim();
 		const wanted = expectedDigest?.token === expected ? expectedDigest.digest : await digestOfExpected(expected);
 		const given = await digest(token);
 		if (crypto.subtle.timingSafeEqual(given, wanted)) {

@@ -23,6 +23,9 @@ const ERROR_TEXT: Record<number, string> = {
 	409: "conflict with the current state",
 	413: "over a documented size limit",
 	415: "request body is not JSON",
+	426: "not a WebSocket request: this route upgrades",
+	429: "over a documented limit of concurrent use",
+	503: "a topic's object did not answer; retry",
 };
 
 /** `?limit=&cursor=` of paginated lists. */

@@ -22,7 +22,7 @@ export async function qstashTask(
 	d: QstashDelivery,
 ): Promise<AttemptRecord> {
 	const o = d.options;
-	const ids = { mid: d.mid, sid: d.sid, lease: d.lease };
+	const ids = { mid: d.mid, sid: d.sid, lease: d.lease, messageId: d.messageId, attempt: d.attempt };
 	const url = o.url ?? sub.config.url;
 	if (!url) return { kind: "dead", ...ids, status: null, error: "no destination url" };
 	const body = o.bodyBase64 ? fromBase64(d.body) : new TextEncoder().encode(d.body);
@@ -123,7 +123,7 @@ function sourceOf(
 function judgeQstash(
 	d: QstashDelivery,
 	result: FetchOutcome,
-	ids: { mid: number; sid: number; lease: number },
+	ids: { mid: number; sid: number; lease: number; messageId: string; attempt: number },
 	nowMs: number,
 ): AttemptRecord {
 	const o = d.options;

@@ -11,6 +11,7 @@ import {
 import { sendWebhook } from "../delivery/webhook";
 import { leaseExpiredCallbacks, qstashTask } from "./dispatch-qstash";
 import type { AttemptRecord, ClaimedDelivery, SubscriptionRow, TopicStore } from "./store";
+import type { TailFeed } from "./tail-feed";
 import type { CallbackSink } from "./types";
 
 /** Deliveries claimed per round: small enough to keep lateness low, big enough to batch SQL. */
@@ -88,6 +89,8 @@ export interface DispatchDeps {
 	callbacks?: CallbackSink;
 	/** Gets the run's wake-up (a publish calls it: something may be due sooner), then null when the run ends. */
 	onWake?: (wake: (() => void) | null) => void;
+	/** The live tail: told of attempts only while someone listens; sent a batch after every round. */
+	tail?: TailFeed;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -97,8 +100,14 @@ export function pushLeaseMs(sub: SubscriptionRow | undefined): number {
 	return (sub?.config.timeoutMs ?? 30_000) + LEASE_GRACE_MS;
 }
 
-type Key = { mid: number; sid: number; lease: number };
-const keyOf = (d: ClaimedDelivery): Key => ({ mid: d.mid, sid: d.sid, lease: d.lease });
+type Key = { mid: number; sid: number; lease: number; messageId: string; attempt: number };
+const keyOf = (d: ClaimedDelivery): Key => ({
+	mid: d.mid,
+	sid: d.sid,
+	lease: d.lease,
+	messageId: d.messageId,
+	attempt: d.attempt,
+});
 
 /** Applies the one classification and the retry policy to an attempt's result. */
 function judge(sub: SubscriptionRow, d: ClaimedDelivery, result: Parameters<typeof classify>[0]): AttemptRecord {
@@ -136,6 +145,8 @@ async function webhookTask(deps: DispatchDeps, sub: SubscriptionRow, d: ClaimedD
 /** One request to make: not before `dueAtMs`. */
 interface Task {
 	dueAtMs: number;
+	/** The deliveries it attempts (one, or a queue batch's). */
+	claims: readonly ClaimedDelivery[];
 	run: () => Promise<AttemptRecord[]>;
 }
 
@@ -153,12 +164,13 @@ function tasksFor(deps: DispatchDeps, subs: Map<number, SubscriptionRow>, batch:
 		if (options?.kind === "qstash" && sub.config.type === "webhook") {
 			tasks.push({
 				dueAtMs: d.dueAtMs,
+				claims: [d],
 				run: async () => [await qstashTask(deps.qstashKey, deps.topicName, sub, { ...d, options })],
 			});
 			continue;
 		}
 		if (sub.config.type === "webhook") {
-			tasks.push({ dueAtMs: d.dueAtMs, run: () => webhookTask(deps, sub, d) });
+			tasks.push({ dueAtMs: d.dueAtMs, claims: [d], run: () => webhookTask(deps, sub, d) });
 			continue;
 		}
 		const message = queueDelivery({ ...d, topic: deps.topicName, subscription: sub.name });
@@ -176,6 +188,7 @@ function tasksFor(deps: DispatchDeps, subs: Map<number, SubscriptionRow>, batch:
 		for (const chunk of chunkForQueue(items, (i) => queueBytes(i.message))) {
 			tasks.push({
 				dueAtMs: Math.max(...chunk.map((i) => i.d.dueAtMs)),
+				claims: chunk.map((i) => i.d),
 				run: async () => {
 					const result = isQueueBinding(binding)
 						? await sendToQueue(
@@ -234,8 +247,9 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 		const subs = deps.subscriptions();
 		let leaseEndMs = nowMs;
 		const recorded = outcomes.splice(0);
+		const tail = deps.tail?.listening(nowMs) ? deps.tail : undefined;
 		const batch = deps.store.transaction(() => {
-			deps.store.recordAttempts(recorded, nowMs, deps.callbacks);
+			deps.store.recordAttempts(recorded, nowMs, deps.callbacks, tail && ((r) => tail.recorded(r, nowMs)));
 			deps.flow?.settle(recorded, nowMs);
 			deps.store.expireLeases(
 				nowMs,
@@ -252,6 +266,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 					return sub.config.type === "pull" ? afterFailureAt(sub, used, nowMs) : nowMs;
 				},
 				(dead) => deps.callbacks?.write(leaseExpiredCallbacks(deps.store, dead, subs, deps.topicName, nowMs), nowMs),
+				tail && ((e) => tail.leaseExpired(e, nowMs)),
 			);
 			const dueBy = nowMs + CLAIM_AHEAD_MS;
 			const limit = Math.min(CLAIM_BATCH, deps.maxDeliveries - attempts);
@@ -264,6 +279,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 			return deps.store.claimDue(dueBy, limit, leaseUntil, nowMs);
 		});
 		nextCache = null;
+		deps.tail?.flush();
 		// Wakes waiting pull consumers: this round may have ended leases or recorded nacks.
 		await deps.afterRound?.();
 		if (batch.length === 0) return false;
@@ -298,8 +314,14 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 				}
 				ready.shift();
 				running++;
+				// The live tail hears of the attempt only if someone listens as it starts (one check otherwise).
+				const tail = deps.tail?.listening() ? deps.tail : null;
+				const startedMs = tail ? Date.now() : 0;
+				tail?.attemptsStarted(head.claims, startedMs);
 				try {
-					outcomes.push(...(await head.run()));
+					const records = await head.run();
+					outcomes.push(...records);
+					tail?.attemptsEnded(head.claims, records, startedMs);
 				} finally {
 					running--;
 					wake();
@@ -339,11 +361,13 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 	if (outcomes.length > 0) {
 		const doneMs = Date.now();
 		const recorded = outcomes.splice(0);
+		const tail = deps.tail?.listening(doneMs) ? deps.tail : undefined;
 		deps.store.transaction(() => {
-			deps.store.recordAttempts(recorded, doneMs, deps.callbacks);
+			deps.store.recordAttempts(recorded, doneMs, deps.callbacks, tail && ((r) => tail.recorded(r, doneMs)));
 			deps.flow?.settle(recorded, doneMs);
 		});
 	}
+	deps.tail?.flush();
 	const failed = settled.find((r) => r.status === "rejected");
 	if (failed) throw failed.reason;
 	return attempts;

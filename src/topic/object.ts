@@ -7,6 +7,7 @@ import { type Answer, Partition } from "./partition";
 import type { PulledMessage } from "./pull";
 import { type QstashFilter, type QstashPage, scanDead, scanEvents, scanPending } from "./qstash-scan";
 import type { PutSubscriptionResult } from "./subscriptions";
+import type { TailLease } from "./tail-events";
 import type {
 	DeadView,
 	KeyLimitsView,
@@ -119,7 +120,31 @@ export class TopicObject extends Partition {
 				this.wakeDispatcher?.();
 			}
 			if (this.pull.waiting && earliestMs <= Date.now()) await this.pull.wake(this.subs.bySid);
+			if (this.tail.listening()) this.tailPublished(messages, outcomes);
 			return ok(outcomes);
+		});
+	}
+
+	private tailPublished(messages: NewMessage[], outcomes: PublishOutcome[]): void {
+		const atMs = Date.now();
+		outcomes.forEach((o, i) => {
+			if (o.duplicate || o.conflict) return;
+			this.tail.emit({
+				type: "published",
+				atMs,
+				messageId: o.id,
+				deliverAtMs: o.deliverAtMs,
+				key: messages[i]?.key ?? null,
+			});
+		});
+		this.tail.flush();
+	}
+
+	/** The hub's decision: until when this partition has tail listeners (tail-feed.ts); answers the lease it holds. */
+	tailListen(route: Route, lease: TailLease): Answer<TailLease> {
+		return this.guarded(route, () => {
+			this.tail.listen(lease);
+			return ok(this.tail.currentLease());
 		});
 	}
 

@@ -18,6 +18,7 @@ import { TopicStore } from "./store";
 import { AdminStore } from "./store-admin";
 import { FlowStore } from "./store-flow";
 import { Subscriptions } from "./subscriptions";
+import { TailFeed } from "./tail-feed";
 import { type Route, STALE_ROUTE, type TopicConfig, type TopicView } from "./types";
 
 export type { PartitionSetup };
@@ -45,6 +46,8 @@ export class Partition extends DurableObject<AppEnv> {
 	protected readonly keys: KeyLimits;
 	/** `/v2` callbacks of this partition's attempts, on their way to the system topic. */
 	protected readonly callbacks: CallbackOutbox;
+	/** The live tail: events go to the topic's hub while it has listeners (tail-feed.ts). */
+	protected readonly tail: TailFeed;
 	/** Wakes the running alarm's idle senders (null: no run): something may be due sooner. */
 	protected wakeDispatcher: (() => void) | null = null;
 	protected topic: TopicConfig | null = null;
@@ -60,6 +63,15 @@ export class Partition extends DurableObject<AppEnv> {
 		this.claims = new IdClaims(ctx.storage.sql);
 		this.keys = new KeyLimits(ctx.storage.sql);
 		this.callbacks = new CallbackOutbox(ctx.storage.sql, () => this.topic);
+		this.tail = new TailFeed(
+			ctx.storage.kv,
+			(events) => {
+				const topic = this.topic;
+				if (!topic) return Promise.reject(new Error("no topic here"));
+				return this.env.TAIL_HUB.getByName(topic.name).deliver(topic.partition, events);
+			},
+			(sid) => this.subs.bySid.get(sid)?.name,
+		);
 		this.flowStore = new FlowStore(ctx.storage.sql);
 		this.flow = new FlowControl(
 			this.flowStore,
@@ -82,6 +94,7 @@ export class Partition extends DurableObject<AppEnv> {
 			wakeBy,
 			keys: this.keys,
 			subs: () => this.subs.bySid,
+			tail: this.tail,
 		});
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(ctx.storage);
@@ -153,6 +166,7 @@ export class Partition extends DurableObject<AppEnv> {
 					onWake: (wake) => {
 						this.wakeDispatcher = wake;
 					},
+					tail: this.tail,
 				});
 				moreWork = await this.callbacks.forward(this.env, Date.now());
 				moreWork = (await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now)) || moreWork;
@@ -213,6 +227,7 @@ export class Partition extends DurableObject<AppEnv> {
 	/** Deletes this partition and everything in it, alarm included (SQLite storage is dropped whole). */
 	async destroy(): Answer<{ deleted: boolean }> {
 		const existed = this.topic !== null;
+		if (existed) this.tail.sendNow({ type: "topic_deleted", atMs: Date.now() });
 		await this.wipe();
 		return ok({ deleted: existed });
 	}
@@ -224,6 +239,7 @@ export class Partition extends DurableObject<AppEnv> {
 		this.load();
 		this.pull.reset();
 		this.keys.reset();
+		this.tail.reset();
 		this.alarmClock.forget();
 	}
 }

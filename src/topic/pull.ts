@@ -4,6 +4,7 @@ import { AppError, fail, NotFound, ok, type Result } from "../errors";
 import type { KeyLimits } from "./key-limits";
 import type { SubscriptionRow, TopicStore } from "./store";
 import { type LeasedRow, PullStore } from "./store-pull";
+import type { TailFeed } from "./tail-feed";
 
 /** A message as a pull consumer receives it. */
 export interface PulledMessage {
@@ -41,6 +42,8 @@ export interface PullDeps {
 	keys: KeyLimits;
 	/** The topic's subscriptions by sid. */
 	subs: () => Map<number, SubscriptionRow>;
+	/** The live tail: a lease starts an attempt; an ack or nack settles it. */
+	tail?: TailFeed;
 }
 
 /**
@@ -108,6 +111,10 @@ export class PullConsumers {
 			if (gate) this.deps.keys.recordStarts(leased, nowMs);
 			return leased;
 		});
+		if (rows.length > 0 && this.deps.tail?.listening(nowMs)) {
+			this.deps.tail.attemptsStarted(rows, nowMs);
+			this.deps.tail.flush();
+		}
 		if (rows.length > 0) await this.deps.wakeBy(nowMs + visibilityMs);
 		return rows;
 	}
@@ -215,8 +222,30 @@ export class PullConsumers {
 	}
 
 	/** Acks receipts; each is true only if it names the current lease. */
-	ack(name: string, receipts: string[]): Promise<Result<Record<string, boolean>>> {
-		return this.settle(name, receipts, (sid, c, nowMs) => this.pull.ack(sid, c.mid, c.lease, nowMs));
+	async ack(name: string, receipts: string[]): Promise<Result<Record<string, boolean>>> {
+		const tail = this.deps.tail?.listening() ? this.deps.tail : null;
+		const result = await this.settle(name, receipts, (sid, c, nowMs) => {
+			const acked = this.pull.ack(sid, c.mid, c.lease, nowMs);
+			if (acked && tail) this.tailSettled(tail, sid, c, { kind: "delivered", status: null, atMs: nowMs }, nowMs);
+			return acked;
+		});
+		tail?.flush();
+		return result;
+	}
+
+	/** Tells the live tail a lease was settled (its id and attempt read only now, while someone listens). */
+	private tailSettled(
+		tail: TailFeed,
+		sid: number,
+		c: ReceiptClaim,
+		outcome:
+			| { kind: "delivered"; status: null; atMs: number }
+			| { kind: "retry"; status: null; error: string; nextAtMs: number }
+			| { kind: "dead"; status: null; error: string },
+		nowMs: number,
+	): void {
+		const ref = this.pull.leaseRef(sid, c.mid, c.lease);
+		if (ref) tail.recorded({ ...outcome, mid: c.mid, sid, lease: c.lease, ...ref }, nowMs);
 	}
 
 	/** Gives leases back uncounted, due now (a receive over several partitions leased too many). */
@@ -257,6 +286,7 @@ export class PullConsumers {
 		const unique = [...new Set(receipts)];
 		const claims = await this.readAll(sub.sid, unique);
 		const nowMs = Date.now();
+		const tail = this.deps.tail?.listening(nowMs) ? this.deps.tail : null;
 		let earliest = Number.POSITIVE_INFINITY;
 		const results = this.deps.store.transaction(() =>
 			Object.fromEntries(
@@ -268,10 +298,19 @@ export class PullConsumers {
 					const next = afterFailure(sub.config.retry, attempts, delayMs, nowMs);
 					const atMs = next.kind === "retry" ? (delayMs !== null ? nowMs + delayMs : next.atMs) : null;
 					if (atMs !== null) earliest = Math.min(earliest, atMs);
-					return [r, this.pull.release(sub.sid, c.mid, c.lease, atMs, "nacked", nowMs)];
+					const released = this.pull.release(sub.sid, c.mid, c.lease, atMs, "nacked", nowMs);
+					if (released && tail) {
+						const outcome =
+							atMs === null
+								? { kind: "dead" as const, status: null, error: "nacked" }
+								: { kind: "retry" as const, status: null, error: "nacked", nextAtMs: atMs };
+						this.tailSettled(tail, sub.sid, c, outcome, nowMs);
+					}
+					return [r, released];
 				}),
 			),
 		);
+		tail?.flush();
 		if (earliest !== Number.POSITIVE_INFINITY && this.waiting) await this.deps.wakeBy(earliest);
 		return ok(results);
 	}

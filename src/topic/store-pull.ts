@@ -91,6 +91,17 @@ export class PullStore {
 		);
 	}
 
+	/** The message id and attempt of a lease (current or just settled), for the live tail. */
+	leaseRef(sid: number, mid: number, lease: number): { messageId: string; attempt: number } | null {
+		const row = this.rows<{ id: string; attempts: number }>(
+			"SELECT m.id, d.attempts FROM deliveries d JOIN messages m ON m.mid = d.mid WHERE d.mid = ? AND d.sid = ? AND d.lease = ?",
+			mid,
+			sid,
+			lease,
+		)[0];
+		return row ? { messageId: row.id, attempt: row.attempts } : null;
+	}
+
 	/** Acks a live lease: delivered. */
 	ack(sid: number, mid: number, lease: number, nowMs: number): boolean {
 		return (

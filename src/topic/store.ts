@@ -47,11 +47,22 @@ export type AttemptRecord = (
 			response?: string | null;
 	  }
 ) & {
+	/** The message's id and the attempt's number (1-based), for the live tail (tail-feed.ts). */
+	messageId: string;
+	attempt: number;
 	/** `/v2` callbacks this attempt triggers: written with the record, in its transaction, or not at all. */
 	callbacks?: CallbackDraft[];
 };
 
 type Row = Record<string, SqlStorageValue>;
+
+/** A lease that ended without an outcome: scheduled again at `nextAtMs`, or dead (null). */
+export interface ExpiredLease {
+	sid: number;
+	messageId: string;
+	attempts: number;
+	nextAtMs: number | null;
+}
 
 /** A message's columns a `/v2` callback reports. */
 export interface CallbackSourceRow extends Row {
@@ -187,19 +198,21 @@ export class TopicStore {
 
 	/**
 	 * Ends up to `limit` leases that expired by `nowMs`: each goes back to scheduled at
-	 * `retryAtMs(sid, attempts)`, or dead when that returns null (attempts used up).
+	 * `retryAtMs(sid, attempts)`, or dead when that returns null (attempts used up). `onExpired`
+	 * hears of each (the live tail, only while someone listens).
 	 */
 	expireLeases(
 		nowMs: number,
 		limit: number,
 		retryAtMs: (sid: number, attempts: number, qstashRetries: number | null) => number | null,
 		onDead?: (dead: { mid: number; sid: number; attempts: number }[]) => void,
+		onExpired?: (e: ExpiredLease) => void,
 	): number {
-		const expired = this.rows<{ mid: number; sid: number; attempts: number; retries: number | null }>(
+		const expired = this.rows<{ mid: number; sid: number; attempts: number; retries: number | null; id: string }>(
 			// Through deliveries_by_sub (sid, state, next_at_ms): only expired leases are read, however many
 			// scheduled deliveries are due (deliveries_pending would walk all of those first). A `/v2`
 			// message's own retries (`Upstash-Retries`) come along: they bound its attempts, not the subscription's.
-			`SELECT d.mid, d.sid, d.attempts, m.options ->> '$.retries' AS retries
+			`SELECT d.mid, d.sid, d.attempts, m.options ->> '$.retries' AS retries, m.id
 			 FROM deliveries d JOIN messages m ON m.mid = d.mid
 			 WHERE d.sid IN (SELECT sid FROM subscriptions) AND d.state = 'in_flight' AND d.next_at_ms <= ? LIMIT ?`,
 			nowMs,
@@ -208,6 +221,7 @@ export class TopicStore {
 		const dead: { mid: number; sid: number; attempts: number }[] = [];
 		for (const e of expired) {
 			const at = retryAtMs(e.sid, e.attempts, e.retries);
+			onExpired?.({ sid: e.sid, messageId: e.id, attempts: e.attempts, nextAtMs: at });
 			if (at === null) {
 				dead.push({ mid: e.mid, sid: e.sid, attempts: e.attempts });
 				this.sql.exec(
@@ -267,9 +281,15 @@ export class TopicStore {
 	 * Records attempts' outcomes, a few statements per batch instead of one per attempt. Each is
 	 * skipped when its delivery moved on meanwhile (cancelled, rescheduled, re-leased); returns how
 	 * many were recorded. The callbacks of the records that were recorded go to `callbacks` (in the
-	 * caller's transaction, so a callback exists if and only if its attempt's outcome does).
+	 * caller's transaction, so a callback exists if and only if its attempt's outcome does), and
+	 * each recorded record to `onRecorded` (the live tail, only while someone listens).
 	 */
-	recordAttempts(records: readonly AttemptRecord[], nowMs: number, callbacks?: CallbackSink): number {
+	recordAttempts(
+		records: readonly AttemptRecord[],
+		nowMs: number,
+		callbacks?: CallbackSink,
+		onRecorded?: (r: AttemptRecord) => void,
+	): number {
 		const delivered: SqlStorageValue[][] = [];
 		const retry: SqlStorageValue[][] = [];
 		const dead: SqlStorageValue[][] = [];
@@ -305,6 +325,7 @@ export class TopicStore {
 			if (!callbacks) throw new Error("attempts with callbacks recorded without a callback outbox");
 			callbacks.write(drafts, nowMs);
 		}
+		if (onRecorded) for (const r of records) if (applied.has(`${r.mid}:${r.sid}:${r.lease}`)) onRecorded(r);
 		return applied.size;
 	}
 

@@ -290,7 +290,12 @@ describe("schema", () => {
 	// Outcomes and claims are written a batch per statement (UPDATE … FROM VALUES); each row must be
 	// found by its primary key, never by scanning deliveries.
 	it("records a batch of outcomes by primary key lookups", async () => {
-		const record = { kind: "delivered" as const, mid: 1, sid: 1, lease: 1, status: 200, atMs: 0 };
+		const record = {
+			kind: "delivered" as const,
+			...{ mid: 1, sid: 1, lease: 1, messageId: "m1", attempt: 1 },
+			status: 200,
+			atMs: 0,
+		};
 		const captured = capturedSql((store) => store.recordAttempts([record, { ...record, mid: 2 }], 0));
 		expect(captured.query).toMatch(/FROM \(VALUES \(\?, \?, \?, \?, \?\), \(\?, \?, \?, \?, \?\)\)/);
 		const plan = await queryPlan(captured);

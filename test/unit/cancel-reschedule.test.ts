@@ -25,9 +25,9 @@ type ErrorBody = { error: { code: string; issues?: { path: string }[] } };
 function claimDirectly(topic: string) {
 	return runInDurableObject(stubOf(topic), (_i, state) =>
 		state.storage.sql
-			.exec<{ mid: number; sid: number; lease: number }>(
+			.exec<{ mid: number; sid: number; lease: number; messageId: string; attempt: number }>(
 				`UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, lease = lease + 1, next_at_ms = ?
-				 RETURNING mid, sid, lease`,
+				 RETURNING mid, sid, lease, (SELECT id FROM messages m WHERE m.mid = deliveries.mid) AS messageId, attempts AS attempt`,
 				Date.now() + 30_000,
 			)
 			.one(),

@@ -40,6 +40,8 @@ describe("/v2 callbacks are written with the attempt's outcome, never lost or do
 				mid: claim.mid,
 				sid: claim.sid,
 				lease,
+				messageId: claim.messageId,
+				attempt: claim.attempt,
 				status: 200,
 				atMs: Date.now(),
 				callbacks: [draftTo(cbPath)],

@@ -5,12 +5,14 @@ import { TopicKeys } from "./keys";
 import { TopicMessages } from "./messages";
 import { TopicPull } from "./pull";
 import { TopicQstash } from "./qstash";
+import { TopicTail } from "./tail";
 
 export type { SubscriptionWrite, TopicInput } from "./admin";
 export type { DeadPosition, ListFilter, MessagePosition, PublishResult } from "./messages";
 export type { ReceiveRequest } from "./pull";
 export type { PartitionPage } from "./qstash";
 export { MAX_PARTITIONS } from "./routing";
+export type { ListenResult } from "./tail";
 
 /**
  * The one door to a topic's Durable Objects (README "Partitions"): everything the Worker does with
@@ -27,6 +29,8 @@ export interface TopicClient {
 	qstash: TopicQstash;
 	/** Limits of message keys (and `/v2` queues). */
 	keys: TopicKeys;
+	/** The live tail's leases on the partitions. */
+	tail: TopicTail;
 }
 
 /** The client for one topic. Cheap: build one per request. */
@@ -38,5 +42,6 @@ export function topicClient(env: AppEnv, topic: string): TopicClient {
 		pull: new TopicPull(door),
 		qstash: new TopicQstash(door),
 		keys: new TopicKeys(door),
+		tail: new TopicTail(door),
 	};
 }
