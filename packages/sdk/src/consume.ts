@@ -26,8 +26,13 @@ export type MessageHandler = (message: PulledMessage, context: HandlerContext) =
 export interface ConsumeOptions {
 	/** Handlers running at once. @default 1 */
 	concurrency?: number;
-	/** Stops the consumer: no new receives; running handlers finish and are acked, then it resolves. */
+	/**
+	 * Stops the consumer: no new receives; handlers of messages already received (running or
+	 * prefetched) finish and are acked, then it resolves.
+	 */
 	signal?: AbortSignal;
+	/** Messages received ahead of free handler slots (their leases are kept too), so a slot rarely waits for a receive. @default concurrency */
+	prefetch?: number;
 	/** Lease asked for on each receive and each extension; leases are extended every half of it. @default "30s" */
 	visibilityTimeout?: Duration;
 	/** Long poll of each receive (≤ 20 s). @default "20s" */
@@ -76,14 +81,16 @@ export async function consume(
 	const onStop = () => polls.abort(stop?.reason);
 	stop?.addEventListener("abort", onStop, { once: true });
 
+	const prefetch = Math.max(0, Math.floor(options.prefetch ?? concurrency));
 	const settle = new Settler(pull, ref, options.nackDelay, report);
+	const buffer: { message: PulledMessage; lease: LeaseKeeper }[] = [];
 	const running = new Set<Promise<void>>();
 	const summary: ConsumeSummary = { handled: 0, failed: 0 };
+	let wake: (() => void) | undefined;
 	let fatal: unknown;
 	let failures = 0;
 
-	const run = async (message: PulledMessage) => {
-		const lease = new LeaseKeeper(pull, ref, message, visibility, extendEveryMs, report);
+	const run = async (message: PulledMessage, lease: LeaseKeeper) => {
 		try {
 			await handler(message, { signal: lease.lost.signal });
 			summary.handled++;
@@ -96,11 +103,27 @@ export async function consume(
 			lease.stop();
 		}
 	};
+	// Starts buffered messages while slots are free.
+	const pump = () => {
+		while (running.size < concurrency && buffer.length > 0) {
+			const next = buffer.shift() as (typeof buffer)[number];
+			const task = run(next.message, next.lease).finally(() => {
+				running.delete(task);
+				pump();
+				wake?.();
+			});
+			running.add(task);
+		}
+	};
 
 	try {
 		while (!stop?.aborted) {
-			if (running.size >= concurrency) {
-				await Promise.race(running);
+			const room = concurrency + prefetch - running.size - buffer.length;
+			// Receive when half the room is free (or nothing waits): fewer, fuller receives.
+			if (room <= 0 || (buffer.length > 0 && room < Math.ceil((concurrency + prefetch) / 2))) {
+				await new Promise<void>((resolve) => {
+					wake = resolve;
+				});
 				continue;
 			}
 			let messages: PulledMessage[];
@@ -108,11 +131,7 @@ export async function consume(
 				messages = await pull.receive(
 					ref.topic,
 					ref.subscription,
-					{
-						max: Math.min(100, concurrency - running.size),
-						wait: options.wait ?? "20s",
-						visibility_timeout: visibility,
-					},
+					{ max: Math.min(100, room), wait: options.wait ?? "20s", visibility_timeout: visibility },
 					{ signal: polls.signal },
 				);
 				failures = 0;
@@ -129,13 +148,13 @@ export async function consume(
 			}
 			// Messages already leased are handled even when a stop came meanwhile: they are ours.
 			for (const message of messages) {
-				const task = run(message).finally(() => running.delete(task));
-				running.add(task);
+				buffer.push({ message, lease: new LeaseKeeper(pull, ref, message, visibility, extendEveryMs, report) });
 			}
+			pump();
 		}
 	} finally {
 		stop?.removeEventListener("abort", onStop);
-		await Promise.all(running);
+		while (running.size > 0) await Promise.all(running);
 		await settle.drain();
 	}
 	if (fatal !== undefined) throw fatal;

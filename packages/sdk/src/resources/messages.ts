@@ -43,8 +43,8 @@ export class Messages {
 	 * published before (nothing is scheduled twice). With an `id` the call is retried on network
 	 * errors and 429/503 (a repeat is a duplicate); without one it is sent once.
 	 */
-	publish(topic: string, message: PublishInput, options: { signal?: AbortSignal } = {}): Promise<PublishResult> {
-		return this.transport.call("post", "/v1/topics/{topic}/messages", {
+	async publish(topic: string, message: PublishInput, options: { signal?: AbortSignal } = {}): Promise<PublishResult> {
+		return await this.transport.call("post", "/v1/topics/{topic}/messages", {
 			params: { topic },
 			body: toWire(message, ""),
 			idempotent: message.id !== undefined,
@@ -149,7 +149,7 @@ export class Messages {
 	}
 
 	/** Moves the message's scheduled deliveries to a new due time → `{id, deliver_at, scheduled}`. */
-	reschedule(topic: string, id: string, when: RescheduleInput): Promise<RescheduleResult> {
+	async reschedule(topic: string, id: string, when: RescheduleInput): Promise<RescheduleResult> {
 		const body =
 			when.deliver_at !== undefined ? { deliver_at: instant(when.deliver_at, "deliver_at") } : { delay: when.delay };
 		return this.transport.call("post", "/v1/topics/{topic}/messages/{id}/reschedule", {
