@@ -48,11 +48,11 @@ export function subsCommand(): Command {
 		.action(
 			action(async ({ client, out, options }, topic: string, name: string) => {
 				const s = await client.subscriptions.upsert(topic, name, subscriptionConfig(options));
+				const { secret, ...rest } = s;
 				out.result(s, () =>
-					[
-						fields({ ...s, secret: undefined }),
-						...(s.secret ? [`secret:  ${s.secret}   (shown once: store it to verify deliveries)`] : []),
-					].join("\n"),
+					[fields(rest), ...(secret ? [`secret:  ${secret}   (shown once: store it to verify deliveries)`] : [])].join(
+						"\n",
+					),
 				);
 			}),
 		);
