@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseRetryAfterMs, retryDelayMs, retryPolicy } from "../../packages/sdk/src/backoff.js";
 import { parseDurationMs as sdkDurationMs } from "../../packages/sdk/src/time.js";
+import { anySignal } from "../../packages/sdk/src/transport.js";
 import { parseDurationMs as workerDurationMs } from "../../src/time";
 
 describe("sundial-sdk rules", () => {
@@ -32,5 +33,28 @@ describe("sundial-sdk rules", () => {
 		expect(parseRetryAfterMs("Tue, 01 Dec 2026 08:00:00 GMT", nowMs)).toBe(0);
 		expect(parseRetryAfterMs(null, nowMs)).toBeUndefined();
 		expect(parseRetryAfterMs("soon", nowMs)).toBeUndefined();
+	});
+});
+
+describe("sundial-sdk signals where AbortSignal.any is missing (Node 20.0–20.2, older browsers)", () => {
+	it("aborts with the first source's reason, and stops listening once released", () => {
+		const a = new AbortController();
+		const b = new AbortController();
+		const { signal, release } = anySignal([a.signal, b.signal], null);
+		expect(signal.aborted).toBe(false);
+		b.abort("b first");
+		expect(signal.aborted).toBe(true);
+		expect(signal.reason).toBe("b first");
+
+		const c = new AbortController();
+		const second = anySignal([c.signal], null);
+		second.release();
+		c.abort("late");
+		expect(second.signal.aborted).toBe(false);
+		release();
+	});
+
+	it("is aborted at once when a source already is", () => {
+		expect(anySignal([AbortSignal.abort("done")], null).signal.reason).toBe("done");
 	});
 });

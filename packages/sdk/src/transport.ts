@@ -96,7 +96,23 @@ export class Transport {
 	): Promise<unknown> {
 		this.config.onRequest?.(route);
 		const timeout = AbortSignal.timeout(this.config.timeoutMs + (args.extraTimeoutMs ?? 0));
-		const signal = args.signal ? AbortSignal.any([timeout, args.signal]) : timeout;
+		const { signal, release } = args.signal ? anySignal([timeout, args.signal]) : { signal: timeout, release() {} };
+		try {
+			return await this.exchange(route, method, url, body, signal, timeout, args.signal);
+		} finally {
+			release();
+		}
+	}
+
+	private async exchange(
+		route: string,
+		method: Method,
+		url: string,
+		body: string | undefined,
+		signal: AbortSignal,
+		timeout: AbortSignal,
+		callerSignal: AbortSignal | undefined,
+	): Promise<unknown> {
 		let res: Response;
 		try {
 			res = await this.config.fetch(url, {
@@ -110,7 +126,7 @@ export class Transport {
 				signal,
 			});
 		} catch (error) {
-			if (args.signal?.aborted) throw aborted(args.signal);
+			if (callerSignal?.aborted) throw aborted(callerSignal);
 			if (timeout.aborted) {
 				throw new SundialError(0, "timeout", `${route}: no answer within ${this.config.timeoutMs} ms`, {
 					cause: error,
@@ -122,7 +138,12 @@ export class Transport {
 		try {
 			text = await res.text();
 		} catch (error) {
-			if (args.signal?.aborted) throw aborted(args.signal);
+			if (callerSignal?.aborted) throw aborted(callerSignal);
+			if (timeout.aborted) {
+				throw new SundialError(0, "timeout", `${route}: the answer did not end within ${this.config.timeoutMs} ms`, {
+					cause: error,
+				});
+			}
 			throw new SundialError(0, "network_error", `${route}: the answer broke off: ${describe(error)}`, {
 				cause: error,
 			});
@@ -144,6 +165,31 @@ export class Transport {
 		const qs = search.toString();
 		return `${this.config.baseUrl}${filled}${qs === "" ? "" : `?${qs}`}`;
 	}
+}
+
+/**
+ * A signal that aborts when any of `signals` does: AbortSignal.any where it exists (Node ≥ 20.3,
+ * Workers, Deno, current browsers), else an equivalent whose listeners `release` removes (`native` is
+ * injectable: tests pass `null`).
+ */
+export function anySignal(
+	signals: AbortSignal[],
+	native: ((signals: AbortSignal[]) => AbortSignal) | null = AbortSignal.any?.bind(AbortSignal) ?? null,
+): { signal: AbortSignal; release: () => void } {
+	if (native) return { signal: native(signals), release() {} };
+	const controller = new AbortController();
+	const listeners = signals.map((source) => {
+		const onAbort = () => controller.abort(source.reason);
+		if (source.aborted) controller.abort(source.reason);
+		else source.addEventListener("abort", onAbort, { once: true });
+		return () => source.removeEventListener("abort", onAbort);
+	});
+	return {
+		signal: controller.signal,
+		release() {
+			for (const remove of listeners) remove();
+		},
+	};
 }
 
 function retryable(error: SundialError): boolean {
