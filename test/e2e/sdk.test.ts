@@ -210,6 +210,38 @@ describe("sundial-sdk: every method against wrangler dev", () => {
 		});
 	});
 
+	it("tokens: create (shown once), list, revoke; a scoped token is refused outside its scope", async () => {
+		const created = await client.tokens.create({ name: "sdk-reader", scopes: ["read"], expires_in: "1d" });
+		expect(created.token).toMatch(/^sdl_/);
+		expect((await client.tokens.list()).map((t) => t.id)).toContain(created.id);
+		const reader = new Client({ url: sundial.worker.url, token: created.token, retry: false });
+		expect(Array.isArray((await reader.topics.list()).items)).toBe(true);
+		expect(await reader.topics.upsert("sdk-no").catch((e: unknown) => e)).toMatchObject({
+			status: 403,
+			code: "forbidden",
+		});
+		expect(await client.tokens.revoke(created.id)).toEqual({ deleted: true });
+		expect(await reader.topics.list().catch((e: unknown) => e)).toMatchObject({ status: 401 });
+	});
+
+	it("tail: a topic's live events as an async iterator; a refused tail throws", async () => {
+		await client.topics.upsert("sdk-tail");
+		await client.subscriptions.upsert("sdk-tail", "p", { type: "pull" });
+		const stop = new AbortController();
+		const seen: string[] = [];
+		const reading = (async () => {
+			for await (const event of client.tail("sdk-tail", { signal: stop.signal })) {
+				seen.push(event.type);
+				if (event.type === "ready") await client.messages.publish("sdk-tail", { body: 1, id: "tail-1" });
+				if (event.type === "published") stop.abort();
+			}
+		})();
+		await reading;
+		expect(seen).toEqual(["ready", "published"]);
+		const refused = client.tail("sdk-no-such-topic");
+		expect(await refused.next().catch((e: unknown) => e)).toMatchObject({ code: "tail_refused" });
+	});
+
 	it("reaches every /v1 route of the Worker's OpenAPI document (the tests above together)", async () => {
 		const doc = await fetchOpenApi(sundial.worker.url);
 		const routes = Object.entries(doc.paths ?? {})

@@ -12,7 +12,9 @@ import { Messages } from "./resources/messages.js";
 import { Pull } from "./resources/pull.js";
 import { Schedules } from "./resources/schedules.js";
 import { Subscriptions } from "./resources/subscriptions.js";
+import { Tokens } from "./resources/tokens.js";
 import { Topics } from "./resources/topics.js";
+import { type TailEvent, type TailOptions, tailTopic } from "./tail.js";
 import { Transport } from "./transport.js";
 
 /** How to reach a Sundial Worker. */
@@ -54,7 +56,10 @@ export class Sundial {
 	readonly pull: Pull;
 	/** Key limits (`/v1/topics/{topic}/keys/{key}`). */
 	readonly keys: KeyLimitsResource;
+	/** Scoped tokens (admin). */
+	readonly tokens: Tokens;
 	private readonly retry: RetryPolicy;
+	private readonly transport: Transport;
 
 	constructor(options: SundialOptions) {
 		if (!/^https?:\/\//.test(options.url))
@@ -77,6 +82,16 @@ export class Sundial {
 		this.dead = new DeadLetters(transport);
 		this.pull = new Pull(transport);
 		this.keys = new KeyLimitsResource(transport);
+		this.tokens = new Tokens(transport);
+		this.transport = transport;
+	}
+
+	/**
+	 * A topic's live delivery events (`for await (const e of sundial.tail("orders")) …`), over a
+	 * WebSocket: runtimes with a global WebSocket (Node ≥ 22, browsers, Deno).
+	 */
+	tail(topic: string, options: TailOptions = {}): AsyncGenerator<TailEvent> {
+		return tailTopic(this.transport, topic, options);
 	}
 
 	/**

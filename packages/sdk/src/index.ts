@@ -15,7 +15,9 @@ export { MAX_BATCH, type Messages, type PublishBatchOptions } from "./resources/
 export type { Pull } from "./resources/pull.js";
 export type { Schedules } from "./resources/schedules.js";
 export type { Subscriptions } from "./resources/subscriptions.js";
+export type { Tokens } from "./resources/tokens.js";
 export type { Topics } from "./resources/topics.js";
+export type { TailEvent, TailOptions } from "./tail.js";
 export { type Duration, type DurationUnit, type Instant, parseDurationMs } from "./time.js";
 export type * from "./types.js";
 export { type VerifiedWebhook, verifyWebhook } from "./webhook.js";

@@ -152,6 +152,19 @@ export class Transport {
 		throw apiError(route, res, text);
 	}
 
+	/**
+	 * Opens a WebSocket to a route (the live tail): `ws(s)://` of the base URL, the token in a
+	 * `sundial.auth.<base64url>` subprotocol beside `protocol` (browsers cannot set headers on one).
+	 */
+	socket(path: ApiPath, params: Record<string, string>, query: Record<string, string>, protocol: string): WebSocket {
+		const Socket = (globalThis as { WebSocket?: typeof WebSocket }).WebSocket;
+		if (!Socket)
+			throw new SundialError(0, "unsupported", "this runtime has no global WebSocket (Node ≥ 22, browsers, Deno)");
+		this.config.onRequest?.(`GET ${path}`);
+		const url = this.url(path, params, query).replace(/^http/, "ws");
+		return new Socket(url, [protocol, `sundial.auth.${base64Url(this.config.token)}`]);
+	}
+
 	private url(path: string, params: Record<string, string> | undefined, query: unknown): string {
 		const filled = path.replace(/\{(\w+)\}/g, (_, name: string) => {
 			const value = params?.[name];
@@ -243,4 +256,11 @@ function describe(error: unknown): string {
 		return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
 	}
 	return String(error);
+}
+
+/** UTF-8 text in unpadded base64url. */
+function base64Url(text: string): string {
+	let binary = "";
+	for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+	return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

@@ -84,3 +84,10 @@ export interface Page<T> {
 	items: T[];
 	next_cursor: string | null;
 }
+
+/** A scoped token as listed (never the token itself). */
+export type Token = Schemas["Token"];
+/** What creating a token answers: its `token` is shown this once. */
+export type CreatedToken = Json<"/v1/tokens", "post", 201>;
+/** A token to create: `scopes`, `topics` (names or prefixes ending in `*`), `expires_in` a duration. */
+export type TokenInput = Timed<Schemas["TokenRequest"], "expires_in">;

@@ -42,8 +42,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -108,8 +117,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -181,8 +199,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -246,8 +273,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -311,8 +347,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -382,8 +427,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -465,8 +519,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -529,8 +592,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -613,8 +685,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -680,8 +761,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -779,8 +869,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -870,8 +969,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -929,8 +1037,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1000,8 +1117,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1077,8 +1203,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1167,8 +1302,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1226,8 +1370,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1301,8 +1454,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1384,8 +1546,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1443,8 +1614,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1507,8 +1687,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1577,8 +1766,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1654,8 +1852,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1731,8 +1938,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1826,8 +2042,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1921,8 +2146,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2016,8 +2250,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2098,8 +2341,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2165,8 +2417,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2248,8 +2509,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2312,8 +2582,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2380,8 +2659,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2446,8 +2734,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description missing or wrong bearer token */
+                /** @description missing, wrong, revoked or expired bearer token */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2466,6 +2763,326 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List scoped tokens (never the tokens themselves) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description every token, newest first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            tokens: components["schemas"]["Token"][];
+                        };
+                    };
+                };
+                /** @description missing, wrong, revoked or expired bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a scoped token: shown in this answer only, stored as a hash */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TokenRequest"];
+                };
+            };
+            responses: {
+                /** @description created; `token` is not shown again */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            /** @description the token's first characters, to recognise it */
+                            prefix: string;
+                            scopes: ("publish" | "consume" | "read" | "admin")[];
+                            topics: string[];
+                            /** @example 2026-12-01T09:00:00.000Z */
+                            created_at: string;
+                            /** @example 2026-12-01T09:00:00.000Z */
+                            expires_at: string | null;
+                            token: string;
+                        };
+                    };
+                };
+                /** @description invalid request (the issues name each bad field) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description missing, wrong, revoked or expired bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description conflict with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description request body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a token: refused everywhere within seconds (here at once) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description revoked */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            deleted: boolean;
+                        };
+                    };
+                };
+                /** @description invalid request (the issues name each bad field) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description missing, wrong, revoked or expired bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description unknown topic, subscription or message */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/topics/{topic}/tail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live event stream of a topic (WebSocket)
+         * @description Upgrades to a WebSocket that receives one JSON object per message, each with a `type`: `ready` first, then `published`, `attempt_started`, `attempt_ended`, `delivered`, `retry_scheduled`, `dead` as they happen, merged over all partitions (in order per message), and `dropped` (with a `count`) when events were not forwarded under load. No bodies, headers or secrets. The token goes in `Authorization` or, where headers cannot be set (browsers), as the subprotocol `sundial.auth.<base64url(token)>` offered beside `sundial.tail.v1`. At most 32 clients per topic. Event format: docs/API.md "Live tail".
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Only events of these subscriptions (comma-separated names); `published` events always pass */
+                    subscription?: string;
+                    /** @description Only these event types (comma-separated: published, attempt_started, attempt_ended, delivered, retry_scheduled, dead); `ready`, `dropped` and `topic_deleted` always pass */
+                    types?: string;
+                };
+                header?: never;
+                path: {
+                    topic: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description switching to a WebSocket; the first message is the `ready` event */
+                101: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description invalid request (the issues name each bad field) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description missing, wrong, revoked or expired bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description unknown topic, subscription or message */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description not a WebSocket request: this route upgrades */
+                426: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description over a documented limit of concurrent use */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2915,6 +3532,47 @@ export interface components {
             key?: string;
             /** @description @default false */
             paused?: boolean;
+        };
+        TokenRequest: {
+            /** @example billing-publisher */
+            name: string;
+            /**
+             * @description "publish", "consume", "read" and/or "admin"
+             * @example [
+             *       "publish"
+             *     ]
+             */
+            scopes: ("publish" | "consume" | "read" | "admin")[];
+            /**
+             * @description names or prefixes ending in "*". @default ["*"]
+             * @example [
+             *       "orders",
+             *       "billing-*"
+             *     ]
+             */
+            topics?: string[];
+            /**
+             * @description from 1m to 10 years; absent: never expires
+             * @example 90d
+             */
+            expires_in?: number | string;
+        };
+        Token: {
+            id: string;
+            name: string;
+            /** @description the token's first characters, to recognise it */
+            prefix: string;
+            scopes: ("publish" | "consume" | "read" | "admin")[];
+            topics: string[];
+            /** @example 2026-12-01T09:00:00.000Z */
+            created_at: string;
+            /** @example 2026-12-01T09:00:00.000Z */
+            expires_at: string | null;
+            /**
+             * @description to the minute
+             * @example 2026-12-01T09:00:00.000Z
+             */
+            last_used_at: string | null;
         };
     };
     responses: never;
