@@ -250,6 +250,27 @@ describe("sundial CLI (wrangler dev)", () => {
 		});
 	});
 
+	it("tail: a delivery seen live, one JSON event per line with --json, ending after --count", async () => {
+		await client.topics.upsert("cli-tail");
+		await client.subscriptions.upsert("cli-tail", "p", { type: "pull" });
+		const tailing = runCli(["tail", "cli-tail", "--types", "published", "--count", "2", "--json"], env);
+		// Publish until the tail (connecting meanwhile) has seen two.
+		for (let i = 0; i < 50; i++) {
+			await client.messages.publish("cli-tail", { body: i, id: `t-${i}` });
+			const done = await Promise.race([tailing.then(() => true), new Promise((r) => setTimeout(() => r(false), 200))]);
+			if (done) break;
+		}
+		const run = await tailing;
+		expect(run.code, run.stderr).toBe(0);
+		const events = run.stdout
+			.trim()
+			.split("\n")
+			.map((l) => JSON.parse(l) as { type: string; topic: string; message_id: string });
+		expect(events).toHaveLength(2);
+		expect(events.every((e) => e.type === "published" && e.topic === "cli-tail")).toBe(true);
+		expect((await runCli(["tail", "cli-tail", "--count", "0"], env)).code).toBe(2);
+	});
+
 	it("exits 1 on API errors, 2 on usage errors, 3 on not found, 4 on auth, 5 on network; --json errors are JSON", async () => {
 		await client.topics.upsert("cli-x");
 		const conflict = await runCli(["publish", "cli-x", "1", "--json"], env); // no subscriptions: 409

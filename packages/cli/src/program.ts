@@ -6,6 +6,7 @@ import { cancelCommand, getCommand, publishCommand, rescheduleCommand } from "./
 import { schedulesCommand } from "./commands/schedules.js";
 import { statsCommand } from "./commands/stats.js";
 import { subsCommand } from "./commands/subs.js";
+import { tailCommand } from "./commands/tail.js";
 import { topicsCommand } from "./commands/topics.js";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
@@ -36,6 +37,7 @@ Exit codes: 0 ok, 1 API error (or failed lines of an import), 2 usage error, 3 n
 		deadCommand(),
 		statsCommand(),
 		schedulesCommand(),
+		tailCommand(),
 	]) {
 		program.addCommand(command);
 	}
