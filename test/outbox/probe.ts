@@ -17,9 +17,10 @@ export interface ProbeEnv {
  * How the probe's link to Sundial behaves: `up` passes calls through; `down` throws without
  * sending (Sundial unreachable); `lose-answer` sends, then throws (the answer is lost);
  * `crash` sends, then aborts the object before the outbox can delete anything (once: the mode is
- * `up` again after the crash).
+ * `up` again after the crash; `lose-answer` too); `max-batch-2` answers larger batches as a
+ * Sundial with `SUNDIAL_MAX_BATCH=2` does (a 413 `batch_too_large`).
  */
-export type LinkMode = "up" | "down" | "lose-answer" | "crash";
+export type LinkMode = "up" | "down" | "lose-answer" | "crash" | "max-batch-2";
 
 /** One call that reached Sundial: the ids sent and what Sundial answered. */
 export interface SendRecord {
@@ -57,14 +58,16 @@ export class OutboxProbe extends DurableObject<ProbeEnv> {
 				const key = this.ctx.id.toString();
 				const mode = modeByObject.get(key) ?? "up";
 				if (mode === "down") throw new Error("Sundial is unreachable (test)");
+				if (mode === "max-batch-2" && messages.length > 2) {
+					const message = `a batch holds at most 2 messages, got ${messages.length}`;
+					throw Object.assign(new Error(message), { code: "batch_too_large", status: 413 });
+				}
 				const replies = await this.env.SUNDIAL.publishBatch(topic, messages);
 				const ids = messages.map((m) => (m as { id: string }).id);
 				sendsByObject.set(key, [...(sendsByObject.get(key) ?? []), { topic, ids, replies }]);
+				if (mode === "lose-answer" || mode === "crash") modeByObject.set(key, "up");
 				if (mode === "lose-answer") throw new Error("the answer was lost (test)");
-				if (mode === "crash") {
-					modeByObject.set(key, "up");
-					this.ctx.abort("crash between send and delete (test)");
-				}
+				if (mode === "crash") this.ctx.abort("crash between send and delete (test)");
 				return replies;
 			},
 		};
