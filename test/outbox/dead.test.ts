@@ -22,7 +22,7 @@ describe("messages Sundial refuses", () => {
 		);
 		expect((await received(path)).map((r) => r.headers["webhook-id"]).sort()).toEqual(["good-1", "good-2"]);
 
-		const [dead] = await p.dead();
+		const [dead] = JSON.parse(await p.dead()) as unknown[];
 		expect(dead).toEqual({
 			seq: expect.any(Number),
 			id: "bad",

@@ -11,7 +11,8 @@ const ordersEnv = env as unknown as OrdersEnv;
 const call = async (method: string, path: string, body?: unknown) => {
 	const init: RequestInit = { method };
 	if (body !== undefined) init.body = typeof body === "string" ? body : JSON.stringify(body);
-	const res = await example.fetch(new Request(`http://orders.test${path}`, init), ordersEnv, {} as ExecutionContext);
+	const request = new Request(`http://orders.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>;
+	const res = await example.fetch(request, ordersEnv);
 	return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
 

@@ -127,8 +127,9 @@ export class OutboxProbe extends DurableObject<ProbeEnv> {
 		return this.outbox.stats();
 	}
 
-	dead() {
-		return this.outbox.dead();
+	/** The dead messages, as JSON (their bodies are `unknown`, which RPC types cannot carry). */
+	dead(): string {
+		return JSON.stringify(this.outbox.dead());
 	}
 
 	retryDead(ids: string[]): number {
