@@ -45,6 +45,7 @@ async function placeOrder(request: Request, env: OrdersEnv): Promise<Response> {
 export default {
 	async fetch(request, env): Promise<Response> {
 		const { pathname } = new URL(request.url);
+		if (pathname === "/health") return Response.json({ ok: true });
 		if (pathname === "/orders") {
 			if (request.method !== "POST") return error(405, "method_not_allowed", "POST an order here");
 			return placeOrder(request, env);
@@ -59,6 +60,6 @@ export default {
 			if (request.method !== "GET") return error(405, "method_not_allowed", "GET the outbox state here");
 			return Response.json(await shop(env).outboxState());
 		}
-		return error(404, "not_found", "routes: POST /orders, GET /orders/{id}, GET /outbox");
+		return error(404, "not_found", "routes: POST /orders, GET /orders/{id}, GET /outbox, GET /health");
 	},
 } satisfies ExportedHandler<OrdersEnv>;
