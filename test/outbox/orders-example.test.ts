@@ -59,17 +59,18 @@ describe("the orders example", () => {
 	});
 
 	it("answers bad input with a JSON error and saves nothing", async () => {
-		const bad = await call("POST", "/orders", { customer: "ada", item: "tea", remind_in: "soon" });
-		expect(bad).toEqual({
-			status: 400,
-			body: {
-				error: {
-					code: "invalid_request",
-					message: 'invalid delay "soon"',
-					issues: [{ path: "remind_in", message: 'invalid delay "soon"' }],
+		for (const [remindIn, message] of [
+			["soon", 'seconds or a duration like "30m"'],
+			[-5, 'seconds or a duration like "30m"'],
+			["31d", "at most 30 days"],
+		] as const) {
+			expect(await call("POST", "/orders", { customer: "ada", item: "tea", remind_in: remindIn })).toEqual({
+				status: 400,
+				body: {
+					error: { code: "invalid_request", message: "invalid order", issues: [{ path: "remind_in", message }] },
 				},
-			},
-		});
+			});
+		}
 		expect((await call("POST", "/orders", { customer: "", item: 5 })).body).toEqual({
 			error: {
 				code: "invalid_request",

@@ -1,3 +1,4 @@
+import { parseDurationMs } from "sundial-outbox";
 import type { OrdersEnv } from "./env";
 
 export { OrdersObject } from "./orders";
@@ -11,6 +12,8 @@ const error = (status: number, code: string, message: string, issues?: Issue[]) 
 const shop = (env: OrdersEnv) => env.ORDERS.getByName("shop");
 
 const TEXT = /^[\x20-\x7e]{1,100}$/;
+/** Reminders further out than this are refused here (Sundial's own limit is 365 days by default). */
+const MAX_REMIND_IN_MS = 30 * 86_400_000;
 
 async function placeOrder(request: Request, env: OrdersEnv): Promise<Response> {
 	let input: unknown;
@@ -29,8 +32,10 @@ async function placeOrder(request: Request, env: OrdersEnv): Promise<Response> {
 			issues.push({ path: name, message: "1–100 printable characters" });
 	}
 	const remindIn = fields.remind_in;
-	if (remindIn !== undefined && typeof remindIn !== "string" && typeof remindIn !== "number") {
-		issues.push({ path: "remind_in", message: 'seconds or a duration like "30m"' });
+	if (remindIn !== undefined) {
+		const ms = parseDurationMs(remindIn);
+		if (ms === null) issues.push({ path: "remind_in", message: 'seconds or a duration like "30m"' });
+		else if (ms > MAX_REMIND_IN_MS) issues.push({ path: "remind_in", message: "at most 30 days" });
 	}
 	if (issues.length > 0) return error(400, "invalid_request", "invalid order", issues);
 	const result = await shop(env).placeOrder(

@@ -1,4 +1,4 @@
-export { OutboxError } from "./message";
+export { OutboxError, parseDurationMs } from "./message";
 export { Outbox } from "./outbox";
 export type {
 	DeadMessage,
