@@ -29,17 +29,16 @@ export class AlarmKeeper {
 			const current = await this.storage.getAlarm();
 			const nowMs = Date.now();
 			const future = current !== null && current > nowMs ? current : null;
-			let displaced = this.store.alarmValue("displaced_ms");
-			// A future alarm the outbox did not write is your latest wish; it replaces one displaced before.
-			if (future !== null && future !== this.store.alarmValue("armed_ms")) displaced = null;
+			const stored = this.store.alarmValue("displaced_ms");
+			// A future alarm the outbox did not set is your latest wish: it replaces a time displaced before.
+			const yours = future !== null && future !== this.store.alarmValue("armed_ms") ? future : null;
+			let displaced = yours === null ? stored : null;
 			const need = minOf(this.store.nextDueMs(), displaced);
-			if (need === null || (future !== null && future <= Math.max(need, nowMs + 1))) {
-				this.store.setAlarmValue("displaced_ms", displaced);
-				return;
-			}
-			if (future !== null && future !== this.store.alarmValue("armed_ms")) displaced = future;
-			this.store.setAlarmValue("displaced_ms", displaced);
-			await this.write(Math.max(need, nowMs + 1));
+			const target = need === null ? null : Math.max(need, nowMs + 1);
+			const move = target !== null && (future === null || future > target);
+			if (move && yours !== null) displaced = yours;
+			if (displaced !== stored) this.store.setAlarmValue("displaced_ms", displaced);
+			if (move) await this.write(target);
 		});
 	}
 
