@@ -108,4 +108,32 @@ describe("sharing the object's alarm with the user's code", () => {
 		await p.deleteAlarmViaOutbox();
 		expect(await p.getAlarm()).toBe((await p.stats()).topics[0]?.nextAttemptAtMs);
 	});
+
+	it("re-arms a missing alarm on the first touch of a restarted object", async () => {
+		const topic = uniqueName("outbox-watchdog");
+		await topicWithWebhook(topic, `/hook/${topic}`);
+		const name = uniqueName("probe");
+		await probe(name).configure("down", { minBackoffMs: 300, maxBackoffMs: 300 });
+		await probe(name).placeOrder("o-1", topic, { id: "m-1", body: 1 });
+		await eventually(
+			() => probe(name).stats(),
+			(s) => s.topics[0]?.failures === 1,
+		);
+		await probe(name).deleteAlarmDirectly();
+		await probe(name).configure("up");
+		expect(await probe(name).getAlarm()).toBeNull();
+
+		await probe(name).restart();
+		await eventually(
+			() =>
+				probe(name)
+					.stats()
+					.catch(() => null),
+			(s) => s?.pending === 0,
+		);
+		await eventually(
+			() => received(`/hook/${topic}`),
+			(r) => r.length === 1,
+		);
+	});
 });

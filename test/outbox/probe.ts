@@ -149,6 +149,16 @@ export class OutboxProbe extends DurableObject<ProbeEnv> {
 		return this.ctx.storage.setAlarm(atMs);
 	}
 
+	/** Deletes the alarm past the outbox (what its README says not to do). */
+	deleteAlarmDirectly(): Promise<void> {
+		return this.ctx.storage.deleteAlarm();
+	}
+
+	/** Resets the object right after answering, as a crash or a deploy would; the next call starts a new instance. */
+	restart(): void {
+		setTimeout(() => this.ctx.abort("restart (test)"), 0);
+	}
+
 	setAlarmViaOutbox(atMs: number): Promise<void> {
 		return this.outbox.setAlarm(atMs);
 	}
