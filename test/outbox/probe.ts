@@ -107,11 +107,13 @@ export class OutboxProbe extends DurableObject<ProbeEnv> {
 			.map((r) => r.id);
 	}
 
+	/** Records each run with the time it started (an alarm never fires before its time). */
 	override async alarm(): Promise<void> {
+		const startedAtMs = Date.now();
 		const worked = await this.outbox.alarm();
 		this.ctx.storage.sql.exec(
 			"INSERT INTO alarm_runs (at_ms, outbox_worked) VALUES (?, ?)",
-			Date.now(),
+			startedAtMs,
 			worked ? 1 : 0,
 		);
 	}
@@ -138,6 +140,11 @@ export class OutboxProbe extends DurableObject<ProbeEnv> {
 
 	sends(): SendRecord[] {
 		return sendsByObject.get(this.ctx.id.toString()) ?? [];
+	}
+
+	/** The alarm and the outbox's state, read together (no alarm run can come in between). */
+	async alarmAndStats() {
+		return { alarmAtMs: await this.ctx.storage.getAlarm(), stats: this.outbox.stats() };
 	}
 
 	getAlarm(): Promise<number | null> {
