@@ -7,13 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { Receiver } from "../support/receiver.js";
 import { repoRoot, startWorker, type WorkerProcess } from "../support/wrangler.js";
 import { useSundial } from "./fixture.js";
-import { createWebhookTopic, pollUntil, type Sundial, sleep } from "./lib.js";
-
-// The example's service binding finds Sundial through wrangler's dev registry (two processes, as
-// `npm start` runs them). This file's own registry keeps it from binding to another Sundial running
-// on the machine (a developer's `npm start`, another test run).
-const registry = mkdtempSync(join(tmpdir(), "sundial-e2e-registry-"));
-process.env.WRANGLER_REGISTRY_PATH = registry;
+import { createWebhookTopic, pollUntil, type Sundial, sleep, startSundial } from "./lib.js";
 
 const TOPIC = "order-reminders";
 
@@ -32,16 +26,32 @@ describe("the orders example beside Sundial (wrangler dev): orders over HTTP, th
 	let receiver: Receiver;
 	let example: WorkerProcess;
 
-	useSundial(async (s, r) => {
-		sundial = s;
-		receiver = r as Receiver;
-		example = await startWorker({
-			persistDir: join(s.persistDir, "orders-example"),
-			config: "examples/orders/wrangler.toml",
-			vars: { REMINDER_TOPIC: TOPIC, REMINDER_DELAY: "30m" },
-		});
+	let registry: string | undefined;
+
+	useSundial(
+		async (s, r) => {
+			sundial = s;
+			receiver = r as Receiver;
+			example = await startWorker({
+				persistDir: join(s.persistDir, "orders-example"),
+				config: "examples/orders/wrangler.toml",
+				vars: { REMINDER_TOPIC: TOPIC, REMINDER_DELAY: "30m" },
+			});
+		},
+		{
+			// The example's service binding finds Sundial through wrangler's dev registry (two processes,
+			// as `npm start` runs them). A registry of this run's own keeps it from binding to another
+			// Sundial on the machine (a developer's `npm start`, another test run).
+			start: () => {
+				registry = mkdtempSync(join(tmpdir(), "sundial-e2e-registry-"));
+				process.env.WRANGLER_REGISTRY_PATH = registry;
+				return startSundial();
+			},
+		},
+	);
+	afterAll(() => {
+		if (registry) rmSync(registry, { recursive: true, force: true });
 	});
-	afterAll(() => rmSync(registry, { recursive: true, force: true }));
 
 	const order = async (customer: string, remindIn: string): Promise<Order> => {
 		const res = await fetch(`${example.url}/orders`, {
