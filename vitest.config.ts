@@ -24,6 +24,8 @@ export default defineConfig({
 		}),
 	],
 	test: {
+		// This file's own tests, and the outbox's (their Worker adds Durable Objects using sundial-outbox).
+		projects: [{ extends: true, test: { name: "sundial" } }, "./vitest.outbox.config.ts"],
 		include: ["test/unit/**/*.test.ts"],
 		globalSetup: ["./test/support/global-receiver.ts"],
 		testTimeout: 30_000,

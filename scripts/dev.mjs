@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm start` runs this, then `wrangler dev`: on first run it writes a random dev token into
-// .dev.vars (git-ignored); every run prints the URL and the token.
+// `npm start` runs this, then scripts/start.mjs (Sundial and the outbox example under `wrangler dev`):
+// on first run it writes a random dev token into .dev.vars (git-ignored); every run prints the URLs
+// and the token.
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -55,6 +56,7 @@ if (!vars.SUNDIAL_QSTASH_CURRENT_SIGNING_KEY || !vars.SUNDIAL_QSTASH_NEXT_SIGNIN
 }
 
 const url = `http://127.0.0.1:${port}`;
+const exampleUrl = "http://127.0.0.1:8788";
 console.log(`
   Sundial (local, wrangler dev; state persists in .wrangler/state)
   URL:    ${url}
@@ -65,4 +67,8 @@ console.log(`
 
   export URL=${url} TOKEN=${vars.SUNDIAL_TOKEN}
   curl -X PUT $URL/v1/topics/orders -H "authorization: Bearer $TOKEN" -d '{"retention":"7d"}'
+
+  Outbox example (examples/orders, its own wrangler dev; see its README.md)
+  URL:    ${exampleUrl}
+  curl -X POST ${exampleUrl}/orders -d '{"customer":"ada","item":"tea","remind_in":"10s"}'
 `);

@@ -1,1 +1,11 @@
-export {};
+export { OutboxError, parseDurationMs } from "./message";
+export { Outbox } from "./outbox";
+export type {
+	DeadMessage,
+	OutboxMessage,
+	OutboxOptions,
+	OutboxStats,
+	OutboxTopicState,
+	PublishReply,
+	SundialPublisher,
+} from "./types";
