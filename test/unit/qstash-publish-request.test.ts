@@ -28,6 +28,8 @@ describe("the /v2 publish destination", () => {
 		expect(readDestination("https:/a.example/h").destination).toEqual({ kind: "url", url: "https://a.example/h" });
 		expect(readDestination("orders").destination).toEqual({ kind: "group", name: "orders" });
 		expect(refusal(() => readDestination("api/llm")).status).toBe(501);
+		// A group name that is not valid percent-encoding is bad input, never a 500 (found by the fuzz suite).
+		expect(refusal(() => readDestination("%ZZ")).status).toBe(400);
 		expect(refusal(() => readDestination("not a name")).status).toBe(400);
 		expect(refusal(() => readDestination("~qstash")).status).toBe(400);
 	});

@@ -70,7 +70,12 @@ export function readDestination(raw: string): { destination: Destination; queryH
 		return { destination: { kind: "url", url: url.href }, queryHeaders };
 	}
 	if (/^api\//.test(raw)) throw unsupported("the api/ destinations (LLM, email)");
-	const name = decodeURIComponent(raw.split("?")[0] ?? "");
+	let name: string;
+	try {
+		name = decodeURIComponent(raw.split("?")[0] ?? "");
+	} catch {
+		throw new InvalidRequest(`destination is not a valid percent-encoded URL group name: "${raw.slice(0, 200)}"`);
+	}
 	if (!NAME_PATTERN.test(name)) {
 		throw new InvalidRequest(`destination must be an http(s) URL or a URL group name, got "${raw}"`);
 	}
