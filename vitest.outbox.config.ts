@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_BINDINGS } from "./vitest.bindings.ts";
 
 // The outbox's workerd tests (test/outbox): a Worker holding Sundial and Durable Objects that use
 // sundial-outbox, with a service binding from it to its own PublishEntrypoint (as the example's
@@ -14,16 +15,7 @@ export default defineConfig({
 			wrangler: { configPath: "./wrangler.toml" },
 			miniflare: {
 				bindings: {
-					SUNDIAL_TOKEN: "test-token",
-					SUNDIAL_ALLOW_HTTP: "1",
-					SUNDIAL_MAX_BODY_BYTES: "",
-					SUNDIAL_MAX_REQUEST_BYTES: "",
-					SUNDIAL_MAX_BATCH: "",
-					SUNDIAL_MAX_DELAY_SECONDS: "",
-					SUNDIAL_MAX_DELIVERIES_PER_ALARM: "",
-					SUNDIAL_MAX_SCHEDULES: "",
-					SUNDIAL_QSTASH_CURRENT_SIGNING_KEY: "sig_TestCurrentKey1111111111111111",
-					SUNDIAL_QSTASH_NEXT_SIGNING_KEY: "sig_TestNextKey22222222222222222222",
+					...TEST_BINDINGS,
 					REMINDER_TOPIC: "order-reminders",
 					REMINDER_DELAY: "30m",
 				},
