@@ -2,7 +2,7 @@ import { Client, QstashError, Receiver } from "@upstash/qstash";
 import { describe, expect, it } from "vitest";
 import type { Receiver as HttpReceiver } from "../support/receiver.js";
 import { useSundial } from "./fixture.js";
-import type { Sundial } from "./lib.js";
+import { type Sundial, sleep } from "./lib.js";
 
 /** The real @upstash/qstash SDK against the real Worker. */
 describe("@upstash/qstash against /v2 (wrangler dev)", () => {
@@ -306,82 +306,6 @@ describe("@upstash/qstash against /v2 (wrangler dev)", () => {
 		expect(states[0]).toBe("FAILED");
 	});
 
-	it("publish with callback and failureCallback: a signed callback per attempt, a failure callback with the dlqId", async () => {
-		const receiver = new Receiver({
-			currentSigningKey: sundial.qstashKeys.current,
-			nextSigningKey: sundial.qstashKeys.next,
-		});
-		const bodiesAt = async (path: string) => {
-			const out: Record<string, unknown>[] = [];
-			for (const r of http.received.filter((x) => x.path === path)) {
-				const signature = r.headers["upstash-signature"] as string;
-				expect(await receiver.verify({ signature, body: r.body, url: `${http.url}${path}` })).toBe(true);
-				out.push(JSON.parse(r.body) as Record<string, unknown>);
-			}
-			return out.sort((a, b) => Number(a.retried) - Number(b.retried));
-		};
-		let calls = 0;
-		http.behaviour("/sdk/cb-dest", () => {
-			calls += 1;
-			return calls < 2 ? { status: 500, body: "not yet" } : { status: 200, body: "done" };
-		});
-		const ok = await client.publish({
-			url: `${http.url}/sdk/cb-dest`,
-			body: "with callbacks",
-			retries: 2,
-			retryDelay: "100",
-			callback: `${http.url}/sdk/cb`,
-			failureCallback: `${http.url}/sdk/cb-failed`,
-		});
-		await http.waitFor(() => http.received.filter((r) => r.path === "/sdk/cb").length >= 2, 15_000);
-		const callbacks = await bodiesAt("/sdk/cb");
-		expect(callbacks.map((c) => [c.retried, c.status, atob(c.body as string)])).toEqual([
-			[0, 500, "not yet"],
-			[1, 200, "done"],
-		]);
-		expect(callbacks[0]).toMatchObject({
-			sourceMessageId: ok.messageId,
-			maxRetries: 2,
-			url: `${http.url}/sdk/cb-dest`,
-		});
-		expect(atob(callbacks[0]?.sourceBody as string)).toBe("with callbacks");
-
-		http.behaviour("/sdk/cb-dead", () => ({ status: 500 }));
-		const dead = await client.publish({
-			url: `${http.url}/sdk/cb-dead`,
-			body: "doomed",
-			retries: 0,
-			failureCallback: `${http.url}/sdk/cb-failed`,
-		});
-		await http.waitFor(() => http.received.some((r) => r.path === "/sdk/cb-failed"), 15_000);
-		const [entry] = (await client.dlq.listMessages({ filter: { messageId: dead.messageId } })).messages;
-		await sleep(500);
-		// One failure callback: the delivered message sent none.
-		const failures = await bodiesAt("/sdk/cb-failed");
-		expect(failures).toHaveLength(1);
-		expect(failures[0]).toMatchObject({ sourceMessageId: dead.messageId, status: 500, dlqId: entry?.dlqId });
-		expect(http.received.filter((r) => r.path === "/sdk/cb")).toHaveLength(2);
-
-		const later = await client.publish({
-			url: `${http.url}/sdk/cb-later`,
-			body: "x",
-			delay: 3600,
-			callback: `${http.url}/sdk/cb`,
-			failureCallback: `${http.url}/sdk/cb-failed`,
-		});
-		expect(await client.messages.get(later.messageId)).toMatchObject({
-			callback: `${http.url}/sdk/cb`,
-			failureCallback: `${http.url}/sdk/cb-failed`,
-		});
-		await client.messages.cancel(later.messageId);
-	});
-
-	it("refuses a malformed callback URL with 400, scheduling nothing", async () => {
-		await expect(
-			client.publish({ url: `${http.url}/sdk/never`, body: "x", callback: "not a url" }),
-		).rejects.toMatchObject({ status: 400 });
-	});
-
 	it("answers 501 for what is out of scope: api/ destinations, key rotation", async () => {
 		expect((await sundial.api("POST", "/v2/keys/rotate")).status).toBe(501);
 		expect((await sundial.api("POST", "/v2/publish/api/llm")).status).toBe(501);
@@ -417,5 +341,3 @@ describe("@upstash/qstash against /v2 (wrangler dev)", () => {
 		await expect(client.messages.get(b.messageId)).rejects.toMatchObject({ status: 404 });
 	});
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
