@@ -27,7 +27,7 @@ export interface Options {
 	profile: Profile;
 }
 
-export const SCENARIOS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
+export const SCENARIOS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "10i"];
 
 /**
  * What `--smoke` runs without `--only`: issue 6's scenarios, the harness check that npm test runs
@@ -58,7 +58,8 @@ const USAGE = `usage: node bench/run.ts [--smoke] [--systems=S] [--only=1,3] [--
                1 webhook lateness, 2 pull lateness, 3 batch publish (P = 1, 4, 16), 4 single publish,
                5 backlog, 6 push, 7 partition scaling (50 ms receiver), 8 pull drain (P = 1, 4, 16),
                9 webhook lateness through /v1 vs /v2 (QStash-compatible publish; Sundial only),
-               10 flow control: isolation, rate accuracy, ordering under failures (Sundial only)
+               10 flow control: isolation, rate accuracy, ordering under failures (Sundial only),
+               10i the isolation part of 10 alone (reported as 10)
   --reps=N     repetitions (default 3; smoke 1)
   --backlog=N  messages in scenario 5's backlog (default ${DEFAULT_BACKLOG}; smoke 5000)
   --baseline=REF

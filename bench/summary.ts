@@ -272,7 +272,7 @@ export function summarize(records: readonly RunRecord[], o: Options, partitions 
 			);
 		}
 	}
-	if (want("10")) summarizeFlow(b);
+	if (want("10") || want("10i")) summarizeFlow(b);
 	summarizePartitions(b, o, partitions);
 	// Issue 10's rows of #3 next to #3's (sort is stable: each scenario keeps its own order).
 	return b.rows.sort((x, y) => Number(x.scenario) - Number(y.scenario));

@@ -1,15 +1,7 @@
-import { afterFailure, classify } from "../delivery/classify";
+import { afterFailure } from "../delivery/classify";
 import { MAX_CONCURRENT_DELIVERIES } from "../delivery/pool";
-import {
-	chunkForQueue,
-	isQueueBinding,
-	QUEUE_MESSAGE_MAX_BYTES,
-	queueBytes,
-	queueDelivery,
-	sendToQueue,
-} from "../delivery/queue";
-import { sendWebhook } from "../delivery/webhook";
-import { leaseExpiredCallbacks, qstashTask } from "./dispatch-qstash";
+import { leaseExpiredCallbacks } from "./dispatch-qstash";
+import { type Task, type TaskDeps, tasksFor } from "./dispatch-tasks";
 import type { AttemptRecord, ClaimedDelivery, SubscriptionRow, TopicStore } from "./store";
 import type { TailFeed } from "./tail-feed";
 import type { CallbackSink } from "./types";
@@ -70,14 +62,9 @@ const MAX_IDLE_MS = 1000;
 const IDLE_NAP_MS = 250;
 
 /** What the dispatcher needs from its object. */
-export interface DispatchDeps {
+export interface DispatchDeps extends TaskDeps {
 	store: TopicStore;
-	topicName: string;
 	subscriptions: () => Map<number, SubscriptionRow>;
-	/** The key `/v2` messages are signed with (null: not configured, they are not sent). */
-	qstashKey: string | null;
-	/** The Worker's bindings, where queue subscriptions find their producer. */
-	bindings: Record<string, unknown>;
 	maxDeliveries: number;
 	/** Makes the alarm fire by `atMs` (the crash safety net for leases just taken). */
 	wakeBy: (atMs: number) => Promise<void>;
@@ -91,117 +78,42 @@ export interface DispatchDeps {
 	onWake?: (wake: (() => void) | null) => void;
 	/** The live tail: told of attempts only while someone listens; sent a batch after every round. */
 	tail?: TailFeed;
+	/**
+	 * Where ended attempts wait to be recorded (the next refill or the run's end records them):
+	 * shared with `carry`, so a carried attempt that ends during a later run is recorded by it.
+	 */
+	outcomes?: AttemptRecord[];
+	/**
+	 * Takes an attempt still in flight when the run ends (its budget or `maxDeliveries` spent): the
+	 * run ends without it, so a receiver that hangs to its timeout does not hold the next run, and
+	 * with it every other subscription (flow.ts, isolation). Absent: the run waits for it.
+	 */
+	carry?: (attempt: Promise<AttemptRecord[]>) => void;
 }
+
+/** Records ended attempts (outcome, rate windows, callbacks, the live tail) in one transaction. */
+export function recordOutcomes(
+	deps: Pick<DispatchDeps, "store" | "flow" | "callbacks" | "tail">,
+	outcomes: AttemptRecord[],
+): void {
+	if (outcomes.length === 0) return;
+	const nowMs = Date.now();
+	const recorded = outcomes.splice(0);
+	const tail = deps.tail?.listening(nowMs) ? deps.tail : undefined;
+	deps.store.transaction(() => {
+		deps.store.recordAttempts(recorded, nowMs, deps.callbacks, tail && ((r) => tail.recorded(r, nowMs)));
+		deps.flow?.settle(recorded, nowMs);
+	});
+}
+
+/** What a sender's wait for an answer gives when the run ended first (the attempt is carried). */
+const CARRIED = Symbol("carried");
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The lease a push attempt holds: its timeout plus grace. */
 export function pushLeaseMs(sub: SubscriptionRow | undefined): number {
 	return (sub?.config.timeoutMs ?? 30_000) + LEASE_GRACE_MS;
-}
-
-type Key = { mid: number; sid: number; lease: number; messageId: string; attempt: number };
-const keyOf = (d: ClaimedDelivery): Key => ({
-	mid: d.mid,
-	sid: d.sid,
-	lease: d.lease,
-	messageId: d.messageId,
-	attempt: d.attempt,
-});
-
-/** Applies the one classification and the retry policy to an attempt's result. */
-function judge(sub: SubscriptionRow, d: ClaimedDelivery, result: Parameters<typeof classify>[0]): AttemptRecord {
-	const nowMs = Date.now();
-	const verdict = classify(result, nowMs);
-	if (verdict.kind === "delivered") return { kind: "delivered", ...keyOf(d), status: verdict.status, atMs: nowMs };
-	const next = afterFailure(sub.config.retry, d.attempt, verdict.retryAfterMs, nowMs);
-	return next.kind === "dead"
-		? { kind: "dead", ...keyOf(d), status: verdict.status, error: verdict.error }
-		: { kind: "retry", ...keyOf(d), status: verdict.status, error: verdict.error, nextAtMs: next.atMs };
-}
-
-async function webhookTask(deps: DispatchDeps, sub: SubscriptionRow, d: ClaimedDelivery): Promise<AttemptRecord[]> {
-	if (!sub.config.url || !sub.secret) {
-		return [{ kind: "dead", ...keyOf(d), status: null, error: "subscription has no webhook url" }];
-	}
-	const result = await sendWebhook({
-		url: sub.config.url,
-		secret: sub.secret,
-		topic: deps.topicName,
-		subscription: sub.name,
-		messageId: d.messageId,
-		attempt: d.attempt,
-		deliverAtMs: d.deliverAtMs,
-		body: d.body,
-		contentType: d.contentType,
-		requestId: d.requestId,
-		messageHeaders: d.headers,
-		subscriptionHeaders: sub.config.headers,
-		timeoutMs: sub.config.timeoutMs,
-	});
-	return [judge(sub, d, result)];
-}
-
-/** One request to make: not before `dueAtMs`. */
-interface Task {
-	dueAtMs: number;
-	/** The deliveries it attempts (one, or a queue batch's). */
-	claims: readonly ClaimedDelivery[];
-	run: () => Promise<AttemptRecord[]>;
-}
-
-/** Turns a round's claims into tasks: one per webhook attempt, one per queue sendBatch chunk. */
-function tasksFor(deps: DispatchDeps, subs: Map<number, SubscriptionRow>, batch: ClaimedDelivery[]) {
-	const tasks: Task[] = [];
-	const immediate: AttemptRecord[] = [];
-	const queued = new Map<number, { d: ClaimedDelivery; message: ReturnType<typeof queueDelivery> }[]>();
-	for (const d of batch) {
-		const sub = subs.get(d.sid);
-		if (!sub) continue; // removed meanwhile: its deliveries are being dropped
-		const options = d.options;
-		// A /v2 message's own delivery applies to webhooks; queue and pull subscriptions of a URL group
-		// receive it in their /v1 form.
-		if (options?.kind === "qstash" && sub.config.type === "webhook") {
-			tasks.push({
-				dueAtMs: d.dueAtMs,
-				claims: [d],
-				run: async () => [await qstashTask(deps.qstashKey, deps.topicName, sub, { ...d, options })],
-			});
-			continue;
-		}
-		if (sub.config.type === "webhook") {
-			tasks.push({ dueAtMs: d.dueAtMs, claims: [d], run: () => webhookTask(deps, sub, d) });
-			continue;
-		}
-		const message = queueDelivery({ ...d, topic: deps.topicName, subscription: sub.name });
-		if (queueBytes(message) > QUEUE_MESSAGE_MAX_BYTES) {
-			immediate.push({ kind: "dead", ...keyOf(d), status: null, error: "message is over the 128 KB Queues limit" });
-			continue;
-		}
-		const list = queued.get(d.sid) ?? [];
-		list.push({ d, message });
-		queued.set(d.sid, list);
-	}
-	for (const [sid, items] of queued) {
-		const sub = subs.get(sid) as SubscriptionRow;
-		const binding = deps.bindings[sub.config.queue ?? ""];
-		for (const chunk of chunkForQueue(items, (i) => queueBytes(i.message))) {
-			tasks.push({
-				dueAtMs: Math.max(...chunk.map((i) => i.d.dueAtMs)),
-				claims: chunk.map((i) => i.d),
-				run: async () => {
-					const result = isQueueBinding(binding)
-						? await sendToQueue(
-								binding,
-								chunk.map((i) => i.message),
-							)
-						: { kind: "error" as const, error: `the Worker has no queue binding "${sub.config.queue}"` };
-					return chunk.map((i) => judge(sub, i.d, result));
-				},
-			});
-		}
-	}
-	return { tasks, immediate };
 }
 
 /**
@@ -215,7 +127,7 @@ function tasksFor(deps: DispatchDeps, subs: Map<number, SubscriptionRow>, batch:
 export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 	const startedMs = Date.now();
 	const ready: Task[] = [];
-	const outcomes: AttemptRecord[] = [];
+	const outcomes: AttemptRecord[] = deps.outcomes ?? [];
 	let attempts = 0;
 	let refilling: Promise<boolean> | null = null;
 	let lastClaimMs = startedMs;
@@ -239,6 +151,9 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 	};
 	const nap = (ms: number) => Promise.race([sleep(ms), woken]);
 	deps.onWake?.(wake);
+	// Resolves when the run ends: senders still waiting for an answer then hand their attempt over.
+	let endRun: () => void = () => {};
+	const ended = new Promise<typeof CARRIED>((resolve) => (endRun = () => resolve(CARRIED)));
 
 	/** Records outcomes and claims a batch; false when nothing was due. */
 	const refill = async (): Promise<boolean> => {
@@ -318,17 +233,26 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 				const tail = deps.tail?.listening() ? deps.tail : null;
 				const startedMs = tail ? Date.now() : 0;
 				tail?.attemptsStarted(head.claims, startedMs);
-				try {
-					const records = await head.run();
-					outcomes.push(...records);
+				const attempt = head.run().then((records) => {
 					tail?.attemptsEnded(head.claims, records, startedMs);
+					return records;
+				});
+				try {
+					const records = await (deps.carry ? Promise.race([attempt, ended]) : attempt);
+					// Carried: the sender moves on (to what else was claimed, then to the run's end).
+					if (records === CARRIED) deps.carry?.(attempt);
+					else outcomes.push(...records);
 				} finally {
 					running--;
 					wake();
 				}
 				continue;
 			}
-			if (attempts >= deps.maxDeliveries || Date.now() - startedMs >= ALARM_BUDGET_MS) break;
+			if (attempts >= deps.maxDeliveries || Date.now() - startedMs >= ALARM_BUDGET_MS) {
+				endRun();
+				wake();
+				break;
+			}
 			// A refill is a transaction: take one only when something is claimable or outcomes wait to be
 			// recorded, not each time a sender finds the buffer empty (with many partitions of one topic
 			// each claiming one delivery a round, those empty transactions doubled the commits).
@@ -358,15 +282,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 	deps.onWake?.(null);
 	// The outcomes gathered since the last refill. (Outcomes a failed refill had taken are left to
 	// lease expiry, as after a crash: those deliveries are retried.)
-	if (outcomes.length > 0) {
-		const doneMs = Date.now();
-		const recorded = outcomes.splice(0);
-		const tail = deps.tail?.listening(doneMs) ? deps.tail : undefined;
-		deps.store.transaction(() => {
-			deps.store.recordAttempts(recorded, doneMs, deps.callbacks, tail && ((r) => tail.recorded(r, doneMs)));
-			deps.flow?.settle(recorded, doneMs);
-		});
-	}
+	recordOutcomes(deps, outcomes);
 	deps.tail?.flush();
 	const failed = settled.find((r) => r.status === "rejected");
 	if (failed) throw failed.reason;

@@ -11,9 +11,10 @@ import type { TopicConfig } from "./types";
  * subscription may claim now. Three limits, the smallest wins:
  *
  * - **Isolation.** One object has 6 attempts waiting for a response at most (PLATFORM.md §1). With
- *   n push subscriptions, each may hold at most max(1, 7 − n) of them, so with one subscription
- *   whose receiver hangs, the others keep n − 1 slots (at least one), and their deliveries never
- *   wait for its timeouts.
+ *   n webhook subscriptions, each may hold at most 7 − n of them, so with one whose receiver hangs
+ *   every other keeps a slot and its deliveries never wait for the timeouts; and while b of them
+ *   have work (in flight, or due within BUSY_AHEAD_MS), at most ⌈6 / b⌉, so a busy neighbour keeps
+ *   an even share (3 of 6 beside one other) rather than a single slot.
  * - **`parallelism`**: attempts in flight for the subscription across the topic; each partition
  *   holds its share (the limit split as evenly as integers allow, so the shares sum to the limit).
  * - **`rate`**: attempts started in any window of `period` (sliding), split the same way.
@@ -27,12 +28,19 @@ export function shareOf(limit: number, topic: Pick<TopicConfig, "partition" | "p
 	return base + (topic.partition < limit % topic.partitions ? 1 : 0);
 }
 
+/**
+ * A subscription with a delivery due this soon counts as busy for the isolation share: long enough
+ * that a steady stream counts between its deliveries, not only at their instants.
+ */
+const BUSY_AHEAD_MS = 1000;
+
 /** Most deliveries of one subscription a claim takes (its capacity when no limit binds). */
 const MAX_CLAIM = 1000;
 
-/** The most slots one push subscription may hold when the topic has `pushSubs` of them. */
-export function isolationCap(pushSubs: number): number {
-	return Math.max(1, MAX_CONCURRENT_DELIVERIES + 1 - pushSubs);
+/** The most slots one webhook subscription may hold beside `webhooks − 1` others, `busy` of them all with work. */
+export function isolationCap(webhooks: number, busy: number): number {
+	const slots = MAX_CONCURRENT_DELIVERIES;
+	return Math.max(1, Math.min(slots + 1 - webhooks, Math.ceil(slots / Math.max(1, busy))));
 }
 
 const isPush = (s: SubscriptionRow) => s.config.type !== "pull" && !s.config.paused;
@@ -56,6 +64,8 @@ export interface FlowState {
 	startedSince: (sid: number, sinceMs: number) => number;
 	/** When the oldest attempt started after `sinceMs` did, or null. */
 	oldestStartSince: (sid: number, sinceMs: number) => number | null;
+	/** The earliest due scheduled delivery by subscription (none: nothing scheduled). */
+	earliestDue: ReadonlyMap<number, number>;
 }
 
 /** Why a subscription may claim no more now. */
@@ -83,7 +93,12 @@ export function capacities(
 	const push = [...subs.values()].filter(isPush);
 	// Webhooks hold connection slots; a queue subscription sends batches through its binding, and its
 	// in-flight count is of messages, not requests: the isolation cap is not for it.
-	const cap = isolationCap(push.filter((s) => s.config.type === "webhook").length);
+	const webhooks = push.filter((s) => s.config.type === "webhook");
+	const busy = webhooks.filter((s) => {
+		const due = state.earliestDue.get(s.sid);
+		return state.inFlight(s.sid) > 0 || (due !== undefined && due <= nowMs + BUSY_AHEAD_MS);
+	}).length;
+	const cap = isolationCap(webhooks.length, busy);
 	const out = new Map<number, Capacity>();
 	for (const s of push) {
 		const inFlight = state.inFlight(s.sid);
@@ -132,7 +147,11 @@ export class FlowControl {
 		return this.topic() !== null && (flowActive(this.subs().values()) || this.keys.present());
 	}
 
-	private capacities(nowMs: number, inFlight = this.store.inFlightBySub()): Map<number, Capacity> {
+	private capacities(
+		nowMs: number,
+		inFlight = this.store.inFlightBySub(),
+		earliestDue = this.store.earliestDueBySub(),
+	): Map<number, Capacity> {
 		const topic = this.topic() as TopicConfig;
 		return capacities(
 			this.subs(),
@@ -141,6 +160,7 @@ export class FlowControl {
 				inFlight: (sid) => inFlight.get(sid) ?? 0,
 				startedSince: (sid, since) => this.store.startedSince(sid, since),
 				oldestStartSince: (sid, since) => this.store.oldestStartSince(sid, since),
+				earliestDue,
 			},
 			nowMs,
 		);
@@ -190,12 +210,13 @@ export class FlowControl {
 	 * the running dispatcher sees.
 	 */
 	nextAtMs(nowMs: number, aheadMs: number): number | null {
-		const caps = this.capacities(nowMs);
+		const earliestDue = this.store.earliestDueBySub();
+		const caps = this.capacities(nowMs, undefined, earliestDue);
 		const times: number[] = [];
 		const subs = this.subs();
 		const gate = this.keys.gate(nowMs);
 		if (gate?.freeAtMs) times.push(gate.freeAtMs);
-		for (const [sid, earliest] of this.store.earliestDueBySub()) {
+		for (const [sid, earliest] of earliestDue) {
 			const c = caps.get(sid);
 			if (!c) continue;
 			// An ordered subscription's earliest delivery may wait behind its key's head (a retry), and

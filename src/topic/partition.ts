@@ -3,7 +3,7 @@ import { type AppEnv, getConfig } from "../config";
 import { AppError, Conflict, fail, NotFound, ok, type Result } from "../errors";
 import { Alarm } from "./alarm";
 import { CallbackOutbox } from "./callback-outbox";
-import { dispatchDue, nextWorkAtMs } from "./dispatcher";
+import { dispatchDue, nextWorkAtMs, recordOutcomes } from "./dispatcher";
 import { FlowControl } from "./flow";
 import { IdClaims } from "./id-claims";
 import { KeyLimits } from "./key-limits";
@@ -14,7 +14,7 @@ import { migrate } from "./schema";
 import { type PartitionSetup, planSetup } from "./setup";
 import { topicView } from "./stats";
 import { Steering } from "./steering";
-import { TopicStore } from "./store";
+import { type AttemptRecord, TopicStore } from "./store";
 import { AdminStore } from "./store-admin";
 import { FlowStore } from "./store-flow";
 import { Subscriptions } from "./subscriptions";
@@ -50,6 +50,8 @@ export class Partition extends DurableObject<AppEnv> {
 	protected readonly tail: TailFeed;
 	/** Wakes the running alarm's idle senders (null: no run): something may be due sooner. */
 	protected wakeDispatcher: (() => void) | null = null;
+	/** Ended attempts not yet recorded: a run's, and those of attempts carried past their run. */
+	private readonly outcomes: AttemptRecord[] = [];
 	protected topic: TopicConfig | null = null;
 
 	constructor(ctx: DurableObjectState, env: AppEnv) {
@@ -167,6 +169,8 @@ export class Partition extends DurableObject<AppEnv> {
 						this.wakeDispatcher = wake;
 					},
 					tail: this.tail,
+					outcomes: this.outcomes,
+					carry: (attempt) => this.carry(attempt),
 				});
 				moreWork = await this.callbacks.forward(this.env, Date.now());
 				moreWork = (await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now)) || moreWork;
@@ -177,6 +181,23 @@ export class Partition extends DurableObject<AppEnv> {
 			console.error("sundial: alarm run failed; re-arming", error);
 		}
 		await this.rearm(moreWork);
+	}
+
+	/**
+	 * An attempt still waiting for its answer when its alarm run ended. Its outcome joins the
+	 * outcomes a running dispatcher records; with no run under way it is recorded here and the alarm
+	 * set for what it made due. (If the instance dies first, the lease ends and the delivery is
+	 * retried, as after a crash.)
+	 */
+	private carry(attempt: Promise<AttemptRecord[]>): void {
+		const recorded = attempt.then(async (records) => {
+			this.outcomes.push(...records);
+			if (this.wakeDispatcher) return this.wakeDispatcher();
+			recordOutcomes({ store: this.store, flow: this.flow, callbacks: this.callbacks, tail: this.tail }, this.outcomes);
+			this.tail.flush();
+			await this.rearm();
+		});
+		this.ctx.waitUntil(recorded.catch((error) => console.error("sundial: recording a carried attempt failed", error)));
 	}
 
 	/**

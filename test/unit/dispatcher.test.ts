@@ -82,4 +82,55 @@ describe("dispatchDue (with a stand-in store)", () => {
 		expect(sentAt[0]).toBeGreaterThanOrEqual(dueAtMs);
 		expect(recorded.map((r) => r.kind)).toEqual(["delivered"]);
 	});
+
+	// A receiver that hangs must not hold the run's end, and with it the next run (every other
+	// subscription's deliveries), until its timeout: the attempt is carried past the run.
+	it("ends a run that spent its deliveries without waiting for an attempt still in flight, and carries it", async () => {
+		const recorded: AttemptRecord[] = [];
+		let claims = 0;
+		const store = {
+			transaction: <T>(fn: () => T) => fn(),
+			recordAttempts: (records: readonly AttemptRecord[]) => {
+				recorded.push(...records);
+				return records.length;
+			},
+			expireLeases: () => 0,
+			// Two claims of one delivery each, both due now.
+			claimDue: () => (++claims <= 2 ? [claimed(claims, Date.now())] : []),
+			nextPendingAtMs: () => (claims < 2 ? Date.now() : null),
+		} as unknown as TopicStore;
+		let release: () => void = () => {};
+		const hanging = new Promise<void>((resolve) => (release = resolve));
+		let sends = 0;
+		const binding = {
+			send: async () => {},
+			// The first batch hangs until released; the second is answered at once.
+			sendBatch: async () => {
+				if (++sends === 1) await hanging;
+			},
+		};
+		const carried: Promise<AttemptRecord[]>[] = [];
+		const attempts = await dispatchDue({
+			store,
+			topicName: "t",
+			subscriptions: () => new Map([[1, queueSub()]]),
+			bindings: { Q: binding },
+			maxDeliveries: 2,
+			qstashKey: null,
+			wakeBy: async () => {},
+			carry: (attempt) => carried.push(attempt),
+		});
+		// The run ended with the first attempt still waiting (it is never released before this point).
+		// Whatever was still in flight at the end is carried; the rest was recorded by the run.
+		expect(attempts).toBe(2);
+		expect(sends).toBe(2);
+		expect(carried.length).toBeGreaterThanOrEqual(1);
+		release();
+		const late = (await Promise.all(carried)).flat();
+		expect([...recorded, ...late].map((r) => [r.mid, r.kind]).sort()).toEqual([
+			[1, "delivered"],
+			[2, "delivered"],
+		]);
+		expect(recorded.map((r) => r.mid)).not.toContain(1);
+	});
 });

@@ -131,4 +131,33 @@ describe("flow control: isolation between subscriptions", () => {
 		expect(slowGot.filter((r) => r.receivedAtMs < startMs + 2900).length).toBeLessThanOrEqual(5);
 		expect(slowGot.length).toBeGreaterThan(0);
 	});
+
+	it("beside a neighbour that has work, a subscription whose receiver hangs holds only an even share (3 of 6)", async () => {
+		const slow = `/flow/slow/${uniqueName("s")}`;
+		const fast = `/flow/fast/${uniqueName("f")}`;
+		await behave(slow, { status: 200, delayMs: 3000 });
+		await behave(fast, { status: 200 });
+		const topic = await topicWith({
+			aslow: { type: "webhook", url: `${receiverUrl()}${slow}`, timeout: "5s" },
+			bfast: { type: "webhook", url: `${receiverUrl()}${fast}` },
+		});
+		// A steady stream: 20 messages, one every 100 ms (both subscriptions get each).
+		const firstMs = Date.now() + 500;
+		const dues = Array.from({ length: 20 }, (_, i) => firstMs + i * 100);
+		const res = await json(
+			"POST",
+			`/v1/topics/${topic}/messages/batch`,
+			dues.map((at, i) => ({ id: `m-${i}`, body: { i }, deliver_at: new Date(at).toISOString() })),
+		);
+		expect(res.status, JSON.stringify(res.body)).toBe(200);
+		const got = await waitForReceived(fast, 20, 10_000);
+		const lastDueMs = dues[dues.length - 1] as number;
+		// While the stream lasts, the hanging subscription never has more than 3 requests out.
+		const slowGot = await received(slow);
+		expect(slowGot.filter((r) => r.receivedAtMs < lastDueMs).length).toBe(3);
+		// And the stream goes out on time (a generous bound: this is a busy test machine, not a bench).
+		const lateness = got.map((r) => r.receivedAtMs - (dues[(JSON.parse(r.body) as { i: number }).i] as number));
+		expect(Math.max(...lateness)).toBeLessThan(500);
+	});
 });
+
