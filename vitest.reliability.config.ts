@@ -2,22 +2,37 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { TEST_BINDINGS } from "./vitest.bindings.ts";
 
-// The reliability suite (issue 14): long, seeded runs against the real Worker in workerd, apart from
-// `npm test`. `npm run test:reliability`; CI runs it after `npm test`. Bindings as vitest.config.ts.
+// The reliability suite (issue 14): long, seeded runs apart from `npm test`; `npm run test:reliability`,
+// and CI runs it after `npm test`. Two projects: `workerd` runs the Worker in workerd beside the tests
+// (fuzzing, slow receivers, a consumer outage; bindings as vitest.config.ts), `runtime` drives a real
+// `wrangler dev` from Node and kills it (as the end-to-end tests do).
 export default defineConfig({
-	plugins: [
-		cloudflareTest({
-			wrangler: { configPath: "./wrangler.toml" },
-			miniflare: {
-				bindings: {
-					...TEST_BINDINGS,
+	test: {
+		projects: [
+			{
+				plugins: [
+					cloudflareTest({
+						wrangler: { configPath: "./wrangler.toml" },
+						miniflare: { bindings: { ...TEST_BINDINGS } },
+					}),
+				],
+				test: {
+					name: "workerd",
+					include: ["test/reliability/workerd/**/*.test.ts"],
+					globalSetup: ["./test/support/global-receiver.ts"],
+					testTimeout: 600_000,
 				},
 			},
-		}),
-	],
-	test: {
-		include: ["test/reliability/**/*.test.ts"],
-		globalSetup: ["./test/support/global-receiver.ts"],
-		testTimeout: 600_000,
+			{
+				test: {
+					name: "runtime",
+					environment: "node",
+					include: ["test/reliability/runtime/**/*.test.ts"],
+					testTimeout: 600_000,
+					hookTimeout: 120_000,
+					fileParallelism: false,
+				},
+			},
+		],
 	},
 });

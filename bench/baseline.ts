@@ -3,7 +3,7 @@ import { repoRoot } from "../test/support/wrangler.ts";
 import { cell, num } from "./report-format.ts";
 import type { Baseline, RunRecord, Services } from "./scenarios/common.ts";
 import { type Spread, spread } from "./stats.ts";
-import { type Runtime, type SundialBench, startSundial } from "./sundial.ts";
+import { type Runtime, startSundial } from "./sundial.ts";
 
 /**
  * `--baseline=REF` (issue 12: "the cost of the machinery when unused"): Sundial as of an earlier commit

@@ -272,7 +272,7 @@ export function summarize(records: readonly RunRecord[], o: Options, partitions 
 			);
 		}
 	}
-	if (want("10") || want("10i")) summarizeFlow(b);
+	if (want("10") || want("10i")) summarizeFlow(b, want("10"));
 	summarizePartitions(b, o, partitions);
 	// Issue 10's rows of #3 next to #3's (sort is stable: each scenario keeps its own order).
 	return b.rows.sort((x, y) => Number(x.scenario) - Number(y.scenario));
@@ -283,8 +283,11 @@ export function ratioOfMedians(a: { median: number; n: number }, b: { median: nu
 	return spread(b && a.n > 0 && b.n > 0 && b.median !== 0 ? [a.median / b.median] : []);
 }
 
-/** Scenario 10's rows (issue 12): isolation, rate accuracy, ordering under failures; Sundial only. */
-function summarizeFlow(b: RowBuilder): void {
+/**
+ * Scenario 10's rows (issue 12): isolation, then (`all`; not for `--only=10i`) rate accuracy and
+ * ordering under failures; Sundial only.
+ */
+function summarizeFlow(b: RowBuilder, all: boolean): void {
 	const sp = b.sp.bind(b);
 	const row = b.row.bind(b);
 	for (const q of ["p50", "p99"] as const) {
@@ -316,6 +319,7 @@ function summarizeFlow(b: RowBuilder): void {
 		"≤ 1.2",
 		(v) => v <= 1.2,
 	);
+	if (!all) return;
 	const most = sp("10", "sundial", "rate", "slidingMax");
 	row(
 		"10",

@@ -104,7 +104,7 @@ export async function received(path: string): Promise<Received[]> {
 export async function behave(
 	path: string,
 	reply:
-		| { status: number; delayMs?: number; headers?: Record<string, string>; body?: string }
+		| { status: number; delayMs?: number; trickleMs?: number; headers?: Record<string, string>; body?: string }
 		| { sequence: { status: number; delayMs?: number; headers?: Record<string, string>; body?: string }[] },
 ) {
 	await fetch(`${receiverUrl()}/_control/behaviour?path=${encodeURIComponent(path)}`, {

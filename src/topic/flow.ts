@@ -13,8 +13,9 @@ import type { TopicConfig } from "./types";
  * - **Isolation.** One object has 6 attempts waiting for a response at most (PLATFORM.md §1). With
  *   n webhook subscriptions, each may hold at most 7 − n of them, so with one whose receiver hangs
  *   every other keeps a slot and its deliveries never wait for the timeouts; and while b of them
- *   have work (in flight, or due within BUSY_AHEAD_MS), at most ⌈6 / b⌉, so a busy neighbour keeps
- *   an even share (3 of 6 beside one other) rather than a single slot.
+ *   have work (in flight, or due within BUSY_AHEAD_MS), at most ⌊6 / b⌋, so a busy neighbour keeps
+ *   an even share (3 of 6 beside one other) rather than a single slot, and any number of them that
+ *   hang at once still leave every other busy one a slot (b ≤ 6).
  * - **`parallelism`**: attempts in flight for the subscription across the topic; each partition
  *   holds its share (the limit split as evenly as integers allow, so the shares sum to the limit).
  * - **`rate`**: attempts started in any window of `period` (sliding), split the same way.
@@ -40,7 +41,7 @@ const MAX_CLAIM = 1000;
 /** The most slots one webhook subscription may hold beside `webhooks − 1` others, `busy` of them all with work. */
 export function isolationCap(webhooks: number, busy: number): number {
 	const slots = MAX_CONCURRENT_DELIVERIES;
-	return Math.max(1, Math.min(slots + 1 - webhooks, Math.ceil(slots / Math.max(1, busy))));
+	return Math.max(1, Math.min(slots + 1 - webhooks, Math.floor(slots / Math.max(1, busy))));
 }
 
 const isPush = (s: SubscriptionRow) => s.config.type !== "pull" && !s.config.paused;

@@ -22,6 +22,11 @@ export interface Reply {
 	headers?: Record<string, string>;
 	body?: string;
 	delayMs?: number;
+	/**
+	 * A response that never ends: the status and headers at once (after `delayMs`), then one byte of
+	 * body every `trickleMs` until the client goes away (slowloris-style).
+	 */
+	trickleMs?: number;
 }
 
 /** A fixed reply, or a function computing one from the recorded request. */
@@ -119,9 +124,11 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
 		maxConcurrent = Math.max(maxConcurrent, active);
 		const activeAtArrival = active;
 		let timer: NodeJS.Timeout | undefined;
+		let trickle: NodeJS.Timeout | undefined;
 		res.once("close", () => {
 			active--;
 			clearTimeout(timer);
+			clearInterval(trickle);
 		});
 		const body = await readBody(req);
 		const url = req.url ?? "/";
@@ -142,7 +149,9 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
 		const respond = () => {
 			if (res.destroyed) return;
 			res.writeHead(reply.status, reply.headers);
-			res.end(reply.body ?? "");
+			if (!reply.trickleMs) return void res.end(reply.body ?? "");
+			res.flushHeaders();
+			trickle = setInterval(() => res.write("."), reply.trickleMs);
 		};
 		if (reply.delayMs && reply.delayMs > 0) {
 			timer = setTimeout(respond, reply.delayMs);

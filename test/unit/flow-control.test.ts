@@ -160,4 +160,3 @@ describe("flow control: isolation between subscriptions", () => {
 		expect(Math.max(...lateness)).toBeLessThan(500);
 	});
 });
-

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { json, receiverUrl, seeded, TOKEN } from "../helpers";
+import { json, receiverUrl, seeded, TOKEN } from "../../helpers";
 
 /**
  * Hostile input over every route of the OpenAPI document (issue 14, reliability suite): seeded random
