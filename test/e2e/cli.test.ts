@@ -250,6 +250,31 @@ describe("sundial CLI (wrangler dev)", () => {
 		});
 	});
 
+	it("tokens: create (printed once), ls, a scoped token publishes only where allowed, revoke", async () => {
+		await client.topics.upsert("cli-tok-a");
+		await client.topics.upsert("cli-other");
+		const created = (
+			await runCli(
+				["tokens", "create", "cli-publisher", "--scope", "publish", "--topic", "cli-tok-*", "--expires-in", "1d", "--json"],
+				env,
+			)
+		).json<{ id: string; token: string; prefix: string; scopes: string[]; topics: string[] }>();
+		expect(created).toMatchObject({ scopes: ["publish"], topics: ["cli-tok-*"] });
+		expect(created.token.startsWith(created.prefix)).toBe(true);
+		const listed = (await runCli(["tokens", "ls", "--json"], env)).json<{ tokens: Record<string, unknown>[] }>();
+		const row = listed.tokens.find((t) => t.id === created.id);
+		expect(row).toMatchObject({ name: "cli-publisher", prefix: created.prefix });
+		expect(JSON.stringify(listed)).not.toContain(created.token);
+		const scoped = { ...env, SUNDIAL_TOKEN: created.token };
+		expect((await runCli(["publish", "cli-tok-a", '{"n":1}', "--json"], scoped)).code).toBe(0);
+		expect((await runCli(["publish", "cli-other", '{"n":1}', "--json"], scoped)).code).toBe(4);
+		expect((await runCli(["tokens", "ls", "--json"], scoped)).code).toBe(4);
+		expect((await runCli(["tokens", "create", "x", "--scope", "everything"], env)).code).toBe(2);
+		expect((await runCli(["tokens", "revoke", created.id], env)).code).toBe(2);
+		expect((await runCli(["tokens", "revoke", created.id, "--yes", "--json"], env)).json()).toEqual({ deleted: true });
+		expect((await runCli(["publish", "cli-tok-a", '{"n":2}', "--json"], scoped)).code).toBe(4);
+	});
+
 	it("tail: a delivery seen live, one JSON event per line with --json, ending after --count", async () => {
 		await client.topics.upsert("cli-tail");
 		await client.subscriptions.upsert("cli-tail", "p", { type: "pull" });

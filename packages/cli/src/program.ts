@@ -7,6 +7,7 @@ import { schedulesCommand } from "./commands/schedules.js";
 import { statsCommand } from "./commands/stats.js";
 import { subsCommand } from "./commands/subs.js";
 import { tailCommand } from "./commands/tail.js";
+import { tokensCommand } from "./commands/tokens.js";
 import { topicsCommand } from "./commands/topics.js";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
@@ -38,6 +39,7 @@ Exit codes: 0 ok, 1 API error (or failed lines of an import), 2 usage error, 3 n
 		statsCommand(),
 		schedulesCommand(),
 		tailCommand(),
+		tokensCommand(),
 	]) {
 		program.addCommand(command);
 	}
