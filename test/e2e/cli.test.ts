@@ -251,8 +251,10 @@ describe("sundial CLI (wrangler dev)", () => {
 	});
 
 	it("tokens: create (printed once), ls, a scoped token publishes only where allowed, revoke", async () => {
-		await client.topics.upsert("cli-tok-a");
-		await client.topics.upsert("cli-other");
+		for (const topic of ["cli-tok-a", "cli-other"]) {
+			await client.topics.upsert(topic);
+			await client.subscriptions.upsert(topic, "p", { type: "pull" });
+		}
 		const created = (
 			await runCli(
 				["tokens", "create", "cli-publisher", "--scope", "publish", "--topic", "cli-tok-*", "--expires-in", "1d", "--json"],
@@ -266,7 +268,8 @@ describe("sundial CLI (wrangler dev)", () => {
 		expect(row).toMatchObject({ name: "cli-publisher", prefix: created.prefix });
 		expect(JSON.stringify(listed)).not.toContain(created.token);
 		const scoped = { ...env, SUNDIAL_TOKEN: created.token };
-		expect((await runCli(["publish", "cli-tok-a", '{"n":1}', "--json"], scoped)).code).toBe(0);
+		const allowed = await runCli(["publish", "cli-tok-a", '{"n":1}', "--json"], scoped);
+		expect(allowed.code, allowed.stdout + allowed.stderr).toBe(0);
 		expect((await runCli(["publish", "cli-other", '{"n":1}', "--json"], scoped)).code).toBe(4);
 		expect((await runCli(["tokens", "ls", "--json"], scoped)).code).toBe(4);
 		expect((await runCli(["tokens", "create", "x", "--scope", "everything"], env)).code).toBe(2);
