@@ -79,16 +79,14 @@ export interface DispatchDeps extends TaskDeps {
 	/** The live tail: told of attempts only while someone listens; sent a batch after every round. */
 	tail?: TailFeed;
 	/**
-	 * Where ended attempts wait to be recorded (the next refill or the run's end records them):
-	 * shared with `carry`, so a carried attempt that ends during a later run is recorded by it.
-	 */
-	outcomes?: AttemptRecord[];
-	/**
-	 * Takes an attempt still in flight when the run ends (its budget or `maxDeliveries` spent): the
-	 * run ends without it, so a receiver that hangs to its timeout does not hold the next run, and
-	 * with it every other subscription (flow.ts, isolation). Absent: the run waits for it.
+	 * Takes an attempt still in flight when the run ends (its budget or `maxDeliveries` spent) and
+	 * records it when it ends: the run ends without it, so a receiver that hangs to its timeout does
+	 * not hold the next run, and with it every other subscription (flow.ts, isolation). Absent: the
+	 * run waits for it.
 	 */
 	carry?: (attempt: Promise<AttemptRecord[]>) => void;
+	/** Carried attempts (of earlier runs) still waiting for an answer: they hold request slots too. */
+	carriedInFlight?: () => number;
 }
 
 /** Records ended attempts (outcome, rate windows, callbacks, the live tail) in one transaction. */
@@ -127,7 +125,7 @@ export function pushLeaseMs(sub: SubscriptionRow | undefined): number {
 export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 	const startedMs = Date.now();
 	const ready: Task[] = [];
-	const outcomes: AttemptRecord[] = deps.outcomes ?? [];
+	const outcomes: AttemptRecord[] = [];
 	let attempts = 0;
 	let refilling: Promise<boolean> | null = null;
 	let lastClaimMs = startedMs;
@@ -227,6 +225,11 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 					await nap(waitMs);
 					continue;
 				}
+				// Carried attempts hold slots too: never more than 6 requests out at once.
+				if (running + (deps.carriedInFlight?.() ?? 0) >= MAX_CONCURRENT_DELIVERIES) {
+					await nap(IDLE_NAP_MS);
+					continue;
+				}
 				ready.shift();
 				running++;
 				// The live tail hears of the attempt only if someone listens as it starts (one check otherwise).
@@ -249,6 +252,12 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 				continue;
 			}
 			if (attempts >= deps.maxDeliveries || Date.now() - startedMs >= ALARM_BUDGET_MS) {
+				// A refill under way brings claimed deliveries: they go out (and count) before the end, so
+				// only attempts that started before it are ever carried.
+				if (refilling) {
+					await refilling;
+					continue;
+				}
 				endRun();
 				wake();
 				break;
@@ -257,21 +266,26 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 			// recorded, not each time a sender finds the buffer empty (with many partitions of one topic
 			// each claiming one delivery a round, those empty transactions doubled the commits).
 			let next = nextWork();
+			let claimed: boolean | null = null;
 			// The run's first refill always happens: it ends expired leases and wakes pull consumers. A
 			// refill under way is joined: it may bring work for this sender too.
 			if (refilling || refills === 0 || (next !== null && next <= Date.now()) || outcomes.length > 0) {
-				if (await refillOnce()) continue;
+				claimed = await refillOnce();
+				if (claimed) continue;
 				next = nextWork();
 			}
 			// Nothing due now: wait in memory for what is due very soon, else end this run.
 			const waitMs = next === null ? Number.POSITIVE_INFINITY : next - Date.now();
+			// Work looks due but the claim took none (what it may use is held): wait for an attempt to
+			// end or a wake-up, not in a loop of empty claims.
+			const held = claimed === false && waitMs <= 0;
 			// Idle time counts for the whole run, not per sender: a sender that keeps finding the buffer
 			// emptied by the others is not idle, and must not leave (that left one sender at 1,000/s).
-			if (waitMs > HOT_WAIT_MS || Date.now() - lastClaimMs > MAX_IDLE_MS) {
+			if (held || waitMs > HOT_WAIT_MS || Date.now() - lastClaimMs > MAX_IDLE_MS) {
 				// While attempts are in flight the run goes on anyway: stay, so what becomes due meanwhile,
 				// or is freed when one ends, does not wait for them (a hanging receiver's timeouts).
 				if (running === 0) break;
-				await nap(Math.min(waitMs, IDLE_NAP_MS));
+				await nap(held ? IDLE_NAP_MS : Math.min(waitMs, IDLE_NAP_MS));
 				continue;
 			}
 			await nap(Math.max(1, waitMs));

@@ -10,12 +10,13 @@ import type { TopicConfig } from "./types";
  * Flow control in one partition (README "Flow control"): how many more deliveries each push
  * subscription may claim now. Three limits, the smallest wins:
  *
- * - **Isolation.** One object has 6 attempts waiting for a response at most (PLATFORM.md §1). With
- *   n webhook subscriptions, each may hold at most 7 − n of them, so with one whose receiver hangs
- *   every other keeps a slot and its deliveries never wait for the timeouts; and while b of them
- *   have work (in flight, or due within BUSY_AHEAD_MS), at most ⌊6 / b⌋, so a busy neighbour keeps
- *   an even share (3 of 6 beside one other) rather than a single slot, and any number of them that
- *   hang at once still leave every other busy one a slot (b ≤ 6).
+ * - **Isolation.** One object has 6 attempts waiting for a response at most (PLATFORM.md §1), and
+ *   together the webhook subscriptions never hold more. Of n webhook subscriptions, b have work
+ *   (in flight, or due within BUSY_AHEAD_MS): each idle one keeps a slot in reserve and each busy
+ *   one may hold ⌊(6 − (n − b)) / b⌋ (at most 7 − n), so the slots held never exceed 6 with one
+ *   left for every subscription whose work arrives later, a busy neighbour keeps an even share (3
+ *   of 6 beside one other) rather than a single slot, and any number of hanging receivers leave
+ *   every other subscription a slot (n ≤ 6).
  * - **`parallelism`**: attempts in flight for the subscription across the topic; each partition
  *   holds its share (the limit split as evenly as integers allow, so the shares sum to the limit).
  * - **`rate`**: attempts started in any window of `period` (sliding), split the same way.
@@ -38,10 +39,11 @@ const BUSY_AHEAD_MS = 1000;
 /** Most deliveries of one subscription a claim takes (its capacity when no limit binds). */
 const MAX_CLAIM = 1000;
 
-/** The most slots one webhook subscription may hold beside `webhooks − 1` others, `busy` of them all with work. */
+/** The most slots one busy webhook subscription may hold: of `webhooks` of them, `busy` have work. */
 export function isolationCap(webhooks: number, busy: number): number {
 	const slots = MAX_CONCURRENT_DELIVERIES;
-	return Math.max(1, Math.min(slots + 1 - webhooks, Math.floor(slots / Math.max(1, busy))));
+	const shared = slots - (webhooks - busy); // one in reserve for each idle subscription
+	return Math.max(1, Math.min(slots + 1 - webhooks, Math.floor(shared / Math.max(1, busy))));
 }
 
 const isPush = (s: SubscriptionRow) => s.config.type !== "pull" && !s.config.paused;
@@ -100,10 +102,12 @@ export function capacities(
 		return state.inFlight(s.sid) > 0 || (due !== undefined && due <= nowMs + BUSY_AHEAD_MS);
 	}).length;
 	const cap = isolationCap(webhooks.length, busy);
+	// Slots no webhook subscription holds (carried attempts of ended runs included: they are in flight).
+	const open = MAX_CONCURRENT_DELIVERIES - webhooks.reduce((sum, s) => sum + state.inFlight(s.sid), 0);
 	const out = new Map<number, Capacity>();
 	for (const s of push) {
 		const inFlight = state.inFlight(s.sid);
-		let free = s.config.type === "webhook" ? cap - inFlight : Number.POSITIVE_INFINITY;
+		let free = s.config.type === "webhook" ? Math.min(cap - inFlight, open) : Number.POSITIVE_INFINITY;
 		let heldBy: HeldBy | null = free <= 0 ? "isolation" : null;
 		let freeAtMs: number | null = null;
 		const { parallelism, rate } = s.config;

@@ -50,8 +50,10 @@ export class Partition extends DurableObject<AppEnv> {
 	protected readonly tail: TailFeed;
 	/** Wakes the running alarm's idle senders (null: no run): something may be due sooner. */
 	protected wakeDispatcher: (() => void) | null = null;
-	/** Ended attempts not yet recorded: a run's, and those of attempts carried past their run. */
-	private readonly outcomes: AttemptRecord[] = [];
+	/** Attempts carried past the alarm run that started them, still waiting for an answer. */
+	private carried = 0;
+	/** Bumped when storage is wiped: a carried attempt of an earlier generation is not recorded. */
+	private generation = 0;
 	protected topic: TopicConfig | null = null;
 
 	constructor(ctx: DurableObjectState, env: AppEnv) {
@@ -134,8 +136,8 @@ export class Partition extends DurableObject<AppEnv> {
 		}
 	}
 
-	/** Sets the alarm from the earliest pending time (deliveries, maintenance, waiting receives). */
-	protected async rearm(moreWork = false): Promise<void> {
+	/** The earliest pending time (deliveries, maintenance, waiting receives), or null. */
+	private pendingAtMs(moreWork = false): number | null {
 		const nowMs = Date.now();
 		const times = [
 			nextWorkAtMs(this.store, this.flow),
@@ -145,7 +147,12 @@ export class Partition extends DurableObject<AppEnv> {
 			this.callbacks.nextAtMs(),
 			moreWork ? nowMs : null,
 		].filter((t): t is number => t !== null);
-		await this.alarmClock.setTo(times.length === 0 ? null : Math.min(...times));
+		return times.length === 0 ? null : Math.min(...times);
+	}
+
+	/** Sets the alarm to the earliest pending time. */
+	protected async rearm(moreWork = false): Promise<void> {
+		await this.alarmClock.setTo(this.pendingAtMs(moreWork));
 	}
 
 	override async alarm(): Promise<void> {
@@ -169,8 +176,8 @@ export class Partition extends DurableObject<AppEnv> {
 						this.wakeDispatcher = wake;
 					},
 					tail: this.tail,
-					outcomes: this.outcomes,
 					carry: (attempt) => this.carry(attempt),
+					carriedInFlight: () => this.carried,
 				});
 				moreWork = await this.callbacks.forward(this.env, Date.now());
 				moreWork = (await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now)) || moreWork;
@@ -184,19 +191,28 @@ export class Partition extends DurableObject<AppEnv> {
 	}
 
 	/**
-	 * An attempt still waiting for its answer when its alarm run ended. Its outcome joins the
-	 * outcomes a running dispatcher records; with no run under way it is recorded here and the alarm
-	 * set for what it made due. (If the instance dies first, the lease ends and the delivery is
-	 * retried, as after a crash.)
+	 * An attempt still waiting for its answer when its alarm run ended. When it ends its outcome is
+	 * recorded at once (a transaction of its own, beside any run), a running dispatcher is woken (a
+	 * slot is free) and the alarm made to fire for what the outcome made due. If the instance dies
+	 * first, the lease ends and the delivery is retried, as after a crash; if storage was wiped
+	 * meanwhile (the topic deleted), the outcome is dropped: its ids may name new deliveries.
 	 */
 	private carry(attempt: Promise<AttemptRecord[]>): void {
-		const recorded = attempt.then(async (records) => {
-			this.outcomes.push(...records);
-			if (this.wakeDispatcher) return this.wakeDispatcher();
-			recordOutcomes({ store: this.store, flow: this.flow, callbacks: this.callbacks, tail: this.tail }, this.outcomes);
-			this.tail.flush();
-			await this.rearm();
-		});
+		this.carried++;
+		const generation = this.generation;
+		const recorded = attempt
+			.finally(() => {
+				this.carried--;
+			})
+			.then(async (records) => {
+				if (generation !== this.generation) return;
+				const deps = { store: this.store, flow: this.flow, callbacks: this.callbacks, tail: this.tail };
+				recordOutcomes(deps, [...records]);
+				this.tail.flush();
+				const at = this.pendingAtMs();
+				if (at !== null) await this.alarmClock.wakeBy(at);
+			})
+			.finally(() => this.wakeDispatcher?.());
 		this.ctx.waitUntil(recorded.catch((error) => console.error("sundial: recording a carried attempt failed", error)));
 	}
 
@@ -254,6 +270,7 @@ export class Partition extends DurableObject<AppEnv> {
 	}
 
 	private async wipe(): Promise<void> {
+		this.generation++;
 		await this.ctx.storage.deleteAlarm();
 		await this.ctx.storage.deleteAll();
 		migrate(this.ctx.storage);

@@ -133,4 +133,96 @@ describe("dispatchDue (with a stand-in store)", () => {
 		]);
 		expect(recorded.map((r) => r.mid)).not.toContain(1);
 	});
+
+	it("ends a run only after a refill under way: what it claimed goes out before the end, each outcome recorded once", async () => {
+		const recorded: AttemptRecord[] = [];
+		let claims = 0;
+		const store = {
+			transaction: <T>(fn: () => T) => fn(),
+			recordAttempts: (records: readonly AttemptRecord[]) => {
+				recorded.push(...records);
+				return records.length;
+			},
+			expireLeases: () => 0,
+			// First claim: delivery 1 (its receiver hangs); second: deliveries 2 and 3, the run's last.
+			claimDue: () => {
+				claims++;
+				if (claims === 1) return [claimed(1, Date.now())];
+				if (claims === 2) return [2, 3].map((mid) => ({ ...claimed(mid, Date.now()), sid: mid }));
+				return [];
+			},
+			nextPendingAtMs: () => (claims < 2 ? Date.now() : null),
+		} as unknown as TopicStore;
+		let release: () => void = () => {};
+		const hanging = new Promise<void>((resolve) => (release = resolve));
+		const subs = new Map([1, 2, 3].map((sid) => [sid, { ...queueSub(), sid }]));
+		const sent: string[] = [];
+		const binding = {
+			send: async () => {},
+			sendBatch: async (messages: unknown) => {
+				const id = JSON.stringify(messages).match(/"(m\d+)"/)?.[1] as string;
+				sent.push(id);
+				if (id === "m1") await hanging;
+			},
+		};
+		const carried: Promise<AttemptRecord[]>[] = [];
+		let wakeCalls = 0;
+		await dispatchDue({
+			store,
+			topicName: "t",
+			subscriptions: () => subs,
+			bindings: { Q: binding },
+			maxDeliveries: 3,
+			qstashKey: null,
+			// The second claim's wake-up is slow: the run's limit is reached while that refill is under way.
+			wakeBy: async () => {
+				if (++wakeCalls === 2) await new Promise((r) => setTimeout(r, 50));
+			},
+			carry: (attempt) => carried.push(attempt),
+		});
+		// Every claimed delivery was sent before the run ended; the hanging one was carried, and
+		// each outcome is recorded once, by the run or by its carrier.
+		expect(sent.sort()).toEqual(["m1", "m2", "m3"]);
+		release();
+		const late = (await Promise.all(carried)).flat();
+		expect(late.map((r) => r.mid)).toContain(1);
+		expect([...recorded, ...late].map((r) => r.mid).sort()).toEqual([1, 2, 3]);
+	});
+
+	it("counts carried attempts of earlier runs against the 6 request slots", async () => {
+		let claims = 0;
+		const store = {
+			transaction: <T>(fn: () => T) => fn(),
+			recordAttempts: (records: readonly AttemptRecord[]) => records.length,
+			expireLeases: () => 0,
+			// Ten deliveries of ten subscriptions (one request each), all due now.
+			claimDue: () =>
+				++claims === 1 ? Array.from({ length: 10 }, (_, i) => ({ ...claimed(i + 1, Date.now()), sid: i + 1 })) : [],
+			nextPendingAtMs: () => null,
+		} as unknown as TopicStore;
+		const subs = new Map(Array.from({ length: 10 }, (_, i) => [i + 1, { ...queueSub(), sid: i + 1 }]));
+		let open = 0;
+		let most = 0;
+		const binding = {
+			send: async () => {},
+			sendBatch: async () => {
+				most = Math.max(most, ++open);
+				await new Promise((r) => setTimeout(r, 20));
+				open--;
+			},
+		};
+		const attempts = await dispatchDue({
+			store,
+			topicName: "t",
+			subscriptions: () => subs,
+			bindings: { Q: binding },
+			maxDeliveries: 100,
+			qstashKey: null,
+			wakeBy: async () => {},
+			carry: () => {},
+			carriedInFlight: () => 4,
+		});
+		expect(attempts).toBe(10);
+		expect(most).toBe(2);
+	});
 });
