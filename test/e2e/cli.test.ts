@@ -257,7 +257,18 @@ describe("sundial CLI (wrangler dev)", () => {
 		}
 		const created = (
 			await runCli(
-				["tokens", "create", "cli-publisher", "--scope", "publish", "--topic", "cli-tok-*", "--expires-in", "1d", "--json"],
+				[
+					"tokens",
+					"create",
+					"cli-publisher",
+					"--scope",
+					"publish",
+					"--topic",
+					"cli-tok-*",
+					"--expires-in",
+					"1d",
+					"--json",
+				],
 				env,
 			)
 		).json<{ id: string; token: string; prefix: string; scopes: string[]; topics: string[] }>();
