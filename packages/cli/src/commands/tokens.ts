@@ -23,7 +23,9 @@ export function tokensCommand(): Command {
 					name,
 					scopes: scopes as Scope[],
 					...(options.topic === undefined ? {} : { topics: options.topic as string[] }),
-					...(options.expiresIn === undefined ? {} : { expires_in: duration(options.expiresIn as string, "--expires-in") }),
+					...(options.expiresIn === undefined
+						? {}
+						: { expires_in: duration(options.expiresIn as string, "--expires-in") }),
 				});
 				out.result(created, () => `${fields(created)}\nStore the token now: it is not shown again.`);
 			}),
