@@ -18,7 +18,7 @@ export interface DashRequest {
 	form?: Record<string, string>;
 	/** The CSRF field to send instead of the session's (null: none). */
 	csrf?: string | null;
-	/** Headers to add (e.g. a foreign Origin); by default a same-origin browser's Origin and Sec-Fetch-Site. */
+	/** Headers to add (e.g. a foreign Origin; "" removes one); by default a same-origin browser's Origin and Sec-Fetch-Site. */
 	headers?: Record<string, string>;
 }
 
@@ -37,6 +37,7 @@ export function dash(path: string, opts: DashRequest = {}): Promise<Response> {
 		headers["content-type"] = "application/x-www-form-urlencoded";
 	}
 	Object.assign(headers, opts.headers ?? {});
+	for (const [name, value] of Object.entries(headers)) if (value === "") delete headers[name];
 	return exports.default.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body, redirect: "manual" }));
 }
 
@@ -61,3 +62,36 @@ export async function signIn(token = TOKEN): Promise<DashSession> {
 	const page = await dash("/dash", { session: { cookie, csrf: "" } });
 	return { cookie, csrf: csrfOf(await page.text()) };
 }
+
+/**
+ * Every route of the dashboard. They are HTML for a browser with a session cookie, not the JSON API, so
+ * they stay out of /openapi.json (as /docs does) and out of the bearer-token walk of tokens.test.ts;
+ * docs/API.md "Dashboard" lists them (api-doc.test.ts), and dash-session.test.ts walks them instead:
+ * 401 without a session, but for the sign-in form and the assets (PUBLIC_DASH_ROUTES).
+ */
+export const DASH_ROUTES = [
+	"GET /dash",
+	"GET /dash/login",
+	"POST /dash/login",
+	"POST /dash/logout",
+	"GET /dash/assets/dash.css",
+	"GET /dash/assets/live.js",
+	"GET /dash/assets/icon.svg",
+	"GET /dash/message",
+	"GET /dash/topics/{topic}",
+	"GET /dash/topics/{topic}/subscriptions/{name}/dead",
+	"GET /dash/topics/{topic}/tail",
+	"POST /dash/topics/{topic}/publish",
+	"POST /dash/topics/{topic}/subscriptions/{name}/redrive",
+	"POST /dash/topics/{topic}/subscriptions/{name}/purge",
+	"POST /dash/topics/{topic}/schedules/{name}/pause",
+	"POST /dash/topics/{topic}/schedules/{name}/resume",
+];
+
+/** The dashboard routes that need no session. */
+export const PUBLIC_DASH_ROUTES = [
+	"GET /dash/login",
+	"POST /dash/login",
+	"GET /dash/assets/dash.css",
+	"GET /dash/assets/live.js",
+];

@@ -11,6 +11,11 @@ import { liveClient } from "./live-client";
  */
 export const LIVE_JS = `"use strict";\nvar __name = (target) => target;\n(${liveClient.toString()})();\n`;
 
+/** /dash/assets/icon.svg: a sundial's dial and gnomon (so the browser asks for no /favicon.ico). */
+export const ICON_SVG =
+	'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle cx="16" cy="16" r="14" fill="#2f5bd3"/>' +
+	'<path d="M16 16 L16 4 L24 16 Z" fill="#fff"/></svg>';
+
 /** /dash/assets/dash.css. */
 export const DASH_CSS = `
 :root { color-scheme: light dark; --fg: #1d2330; --muted: #5d6678; --line: #d9dde5; --card: #ffffff; --bg: #f4f6f9;
@@ -46,6 +51,7 @@ th { color: var(--muted); font-weight: 600; font-size: 12px; }
 .facts dt { color: var(--muted); } .facts dd { margin: 0; word-break: break-word; }
 form.inline { display: inline; }
 form.stack label, form.lookup label { display: inline-flex; flex-direction: column; gap: 2px; margin-right: 12px; }
+form.lookup { display: flex; align-items: flex-end; flex-wrap: wrap; gap: 8px; margin-top: 8px; }
 form.stack textarea { width: 100%; font-family: ui-monospace, monospace; }
 .row { display: flex; flex-wrap: wrap; gap: 8px; margin: 8px 0; }
 input, select, textarea, button { font: inherit; color: inherit; background: var(--bg); border: 1px solid var(--line);

@@ -10,7 +10,7 @@ import { deleteCookie, getCookie } from "hono/cookie";
 import { AppError } from "../errors";
 import { verifyToken } from "../http/auth";
 import { actionRoutes } from "./actions";
-import { DASH_CSS, LIVE_JS } from "./assets";
+import { DASH_CSS, ICON_SVG, LIVE_JS } from "./assets";
 import { CSRF_FIELD, csrfMatches } from "./csrf";
 import { readForm } from "./forms";
 import { pageRoutes } from "./page-routes";
@@ -34,6 +34,7 @@ export function dashboard(api: ApiFetch): Hono<DashEnv> {
 		new Response(text, { headers: { "content-type": type, "cache-control": "no-cache" } });
 	dash.get("/assets/dash.css", asset("text/css; charset=utf-8", DASH_CSS));
 	dash.get("/assets/live.js", asset("text/javascript; charset=utf-8", LIVE_JS));
+	dash.get("/assets/icon.svg", asset("image/svg+xml", ICON_SVG));
 	signInRoutes(dash);
 
 	// Everything below needs a session whose token still verifies.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { asLateness, LatenessSection } from "../../src/dash/pages/lateness";
+import { type Message, MessagePage } from "../../src/dash/pages/message";
 import { HOSTILE, topicWithDead } from "../dash-fixtures";
 import { dash, signIn } from "../dash-helpers";
 import { json, uniqueName } from "../helpers";
@@ -140,5 +141,47 @@ describe("dashboard: lateness histogram", () => {
 			expect(asLateness(body)).toBeNull();
 		}
 		expect((await LatenessSection({ lateness: null })).toString()).toContain("Not available");
+	});
+});
+
+describe("dashboard: a delivery's attempt history", () => {
+	const delivery = {
+		subscription: "hook",
+		state: "dead" as const,
+		attempts: 2,
+		next_attempt_at: null,
+		last_status: 500,
+		last_error: "HTTP 500",
+		delivered_at: null,
+	};
+	const message = (deliveries: unknown[]): Message => ({
+		id: "m-1",
+		body: { a: 1 },
+		content_type: "application/json",
+		headers: {},
+		request_id: null,
+		key: null,
+		deliver_at: "2026-12-01T09:00:00.000Z",
+		published_at: "2026-12-01T08:00:00.000Z",
+		deliveries: deliveries as Message["deliveries"],
+	});
+	const viewer = { who: "admin token", csrf: "c" };
+
+	it("shows each failed attempt when the API gives a history, escaped, and the dead time from it", async () => {
+		const history = [
+			{ attempt: 1, at: "2026-12-01T09:00:00.010Z", outcome: "retry", status: 503, error: HOSTILE },
+			{ attempt: 2, at: "2026-12-01T09:00:01.020Z", outcome: "dead", status: 500, error: "HTTP 500" },
+		];
+		const page = MessagePage({ viewer, topic: "t", message: message([{ ...delivery, history }]) });
+		const html = (await page).toString();
+		expect(html.match(/<tr>/g)?.length).toBeGreaterThanOrEqual(3);
+		expect(html).toContain("dead 2026-12-01T09:00:01.020Z");
+		expect(html).toContain("&lt;script&gt;alert(&quot;x&quot;)");
+		expect(html).not.toMatch(RAW);
+	});
+
+	it("says 'not available' when the API has no history field", async () => {
+		const html = (await MessagePage({ viewer, topic: "t", message: message([delivery]) })).toString();
+		expect(html).toContain("Attempt history: not available");
 	});
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { dash, ORIGIN, sessionCookieOf, signIn } from "../dash-helpers";
+import { crossSiteReason } from "../../src/dash/csrf";
+import { DASH_ROUTES, dash, ORIGIN, PUBLIC_DASH_ROUTES, sessionCookieOf, signIn } from "../dash-helpers";
 import { json, TOKEN } from "../helpers";
 
 /** Dashboard sign-in, the session cookie, sign-out and the security headers (docs/API.md "Dashboard"). */
@@ -95,6 +96,36 @@ describe("dashboard: sign-in and session", () => {
 		expect(out.headers.get("set-cookie")).toMatch(
 			/^sundial_session=; Max-Age=0; Path=\/dash; HttpOnly; Secure; SameSite=Strict$/,
 		);
+	});
+});
+
+describe("dashboard: every route", () => {
+	it("answers 401 without a session on every route but the sign-in form and the assets", async () => {
+		for (const route of DASH_ROUTES) {
+			const [method, template] = route.split(" ") as [string, string];
+			const path = template.replace(/\{(\w+)\}/g, (_m, name: string) => `${name}1`);
+			const res = await dash(
+				path,
+				method === "POST" ? { form: {}, csrf: null } : { headers: { upgrade: "websocket" } },
+			);
+			const expected = PUBLIC_DASH_ROUTES.includes(route) ? (method === "POST" ? 400 : 200) : 401;
+			expect(res.status, route).toBe(expected);
+			await res.body?.cancel();
+		}
+	});
+
+	it("refuses requests that name no origin or another one", () => {
+		const own = "https://sundial.example";
+		const check = (headers: Record<string, string>) => crossSiteReason(new Headers(headers), own);
+		expect(check({})).toContain("names no origin");
+		expect(check({ origin: own })).toBeNull();
+		expect(check({ "sec-fetch-site": "same-origin" })).toBeNull();
+		expect(check({ origin: own, "sec-fetch-site": "same-site" })).toContain("another site");
+		expect(check({ origin: "https://sundial.example.evil" })).toContain("another origin");
+		expect(check({ origin: "null" })).toContain("another origin");
+		// What Chrome sends for a form under Referrer-Policy: no-referrer.
+		expect(check({ origin: "null", "sec-fetch-site": "same-origin" })).toBeNull();
+		expect(check({ origin: "null", "sec-fetch-site": "cross-site" })).toContain("another site");
 	});
 });
 

@@ -46,6 +46,7 @@ export function Layout(props: { title: string; viewer: Viewer | null; script?: s
 				<meta name="referrer" content="no-referrer" />
 				<title>{`${props.title} · Sundial`}</title>
 				<link rel="stylesheet" href="/dash/assets/dash.css" />
+				<link rel="icon" href="/dash/assets/icon.svg" type="image/svg+xml" />
 				{props.script ? <script src={props.script} defer /> : null}
 			</head>
 			<body>
@@ -84,13 +85,14 @@ export function Facts(props: { rows: [string, Child][] }) {
 	);
 }
 
-/** A duration in ms as people read it ("0 ms", "1.2 s", "3 min"). */
+/** A duration in ms as people read it ("0 ms", "1.2 s", "3.0 min", "7.0 d"). */
 export function ms(value: number | null | undefined): string {
 	if (value === null || value === undefined) return "–";
 	if (value < 1000) return `${value} ms`;
 	if (value < 60_000) return `${(value / 1000).toFixed(value < 10_000 ? 1 : 0)} s`;
 	if (value < 3_600_000) return `${(value / 60_000).toFixed(1)} min`;
-	return `${(value / 3_600_000).toFixed(1)} h`;
+	if (value < 86_400_000) return `${(value / 3_600_000).toFixed(1)} h`;
+	return `${(value / 86_400_000).toFixed(1)} d`;
 }
 
 /** `/dash/message?topic=&id=`: the message lookup page of one message. */
