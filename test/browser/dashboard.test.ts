@@ -1,7 +1,7 @@
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { useSundial } from "../e2e/fixture.js";
 import { addWebhook, createWebhookTopic, type Sundial } from "../e2e/lib.js";
 import type { Receiver } from "../support/receiver.js";
@@ -35,8 +35,19 @@ describe("dashboard in Chromium", () => {
 		await receiver.waitFor((got) => got.filter((r) => r.path === "/fail").length >= 1);
 	});
 
+	// No browser fails every test with launch()'s message (a failing beforeAll would only skip them).
+	let missing: Error | null = null;
+	beforeEach(() => {
+		if (missing) throw missing;
+	});
+
 	beforeAll(async () => {
-		browser = await launch();
+		try {
+			browser = await launch();
+		} catch (error) {
+			missing = error as Error;
+			return;
+		}
 		context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 		page = await context.newPage();
 		// A CSP violation, a script error or a failed subresource fails the test (pages answer 401 on purpose).

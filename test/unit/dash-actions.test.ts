@@ -146,6 +146,16 @@ describe("dashboard actions: what they do", () => {
 		}
 		expect((await dash(redrivePath(topic), { session, form: { id: "<bad>" } })).status).toBe(400);
 		expect((await dash(`/dash/topics/bad%20topic/publish`, { session, form: { body: "1" } })).status).toBe(400);
+		for (const [path, form] of [
+			[`/dash/topics/${topic}/schedules/bad%20name/pause`, {}],
+			[`/dash/topics/${topic}/schedules/ok/resume`, { extra: "x" }],
+			[`/dash/topics/${topic}/subscriptions/hook/purge`, { ids: "m-1" }],
+			[`/dash/topics/${topic}/subscriptions/-bad/redrive`, {}],
+		] as [string, Record<string, string>][]) {
+			const res = await dash(path, { session, form });
+			expect(res.status, path).toBe(400);
+			expect(await res.text(), path).toContain("400 Bad request");
+		}
 		const json415 = await dash(publish, {
 			session,
 			method: "POST",
