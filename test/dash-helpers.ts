@@ -94,4 +94,5 @@ export const PUBLIC_DASH_ROUTES = [
 	"POST /dash/login",
 	"GET /dash/assets/dash.css",
 	"GET /dash/assets/live.js",
+	"GET /dash/assets/icon.svg",
 ];
