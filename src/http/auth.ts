@@ -1,9 +1,9 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { textFromBase64Url } from "../base64";
-import { getConfig } from "../config";
+import { type AppEnv, getConfig } from "../config";
 import { AppError } from "../errors";
 import { principalOf, TOKEN_PREFIX } from "../tokens/client";
-import { holds, reaches, type Scope } from "../tokens/scopes";
+import { holds, type Principal, reaches, type Scope } from "../tokens/scopes";
 import type { HonoEnv } from "./types";
 
 const encoder = new TextEncoder();
@@ -77,20 +77,27 @@ export function bearerAuth(): MiddlewareHandler<HonoEnv> {
 			c.header("www-authenticate", 'Bearer realm="sundial"');
 			throw new AppError(401, "unauthorized", "missing bearer token: send Authorization: Bearer <token>");
 		}
-		const wanted = expectedDigest?.token === expected ? expectedDigest.digest : await digestOfExpected(expected);
-		const given = await digest(token);
-		if (crypto.subtle.timingSafeEqual(given, wanted)) {
-			c.set("principal", { kind: "admin" });
-			return next();
-		}
-		const scoped = token.startsWith(TOKEN_PREFIX) ? await principalOf(c.env, token) : null;
-		if (!scoped) {
+		const principal = await verifyToken(c.env, expected, token);
+		if (!principal) {
 			c.header("www-authenticate", 'Bearer realm="sundial", error="invalid_token"');
 			throw new AppError(401, "unauthorized", "wrong, revoked or expired bearer token");
 		}
-		c.set("principal", scoped);
+		c.set("principal", principal);
 		await next();
 	};
+}
+
+/**
+ * Who `token` is: the admin when it equals `expected` (SUNDIAL_TOKEN, compared in constant time, both
+ * sides hashed to the same length first), else the scoped token (`sdl_…`) it is, looked up by its
+ * SHA-256; null when it is neither, or revoked or expired. The one check behind every way in (the
+ * bearer header, the tail's subprotocol, the dashboard's session).
+ */
+export async function verifyToken(env: AppEnv, expected: string, token: string): Promise<Principal | null> {
+	const wanted = expectedDigest?.token === expected ? expectedDigest.digest : await digestOfExpected(expected);
+	const given = await digest(token);
+	if (crypto.subtle.timingSafeEqual(given, wanted)) return { kind: "admin" };
+	return token.startsWith(TOKEN_PREFIX) ? await principalOf(env, token) : null;
 }
 
 /**

@@ -1,11 +1,13 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import apiDoc from "../../docs/API.md?raw";
+import { DASH_ROUTES } from "../dash-helpers";
 
 const METHODS = ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"];
 
 /** Routes the Worker serves outside its OpenAPI document (the document itself among them). */
 const PLAIN_ROUTES = ["GET /health", "GET /openapi.json", "GET /docs"];
+// The dashboard's HTML routes are outside the document too (see DASH_ROUTES): documented in API.md "Dashboard".
 
 /** Every `METHOD /path` the OpenAPI document describes. */
 async function openApiRoutes(): Promise<string[]> {
@@ -34,9 +36,14 @@ describe("docs/API.md", () => {
 	});
 
 	it("documents no route that the OpenAPI document lacks", async () => {
-		const served = new Set([...(await openApiRoutes()), ...PLAIN_ROUTES]);
+		const served = new Set([...(await openApiRoutes()), ...PLAIN_ROUTES, ...DASH_ROUTES]);
 		const unknown = documentedRoutes(apiDoc).filter((route) => !served.has(route));
 		expect(unknown).toEqual([]);
+	});
+
+	it("documents every dashboard route", () => {
+		const documented = new Set(documentedRoutes(apiDoc));
+		expect(DASH_ROUTES.filter((route) => !documented.has(route))).toEqual([]);
 	});
 
 	it("names only plain routes that answer without a token", async () => {

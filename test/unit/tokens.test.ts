@@ -216,6 +216,8 @@ describe("every documented route states and enforces its scope", () => {
 		for (const [path, operations] of Object.entries(doc.paths)) {
 			for (const [method, op] of Object.entries(operations)) {
 				if (!op.security) continue; // /health, /openapi.json, /docs
+				// The dashboard (/dash) is not in the document: its routes take a session cookie, not a bearer
+				// token; dash-session.test.ts walks them (401 without a session) and dash-actions.test.ts checks scopes.
 				const scope = op["x-sundial-scope"];
 				expect(scope, `${method} ${path} states no scope`).toMatch(/^(publish|consume|read|admin)$/);
 				const url = fill(path);
