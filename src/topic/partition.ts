@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type AppEnv, getConfig } from "../config";
 import { AppError, Conflict, fail, NotFound, ok, type Result } from "../errors";
+import { logEvent } from "../log";
 import { Alarm } from "./alarm";
 import { CallbackOutbox } from "./callback-outbox";
 import { dispatchDue, nextWorkAtMs, recordOutcomes } from "./dispatcher";
@@ -97,6 +98,7 @@ export class Partition extends DurableObject<AppEnv> {
 			keys: this.keys,
 			subs: () => this.subs.bySid,
 			tail: this.tail,
+			topicName: () => this.topic?.name ?? "",
 		});
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(ctx.storage);
@@ -154,7 +156,9 @@ export class Partition extends DurableObject<AppEnv> {
 		try {
 			if (this.topic) {
 				const topic = this.topic;
-				await dispatchDue({
+				const startedMs = Date.now();
+				let carried = 0;
+				const attempts = await dispatchDue({
 					store: this.store,
 					topicName: topic.name,
 					subscriptions: () => this.subs.bySid,
@@ -170,8 +174,22 @@ export class Partition extends DurableObject<AppEnv> {
 					},
 					tail: this.tail,
 					outcomes: this.outcomes,
-					carry: (attempt) => this.carry(attempt),
+					carry: (attempt) => {
+						carried++;
+						this.carry(attempt);
+					},
 				});
+				if (attempts > 0) {
+					const durationMs = Date.now() - startedMs;
+					logEvent({
+						event: "alarm_run",
+						topic: topic.name,
+						partition: topic.partition,
+						attempts,
+						duration_ms: durationMs,
+						carried,
+					});
+				}
 				moreWork = await this.callbacks.forward(this.env, Date.now());
 				moreWork = (await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now)) || moreWork;
 				this.keys.sweep(Date.now());
@@ -193,7 +211,9 @@ export class Partition extends DurableObject<AppEnv> {
 		const recorded = attempt.then(async (records) => {
 			this.outcomes.push(...records);
 			if (this.wakeDispatcher) return this.wakeDispatcher();
-			recordOutcomes({ store: this.store, flow: this.flow, callbacks: this.callbacks, tail: this.tail }, this.outcomes);
+			const topicName = this.topic?.name ?? "";
+			const deps = { store: this.store, flow: this.flow, callbacks: this.callbacks, tail: this.tail, topicName };
+			recordOutcomes({ ...deps, subscriptions: () => this.subs.bySid }, this.outcomes);
 			this.tail.flush();
 			await this.rearm();
 		});
