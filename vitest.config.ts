@@ -37,5 +37,8 @@ export default defineConfig({
 		],
 		globalSetup: ["./test/support/global-receiver.ts"],
 		testTimeout: 30_000,
+		// Sundial's structured log lines (src/log.ts: every failed attempt, every alarm run) would fill the
+		// output of a run; test/unit/logs.test.ts reads them through a spy instead.
+		onConsoleLog: (log) => !log.startsWith('{"level":'),
 	},
 });

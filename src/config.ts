@@ -18,6 +18,8 @@ export interface SundialVars {
 	SUNDIAL_MAX_DELIVERIES_PER_ALARM?: string;
 	/** Most cron schedules in all (they share one object and its alarm). @default 1000 */
 	SUNDIAL_MAX_SCHEDULES?: string;
+	/** Most topics one `/metrics` scrape covers (the first in name order that the token reaches). @default 1000 */
+	SUNDIAL_METRICS_MAX_TOPICS?: string;
 	/** `/v2` deliveries are signed with this key (`sig_…`). Unset = `/v2` answers 503. */
 	SUNDIAL_QSTASH_CURRENT_SIGNING_KEY?: string;
 	/** The key receivers also accept (the next one after a rotation). Unset = `/v2` answers 503. */
@@ -39,6 +41,8 @@ export interface Config {
 	/** Fixed limit, documented in the README. */
 	maxSubscriptions: number;
 	maxSchedules: number;
+	/** Most topics one `/metrics` scrape covers. */
+	metricsMaxTopics: number;
 	/** `/v2` signing keys; null when either is not configured (then `/v2` refuses to work). */
 	qstashKeys: { current: string; next: string } | null;
 }
@@ -76,6 +80,7 @@ export function getConfig(env: SundialVars): Config {
 		maxDeliveriesPerAlarm: intVar(env, "SUNDIAL_MAX_DELIVERIES_PER_ALARM", 1000, 1, 100_000),
 		maxSubscriptions: 100,
 		maxSchedules: intVar(env, "SUNDIAL_MAX_SCHEDULES", 1000, 1, 100_000),
+		metricsMaxTopics: intVar(env, "SUNDIAL_METRICS_MAX_TOPICS", 1000, 1, 10_000),
 		qstashKeys: qstashKeys(env),
 	};
 	cache.set(env, config);

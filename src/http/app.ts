@@ -6,6 +6,7 @@ import { type OpenAPIDocument, renderDocsPage } from "./docs-page";
 import { deadRoutes } from "./routes/dead";
 import { keyRoutes } from "./routes/keys";
 import { messageRoutes } from "./routes/messages";
+import { metricsRoutes } from "./routes/metrics";
 import { pullRoutes } from "./routes/pull";
 import { scheduleRoutes } from "./routes/schedules";
 import { steeringRoutes } from "./routes/steering";
@@ -40,6 +41,7 @@ export function createApp(): OpenAPIHono<HonoEnv> {
 
 	app.use("/v1/*", bearerAuth());
 	app.use("/v2/*", bearerAuth(), qstashKeysConfigured());
+	app.use("/metrics", bearerAuth());
 	topicRoutes(app);
 	subscriptionRoutes(app);
 	messageRoutes(app);
@@ -50,6 +52,7 @@ export function createApp(): OpenAPIHono<HonoEnv> {
 	scheduleRoutes(app);
 	tokenRoutes(app);
 	tailRoutes(app);
+	metricsRoutes(app);
 	qstashRoutes(app);
 
 	app.get("/health", (c) => c.json({ ok: true }));

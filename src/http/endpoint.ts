@@ -32,7 +32,8 @@ export interface EndpointSpec<P extends AnyObject, Q extends AnyObject, B extend
 	body?: B;
 	/** Documents the body when validation is looser than the documented shape (batch items). */
 	docBody?: z.ZodType;
-	responses: Record<number, { description: string; schema?: z.ZodType }>;
+	/** Each status's answer; JSON unless `mediaType` names another type (the `/metrics` text). */
+	responses: Record<number, { description: string; schema?: z.ZodType; mediaType?: string }>;
 }
 
 /** The validated input a handler receives. */
@@ -127,7 +128,7 @@ export function endpoint<P extends AnyObject, Q extends AnyObject, B extends z.Z
 			Object.entries({ ...authErrors(spec.path), ...spec.responses }).map(([status, r]) => [
 				status,
 				r.schema
-					? { description: r.description, content: { "application/json": { schema: r.schema } } }
+					? { description: r.description, content: { [r.mediaType ?? "application/json"]: { schema: r.schema } } }
 					: { description: r.description },
 			]),
 		),

@@ -106,6 +106,16 @@ export const PublishResultSchema = z
 	.object({ id: z.string(), deliver_at: Time, duplicate: z.boolean().optional() })
 	.openapi("PublishResult");
 
+const FailedAttemptSchema = z
+	.object({
+		attempt: z.number().openapi({ description: "1-based; a redrive starts again at 1" }),
+		at: Time.openapi({ description: "when the failure was recorded" }),
+		outcome: z.enum(["retry", "dead"]).openapi({ description: "`retry`: scheduled again; `dead`: went dead" }),
+		status: z.number().nullable().openapi({ description: "the receiver's HTTP status; null when none came" }),
+		error: z.string().nullable(),
+	})
+	.openapi("FailedAttempt");
+
 export const MessageSchema = z
 	.object({
 		id: z.string(),
@@ -125,6 +135,10 @@ export const MessageSchema = z
 				last_status: z.number().nullable(),
 				last_error: z.string().nullable(),
 				delivered_at: Time.nullable(),
+				history: z.array(FailedAttemptSchema).openapi({
+					description:
+						"The delivery's failed attempts, oldest first: at most the last 20 (a delivered attempt shows in `delivered_at` and `last_status`)",
+				}),
 			}),
 		),
 	})
@@ -148,6 +162,13 @@ export function messageJson(m: MessageView) {
 			last_status: d.lastStatus,
 			last_error: d.lastError,
 			delivered_at: instant(d.deliveredAtMs),
+			history: d.history.map((h) => ({
+				attempt: h.attempt,
+				at: formatInstant(h.atMs),
+				outcome: h.outcome,
+				status: h.status,
+				error: h.error,
+			})),
 		})),
 	};
 }

@@ -26,6 +26,7 @@ export async function qstashTask(
 	const url = o.url ?? sub.config.url;
 	if (!url) return { kind: "dead", ...ids, status: null, error: "no destination url" };
 	const body = o.bodyBase64 ? fromBase64(d.body) : new TextEncoder().encode(d.body);
+	const startedMs = Date.now();
 	const result: FetchOutcome = key
 		? await sendQstash({
 				url,
@@ -45,6 +46,7 @@ export async function qstashTask(
 		: { kind: "error", error: "QStash signing keys are not configured: not sent unsigned" };
 	const nowMs = Date.now();
 	const record = judgeQstash(d, result, ids, nowMs);
+	if (key) record.lateMs = startedMs - d.dueAtMs;
 	// Keys missing: nothing was sent, so there is no attempt to report (and a callback could not be signed).
 	if (!key || (!o.callback && !o.failureCallback)) return record;
 	const source = sourceOf(sub, d, url, result);

@@ -29,21 +29,31 @@ const keyOf = (d: ClaimedDelivery): Key => ({
 	attempt: d.attempt,
 });
 
-/** Applies the one classification and the retry policy to an attempt's result. */
-function judge(sub: SubscriptionRow, d: ClaimedDelivery, result: Parameters<typeof classify>[0]): AttemptRecord {
+/**
+ * Applies the one classification and the retry policy to an attempt's result; `startedMs` is when
+ * its request left (its lateness is measured from the attempt's due time).
+ */
+function judge(
+	sub: SubscriptionRow,
+	d: ClaimedDelivery,
+	result: Parameters<typeof classify>[0],
+	startedMs: number,
+): AttemptRecord {
 	const nowMs = Date.now();
 	const verdict = classify(result, nowMs);
-	if (verdict.kind === "delivered") return { kind: "delivered", ...keyOf(d), status: verdict.status, atMs: nowMs };
+	const ids = { ...keyOf(d), lateMs: startedMs - d.dueAtMs };
+	if (verdict.kind === "delivered") return { kind: "delivered", ...ids, status: verdict.status, atMs: nowMs };
 	const next = afterFailure(sub.config.retry, d.attempt, verdict.retryAfterMs, nowMs);
 	return next.kind === "dead"
-		? { kind: "dead", ...keyOf(d), status: verdict.status, error: verdict.error }
-		: { kind: "retry", ...keyOf(d), status: verdict.status, error: verdict.error, nextAtMs: next.atMs };
+		? { kind: "dead", ...ids, status: verdict.status, error: verdict.error }
+		: { kind: "retry", ...ids, status: verdict.status, error: verdict.error, nextAtMs: next.atMs };
 }
 
 async function webhookTask(deps: TaskDeps, sub: SubscriptionRow, d: ClaimedDelivery): Promise<AttemptRecord[]> {
 	if (!sub.config.url || !sub.secret) {
 		return [{ kind: "dead", ...keyOf(d), status: null, error: "subscription has no webhook url" }];
 	}
+	const startedMs = Date.now();
 	const result = await sendWebhook({
 		url: sub.config.url,
 		secret: sub.secret,
@@ -59,7 +69,7 @@ async function webhookTask(deps: TaskDeps, sub: SubscriptionRow, d: ClaimedDeliv
 		subscriptionHeaders: sub.config.headers,
 		timeoutMs: sub.config.timeoutMs,
 	});
-	return [judge(sub, d, result)];
+	return [judge(sub, d, result, startedMs)];
 }
 
 /** One request to make: not before `dueAtMs`. */
@@ -110,13 +120,14 @@ export function tasksFor(deps: TaskDeps, subs: Map<number, SubscriptionRow>, bat
 				dueAtMs: Math.max(...chunk.map((i) => i.d.dueAtMs)),
 				claims: chunk.map((i) => i.d),
 				run: async () => {
+					const startedMs = Date.now();
 					const result = isQueueBinding(binding)
 						? await sendToQueue(
 								binding,
 								chunk.map((i) => i.message),
 							)
 						: { kind: "error" as const, error: `the Worker has no queue binding "${sub.config.queue}"` };
-					return chunk.map((i) => judge(sub, i.d, result));
+					return chunk.map((i) => judge(sub, i.d, result, startedMs));
 				},
 			});
 		}

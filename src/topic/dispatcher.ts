@@ -1,5 +1,6 @@
 import { afterFailure } from "../delivery/classify";
 import { MAX_CONCURRENT_DELIVERIES } from "../delivery/pool";
+import { type AttemptFailure, expiredFailure, logFailure, recordedFailure } from "./attempt-log";
 import { leaseExpiredCallbacks } from "./dispatch-qstash";
 import { type Task, type TaskDeps, tasksFor } from "./dispatch-tasks";
 import type { AttemptRecord, ClaimedDelivery, SubscriptionRow, TopicStore } from "./store";
@@ -89,19 +90,37 @@ export interface DispatchDeps extends TaskDeps {
 	carriedInFlight?: () => number;
 }
 
-/** Records ended attempts (outcome, rate windows, callbacks, the live tail) in one transaction. */
-export function recordOutcomes(
-	deps: Pick<DispatchDeps, "store" | "flow" | "callbacks" | "tail">,
-	outcomes: AttemptRecord[],
-): void {
+/** What recording outcomes needs from the dispatcher's deps. */
+type RecordDeps = Pick<DispatchDeps, "store" | "flow" | "callbacks" | "tail" | "topicName" | "subscriptions">;
+
+/**
+ * Records ended attempts in the caller's transaction: outcome (and metrics), rate windows, callbacks,
+ * the live tail. Failed ones go to `failures`, to be logged once the transaction committed.
+ */
+function recordIn(deps: RecordDeps, recorded: AttemptRecord[], nowMs: number, failures: AttemptFailure[]): void {
+	const tail = deps.tail?.listening(nowMs) ? deps.tail : undefined;
+	const subs = deps.subscriptions();
+	deps.store.recordAttempts(recorded, nowMs, deps.callbacks, (r) => {
+		tail?.recorded(r, nowMs);
+		const failure = recordedFailure(r, subs.get(r.sid)?.name ?? `#${r.sid}`);
+		if (failure) failures.push(failure);
+	});
+	deps.flow?.settle(recorded, nowMs);
+}
+
+/** Logs what failed (attempt-log.ts), after its transaction committed. */
+function logFailures(topicName: string, failures: AttemptFailure[]): void {
+	for (const f of failures) logFailure(topicName, f);
+}
+
+/** Records ended attempts (outcome, rate windows, callbacks, the live tail) in one transaction, then logs failures. */
+export function recordOutcomes(deps: RecordDeps, outcomes: AttemptRecord[]): void {
 	if (outcomes.length === 0) return;
 	const nowMs = Date.now();
 	const recorded = outcomes.splice(0);
-	const tail = deps.tail?.listening(nowMs) ? deps.tail : undefined;
-	deps.store.transaction(() => {
-		deps.store.recordAttempts(recorded, nowMs, deps.callbacks, tail && ((r) => tail.recorded(r, nowMs)));
-		deps.flow?.settle(recorded, nowMs);
-	});
+	const failures: AttemptFailure[] = [];
+	deps.store.transaction(() => recordIn(deps, recorded, nowMs, failures));
+	logFailures(deps.topicName, failures);
 }
 
 /** What a sender's wait for an answer gives when the run ended first (the attempt is carried). */
@@ -161,9 +180,9 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 		let leaseEndMs = nowMs;
 		const recorded = outcomes.splice(0);
 		const tail = deps.tail?.listening(nowMs) ? deps.tail : undefined;
+		const failures: AttemptFailure[] = [];
 		const batch = deps.store.transaction(() => {
-			deps.store.recordAttempts(recorded, nowMs, deps.callbacks, tail && ((r) => tail.recorded(r, nowMs)));
-			deps.flow?.settle(recorded, nowMs);
+			recordIn(deps, recorded, nowMs, failures);
 			deps.store.expireLeases(
 				nowMs,
 				CLAIM_BATCH,
@@ -179,7 +198,10 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 					return sub.config.type === "pull" ? afterFailureAt(sub, used, nowMs) : nowMs;
 				},
 				(dead) => deps.callbacks?.write(leaseExpiredCallbacks(deps.store, dead, subs, deps.topicName, nowMs), nowMs),
-				tail && ((e) => tail.leaseExpired(e, nowMs)),
+				(e) => {
+					tail?.leaseExpired(e, nowMs);
+					failures.push(expiredFailure(e, subs.get(e.sid)?.name ?? `#${e.sid}`));
+				},
 			);
 			const dueBy = nowMs + CLAIM_AHEAD_MS;
 			const limit = Math.min(CLAIM_BATCH, deps.maxDeliveries - attempts);
@@ -192,6 +214,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 			return deps.store.claimDue(dueBy, limit, leaseUntil, nowMs);
 		});
 		nextCache = null;
+		logFailures(deps.topicName, failures);
 		deps.tail?.flush();
 		// Wakes waiting pull consumers: this round may have ended leases or recorded nacks.
 		await deps.afterRound?.();

@@ -3,9 +3,12 @@ import { type BlockedKey, blockedKeys } from "./blocked-keys";
 import { claimAtMs } from "./dispatcher";
 import type { IdClaim } from "./id-claims";
 import type { KeyChange } from "./key-limits";
+import type { SubscriptionMetrics } from "./metrics";
 import { type Answer, Partition } from "./partition";
 import type { PulledMessage } from "./pull";
 import { type QstashFilter, type QstashPage, scanDead, scanEvents, scanPending } from "./qstash-scan";
+import { subscriptionMetrics } from "./stats";
+import { MetricsStore } from "./store-metrics";
 import type { PutSubscriptionResult } from "./subscriptions";
 import type { TailLease } from "./tail-events";
 import type {
@@ -32,6 +35,7 @@ export type { PutSubscriptionResult };
  */
 export class TopicObject extends Partition {
 	private readonly writeLock = new WriteLock();
+	private readonly metricsStore = new MetricsStore(this.ctx.storage.sql);
 	/** Takes the lock of topic-wide subscription writes (partition 0 holds it); false while another has it. */
 	lockSubscriptions(route: Route, token: string, ttlMs: number): Answer<boolean> {
 		return this.guarded(route, () => ok(this.writeLock.take(token, ttlMs)));
@@ -161,6 +165,16 @@ export class TopicObject extends Partition {
 	/** The partitions claimed here for these ids. */
 	claimsOf(route: Route, ids: string[]): Answer<Record<string, number>> {
 		return this.guarded(route, () => ok(this.claims.of(ids)));
+	}
+
+	/** This partition's messages and per-subscription metrics (metrics.ts), for `/metrics` and lateness. */
+	metrics(route: Route): Answer<{ messages: number; subscriptions: SubscriptionMetrics[] }> {
+		return this.guarded(route, () =>
+			ok({
+				messages: this.store.messageCount(),
+				subscriptions: subscriptionMetrics(this.store, this.metricsStore, [...this.subs.bySid.values()]),
+			}),
+		);
 	}
 
 	/** One message with its per-subscription deliveries. */

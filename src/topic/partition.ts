@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type AppEnv, getConfig } from "../config";
 import { AppError, Conflict, fail, NotFound, ok, type Result } from "../errors";
+import { logEvent } from "../log";
 import { Alarm } from "./alarm";
 import { CallbackOutbox } from "./callback-outbox";
 import { dispatchDue, nextWorkAtMs, recordOutcomes } from "./dispatcher";
@@ -99,6 +100,7 @@ export class Partition extends DurableObject<AppEnv> {
 			keys: this.keys,
 			subs: () => this.subs.bySid,
 			tail: this.tail,
+			topicName: () => this.topic?.name ?? "",
 		});
 		ctx.blockConcurrencyWhile(async () => {
 			migrate(ctx.storage);
@@ -161,7 +163,9 @@ export class Partition extends DurableObject<AppEnv> {
 		try {
 			if (this.topic) {
 				const topic = this.topic;
-				await dispatchDue({
+				const startedMs = Date.now();
+				let carried = 0;
+				const attempts = await dispatchDue({
 					store: this.store,
 					topicName: topic.name,
 					subscriptions: () => this.subs.bySid,
@@ -176,9 +180,23 @@ export class Partition extends DurableObject<AppEnv> {
 						this.wakeDispatcher = wake;
 					},
 					tail: this.tail,
-					carry: (attempt) => this.carry(attempt),
+					carry: (attempt) => {
+						carried++;
+						this.carry(attempt);
+					},
 					carriedInFlight: () => this.carried,
 				});
+				if (attempts > 0) {
+					const durationMs = Date.now() - startedMs;
+					logEvent({
+						event: "alarm_run",
+						topic: topic.name,
+						partition: topic.partition,
+						attempts,
+						duration_ms: durationMs,
+						carried,
+					});
+				}
 				moreWork = await this.callbacks.forward(this.env, Date.now());
 				moreWork = (await runMaintenance(this.store, this.admin, topic.retentionMs, Date.now)) || moreWork;
 				this.keys.sweep(Date.now());
@@ -206,7 +224,14 @@ export class Partition extends DurableObject<AppEnv> {
 			})
 			.then(async (records) => {
 				if (generation !== this.generation) return;
-				const deps = { store: this.store, flow: this.flow, callbacks: this.callbacks, tail: this.tail };
+				const deps = {
+					store: this.store,
+					flow: this.flow,
+					callbacks: this.callbacks,
+					tail: this.tail,
+					topicName: this.topic?.name ?? "",
+					subscriptions: () => this.subs.bySid,
+				};
 				recordOutcomes(deps, [...records]);
 				this.tail.flush();
 				const at = this.pendingAtMs();

@@ -1,8 +1,10 @@
 import { afterFailure } from "../delivery/classify";
 import { makeReceipt, newReceiptKey, type ReceiptClaim, readReceipt, receiptKey } from "../delivery/receipt";
 import { AppError, fail, NotFound, ok, type Result } from "../errors";
+import { type AttemptFailure, logFailure } from "./attempt-log";
 import type { KeyLimits } from "./key-limits";
 import type { SubscriptionRow, TopicStore } from "./store";
+import { AttemptTally } from "./store-metrics";
 import { type LeasedRow, PullStore } from "./store-pull";
 import type { TailFeed } from "./tail-feed";
 
@@ -44,6 +46,8 @@ export interface PullDeps {
 	subs: () => Map<number, SubscriptionRow>;
 	/** The live tail: a lease starts an attempt; an ack or nack settles it. */
 	tail?: TailFeed;
+	/** The topic's name, for the log lines of nacked attempts (attempt-log.ts). */
+	topicName?: () => string;
 }
 
 /**
@@ -224,11 +228,18 @@ export class PullConsumers {
 	/** Acks receipts; each is true only if it names the current lease. */
 	async ack(name: string, receipts: string[]): Promise<Result<Record<string, boolean>>> {
 		const tail = this.deps.tail?.listening() ? this.deps.tail : null;
-		const result = await this.settle(name, receipts, (sid, c, nowMs) => {
-			const acked = this.pull.ack(sid, c.mid, c.lease, nowMs);
-			if (acked && tail) this.tailSettled(tail, sid, c, { kind: "delivered", status: null, atMs: nowMs }, nowMs);
-			return acked;
-		});
+		const tally = new AttemptTally();
+		const result = await this.settle(
+			name,
+			receipts,
+			(sid, c, nowMs) => {
+				const acked = this.pull.ack(sid, c.mid, c.lease, nowMs);
+				if (acked) tally.outcome(sid, "delivered");
+				if (acked && tail) this.tailSettled(tail, sid, c, { kind: "delivered", status: null, atMs: nowMs }, nowMs);
+				return acked;
+			},
+			tally,
+		);
 		tail?.flush();
 		return result;
 	}
@@ -261,6 +272,7 @@ export class PullConsumers {
 		name: string,
 		receipts: string[],
 		fn: (sid: number, claim: ReceiptClaim, nowMs: number) => boolean,
+		tally?: AttemptTally,
 	): Promise<Result<Record<string, boolean>>> {
 		const sub = this.pullSub(name);
 		if (sub instanceof AppError) return fail(sub);
@@ -268,14 +280,16 @@ export class PullConsumers {
 		const claims = await this.readAll(sub.sid, unique);
 		const nowMs = Date.now();
 		return ok(
-			this.deps.store.transaction(() =>
-				Object.fromEntries(
+			this.deps.store.transaction(() => {
+				const results = Object.fromEntries(
 					unique.map((r, i) => {
 						const c = claims[i];
 						return [r, c ? fn(sub.sid, c, nowMs) : false];
 					}),
-				),
-			),
+				);
+				tally?.write(this.deps.sql);
+				return results;
+			}),
 		);
 	}
 
@@ -288,8 +302,10 @@ export class PullConsumers {
 		const nowMs = Date.now();
 		const tail = this.deps.tail?.listening(nowMs) ? this.deps.tail : null;
 		let earliest = Number.POSITIVE_INFINITY;
-		const results = this.deps.store.transaction(() =>
-			Object.fromEntries(
+		const tally = new AttemptTally();
+		const failures: AttemptFailure[] = [];
+		const results = this.deps.store.transaction(() => {
+			const settled = Object.fromEntries(
 				unique.map((r, i) => {
 					const c = claims[i];
 					if (!c) return [r, false];
@@ -299,6 +315,18 @@ export class PullConsumers {
 					const atMs = next.kind === "retry" ? (delayMs !== null ? nowMs + delayMs : next.atMs) : null;
 					if (atMs !== null) earliest = Math.min(earliest, atMs);
 					const released = this.pull.release(sub.sid, c.mid, c.lease, atMs, "nacked", nowMs);
+					if (released) {
+						tally.outcome(sub.sid, atMs === null ? "dead" : "retry");
+						const messageId = this.pull.leaseRef(sub.sid, c.mid, c.lease)?.messageId ?? "";
+						failures.push({
+							subscription: name,
+							messageId,
+							attempt: attempts,
+							status: null,
+							error: "nacked",
+							nextAtMs: atMs,
+						});
+					}
 					if (released && tail) {
 						const outcome =
 							atMs === null
@@ -308,8 +336,12 @@ export class PullConsumers {
 					}
 					return [r, released];
 				}),
-			),
-		);
+			);
+			tally.write(this.deps.sql);
+			return settled;
+		});
+		const topic = this.deps.topicName?.();
+		if (topic) for (const f of failures) logFailure(topic, f);
 		tail?.flush();
 		if (earliest !== Number.POSITIVE_INFINITY && this.waiting) await this.deps.wakeBy(earliest);
 		return ok(results);

@@ -185,6 +185,47 @@ export const MIGRATIONS: readonly string[] = [
 	CREATE INDEX key_limits_fifo ON key_limits (key) WHERE fifo = 1;
 	CREATE INDEX key_limits_idle ON key_limits (updated_at_ms)
 	WHERE from_messages = 1 AND paused = 0 AND pinned_parallelism = 0 AND pinned_rate = 0 AND fifo = 0;`,
+	// v10: metrics (store-metrics.ts). Cumulative per subscription: attempts' lateness in the fixed
+	// buckets of metrics.ts (count and summed ms per bucket) and attempts by outcome, each written by one
+	// UPSERT per recording transaction, never per attempt. And the last 20 failed attempts of each
+	// delivery, written by a trigger only when an attempt fails (in flight → scheduled or dead with its
+	// attempt counted; a pull lease given back uncounted lowers \`attempts\` and is no failure), gone
+	// with their message.
+	`CREATE TABLE lateness (
+		sid INTEGER NOT NULL,
+		bucket INTEGER NOT NULL CHECK (bucket BETWEEN 0 AND 15),
+		n INTEGER NOT NULL,
+		sum_ms INTEGER NOT NULL,
+		PRIMARY KEY (sid, bucket)
+	) WITHOUT ROWID;
+	CREATE TABLE attempt_counts (
+		sid INTEGER NOT NULL,
+		outcome TEXT NOT NULL CHECK (outcome IN ('delivered', 'retry', 'dead')),
+		n INTEGER NOT NULL,
+		PRIMARY KEY (sid, outcome)
+	) WITHOUT ROWID;
+	CREATE TABLE attempt_failures (
+		seq INTEGER PRIMARY KEY,
+		mid INTEGER NOT NULL,
+		sid INTEGER NOT NULL,
+		attempt INTEGER NOT NULL,
+		at_ms INTEGER NOT NULL,
+		outcome TEXT NOT NULL CHECK (outcome IN ('retry', 'dead')),
+		status INTEGER,
+		error TEXT
+	);
+	CREATE INDEX attempt_failures_by_delivery ON attempt_failures (mid, sid);
+	CREATE TRIGGER attempt_failed AFTER UPDATE OF state ON deliveries
+	WHEN OLD.state = 'in_flight' AND NEW.state IN ('scheduled', 'dead') AND NEW.attempts = OLD.attempts BEGIN
+		INSERT INTO attempt_failures (mid, sid, attempt, at_ms, outcome, status, error) VALUES (
+			NEW.mid, NEW.sid, NEW.attempts, NEW.updated_at_ms,
+			CASE NEW.state WHEN 'dead' THEN 'dead' ELSE 'retry' END, NEW.last_status, NEW.last_error);
+		DELETE FROM attempt_failures WHERE mid = NEW.mid AND sid = NEW.sid AND seq <= (
+			SELECT seq FROM attempt_failures WHERE mid = NEW.mid AND sid = NEW.sid ORDER BY seq DESC LIMIT 1 OFFSET 20);
+	END;
+	CREATE TRIGGER attempt_failures_gone AFTER DELETE ON messages BEGIN
+		DELETE FROM attempt_failures WHERE mid = OLD.mid;
+	END;`,
 ];
 
 /** The version a fully migrated object is at. */

@@ -1,5 +1,7 @@
 import type { HeldBy } from "./flow";
+import { emptyLateness, noAttempts, type SubscriptionMetrics } from "./metrics";
 import type { SubscriptionRow, TopicStore } from "./store";
+import type { MetricsStore } from "./store-metrics";
 import type { DeliveryState, SubscriptionView, TopicConfig, TopicView } from "./types";
 
 /** Every delivery state at zero. */
@@ -63,4 +65,29 @@ export function heldBackOf(h: { heldBy: HeldBy; count: number } | undefined): Re
 	const out = { isolation: 0, parallelism: 0, rate: 0 };
 	if (h) out[h.heldBy] = h.count;
 	return out;
+}
+
+/** One partition's metrics of each subscription (metrics.ts), in name order: no scan, a few small reads. */
+export function subscriptionMetrics(
+	store: TopicStore,
+	metrics: MetricsStore,
+	subs: SubscriptionRow[],
+): SubscriptionMetrics[] {
+	const nowMs = Date.now();
+	const counts = countsBySid(store);
+	const lateness = metrics.latenessBySid();
+	const attempts = metrics.attemptsBySid();
+	return [...subs]
+		.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+		.map((sub) => {
+			const c = counts.get(sub.sid) ?? zeroCounts();
+			const oldest = store.oldestDueAtMs(sub.sid, nowMs);
+			return {
+				name: sub.name,
+				counts: { scheduled: c.scheduled, in_flight: c.in_flight, delivered: c.delivered, dead: c.dead },
+				oldestDueLagMs: oldest === null ? 0 : nowMs - oldest,
+				lateness: lateness.get(sub.sid) ?? emptyLateness(),
+				attempts: attempts.get(sub.sid) ?? noAttempts(),
+			};
+		});
 }

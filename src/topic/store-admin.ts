@@ -1,4 +1,5 @@
 import { changedRows } from "./store";
+import { MetricsStore } from "./store-metrics";
 import type { DeliveryOptions, DeliveryState, DeliveryView, MessageView } from "./types";
 
 /**
@@ -86,6 +87,7 @@ export class AdminStore {
 			"SELECT sid, state, next_at_ms, attempts, last_status, last_error, delivered_at_ms FROM deliveries WHERE mid = ? LIMIT 1000",
 			m.mid,
 		);
+		const failures = new MetricsStore(this.sql).failuresOf(m.mid);
 		const views: DeliveryView[] = deliveries
 			.filter((d) => names.has(d.sid))
 			.map((d) => ({
@@ -96,6 +98,7 @@ export class AdminStore {
 				lastStatus: d.last_status,
 				lastError: d.last_error,
 				deliveredAtMs: d.delivered_at_ms,
+				history: failures.get(d.sid) ?? [],
 			}));
 		views.sort((a, b) => a.subscription.localeCompare(b.subscription));
 		return {

@@ -1,7 +1,8 @@
 import { type ClaimedDelivery, DUE_COLUMNS, type DueRow, markInFlight } from "./store-claim";
+import { AttemptTally, MetricsStore } from "./store-metrics";
 import { insertMessages } from "./store-publish";
+import { type AttemptRecord, recordAttempts } from "./store-record";
 import {
-	type CallbackDraft,
 	type CallbackSink,
 	DELIVERY_STATES,
 	type DeliveryState,
@@ -21,38 +22,7 @@ export interface SubscriptionRow {
 	updatedAtMs: number;
 }
 
-export type { ClaimedDelivery };
-
-/** The recorded result of one attempt. */
-export type AttemptRecord = (
-	| { kind: "delivered"; mid: number; sid: number; lease: number; status: number | null; atMs: number }
-	| {
-			kind: "retry";
-			mid: number;
-			sid: number;
-			lease: number;
-			status: number | null;
-			error: string;
-			nextAtMs: number;
-			/** The failed answer as `/v2` shows it (JSON of StoredResponse), or absent. */
-			response?: string | null;
-	  }
-	| {
-			kind: "dead";
-			mid: number;
-			sid: number;
-			lease: number;
-			status: number | null;
-			error: string;
-			response?: string | null;
-	  }
-) & {
-	/** The message's id and the attempt's number (1-based), for the live tail (tail-feed.ts). */
-	messageId: string;
-	attempt: number;
-	/** `/v2` callbacks this attempt triggers: written with the record, in its transaction, or not at all. */
-	callbacks?: CallbackDraft[];
-};
+export type { AttemptRecord, ClaimedDelivery };
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -167,6 +137,7 @@ export class TopicStore {
 	deleteSubscription(sid: number): void {
 		this.sql.exec("DELETE FROM subscriptions WHERE sid = ?", sid);
 		this.sql.exec("DELETE FROM delivery_counts WHERE sid = ?", sid);
+		new MetricsStore(this.sql).dropSubscription(sid);
 	}
 
 	/** Deletes up to `limit` deliveries of a (removed) subscription; returns how many. */
@@ -219,9 +190,11 @@ export class TopicStore {
 			limit,
 		);
 		const dead: { mid: number; sid: number; attempts: number }[] = [];
+		const tally = new AttemptTally();
 		for (const e of expired) {
 			const at = retryAtMs(e.sid, e.attempts, e.retries);
 			onExpired?.({ sid: e.sid, messageId: e.id, attempts: e.attempts, nextAtMs: at });
+			tally.outcome(e.sid, at === null ? "dead" : "retry");
 			if (at === null) {
 				dead.push({ mid: e.mid, sid: e.sid, attempts: e.attempts });
 				this.sql.exec(
@@ -242,6 +215,7 @@ export class TopicStore {
 				);
 			}
 		}
+		tally.write(this.sql);
 		if (dead.length > 0) onDead?.(dead);
 		return expired.length;
 	}
@@ -277,81 +251,14 @@ export class TopicStore {
 		return markInFlight(this.sql, due, leaseUntilMs, nowMs);
 	}
 
-	/**
-	 * Records attempts' outcomes, a few statements per batch instead of one per attempt. Each is
-	 * skipped when its delivery moved on meanwhile (cancelled, rescheduled, re-leased); returns how
-	 * many were recorded. The callbacks of the records that were recorded go to `callbacks` (in the
-	 * caller's transaction, so a callback exists if and only if its attempt's outcome does), and
-	 * each recorded record to `onRecorded` (the live tail, only while someone listens).
-	 */
+	/** Records attempts' outcomes in a few statements per batch (store-record.ts); returns how many were recorded. */
 	recordAttempts(
 		records: readonly AttemptRecord[],
 		nowMs: number,
 		callbacks?: CallbackSink,
 		onRecorded?: (r: AttemptRecord) => void,
 	): number {
-		const delivered: SqlStorageValue[][] = [];
-		const retry: SqlStorageValue[][] = [];
-		const dead: SqlStorageValue[][] = [];
-		for (const r of records) {
-			if (r.kind === "delivered") delivered.push([r.mid, r.sid, r.lease, r.status, r.atMs]);
-			else if (r.kind === "retry")
-				retry.push([r.mid, r.sid, r.lease, r.status, r.error, r.nextAtMs, r.response ?? null]);
-			else dead.push([r.mid, r.sid, r.lease, r.status, r.error, r.response ?? null]);
-		}
-		const applied = new Set<string>();
-		this.updateLeased(
-			"state = 'delivered', next_at_ms = NULL, last_status = v.column4, last_error = NULL, delivered_at_ms = v.column5, last_response = NULL",
-			delivered,
-			nowMs,
-			applied,
-		);
-		this.updateLeased(
-			"state = 'scheduled', next_at_ms = v.column6, last_status = v.column4, last_error = v.column5, last_response = v.column7",
-			retry,
-			nowMs,
-			applied,
-		);
-		this.updateLeased(
-			"state = 'dead', next_at_ms = NULL, last_status = v.column4, last_error = v.column5, last_response = v.column6",
-			dead,
-			nowMs,
-			applied,
-		);
-		const drafts = records.flatMap((r) =>
-			r.callbacks && applied.has(`${r.mid}:${r.sid}:${r.lease}`) ? r.callbacks : [],
-		);
-		if (drafts.length > 0) {
-			if (!callbacks) throw new Error("attempts with callbacks recorded without a callback outbox");
-			callbacks.write(drafts, nowMs);
-		}
-		if (onRecorded) for (const r of records) if (applied.has(`${r.mid}:${r.sid}:${r.lease}`)) onRecorded(r);
-		return applied.size;
-	}
-
-	/**
-	 * `UPDATE deliveries SET <set>` for each row `[mid, sid, lease, ...]` whose delivery is still in
-	 * flight under that lease; `v.columnN` in `set` is the row's N-th value. Adds `mid:sid:lease` of
-	 * each row changed to `applied` (with the lease, so an older attempt's record never passes for it). Chunked to stay within 100 bound parameters per statement.
-	 */
-	private updateLeased(set: string, rows: readonly SqlStorageValue[][], nowMs: number, applied: Set<string>): void {
-		const width = rows[0]?.length ?? 0;
-		if (width === 0) return;
-		const per = Math.floor(99 / width);
-		const tuple = `(${Array(width).fill("?").join(", ")})`;
-		for (let i = 0; i < rows.length; i += per) {
-			const chunk = rows.slice(i, i + per);
-			const changed = this.rows<{ mid: number; sid: number; lease: number }>(
-				`UPDATE deliveries SET ${set}, updated_at_ms = ?
-				 FROM (VALUES ${Array(chunk.length).fill(tuple).join(", ")}) AS v
-				 WHERE deliveries.mid = v.column1 AND deliveries.sid = v.column2
-				   AND deliveries.lease = v.column3 AND deliveries.state = 'in_flight'
-				 RETURNING mid, sid, lease`,
-				nowMs,
-				...chunk.flat(),
-			);
-			for (const c of changed) applied.add(`${c.mid}:${c.sid}:${c.lease}`);
-		}
+		return recordAttempts(this.sql, records, nowMs, callbacks, onRecorded);
 	}
 
 	/** Makes every push lease expire now: the instance that held them is gone (a new one is starting). */

@@ -178,6 +178,18 @@ export interface PublishOutcome {
 	conflict?: true;
 }
 
+/** A failed attempt of one delivery, as message detail shows it (schema v10 keeps the last 20). */
+export interface FailedAttempt {
+	/** Its number (1-based; a redrive starts again at 1). */
+	attempt: number;
+	/** When its failure was recorded. */
+	atMs: number;
+	/** `retry`: scheduled again; `dead`: the delivery went dead. */
+	outcome: "retry" | "dead";
+	status: number | null;
+	error: string | null;
+}
+
 /** One delivery of a message, as message detail shows it. */
 export interface DeliveryView {
 	subscription: string;
@@ -187,6 +199,8 @@ export interface DeliveryView {
 	lastStatus: number | null;
 	lastError: string | null;
 	deliveredAtMs: number | null;
+	/** Its failed attempts, oldest first: the last 20 (schema v10's trigger keeps no more). */
+	history: FailedAttempt[];
 }
 
 /** A stored message with its deliveries. */

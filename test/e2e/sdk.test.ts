@@ -42,6 +42,9 @@ describe("sundial-sdk: every method against wrangler dev", () => {
 		const names: string[] = [];
 		for await (const topic of client.topics.all({ limit: 1 })) names.push(topic.name);
 		expect(names).toEqual(expect.arrayContaining(["sdk-topics-a", "sdk-topics-b"]));
+		const lateness = await client.topics.lateness("sdk-topics-a");
+		expect(lateness).toMatchObject({ topic: "sdk-topics-a", subscriptions: [] });
+		expect(lateness.buckets_ms).toHaveLength(15);
 		expect(await client.topics.delete("sdk-topics-a")).toEqual({ name: "sdk-topics-a", deleted: true });
 		const gone = await client.topics.get("sdk-topics-a").catch((e: unknown) => e);
 		expect(isSundialError(gone, "topic_not_found") && gone.status).toBe(404);

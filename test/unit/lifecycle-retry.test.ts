@@ -155,6 +155,19 @@ describe("retry policy through the alarm", () => {
 				last_status: 200,
 				last_error: null,
 				delivered_at: new Date(a.row.delivered_at_ms as number).toISOString(),
+				// Every failed attempt, in order; the delivered one is `delivered_at`.
+				history: [
+					[1, 500, "HTTP 500"],
+					[2, 503, "HTTP 503"],
+					[3, 503, "HTTP 503"],
+					[4, null, "no response within 300 ms"],
+				].map(([attempt, status, error]) => ({
+					attempt,
+					at: expect.stringMatching(/Z$/),
+					outcome: "retry",
+					status,
+					error,
+				})),
 			},
 		]);
 		expect(await subscriptionStats(topic)).toMatchObject({

@@ -64,6 +64,7 @@ describe("message detail", () => {
 			last_status: null,
 			last_error: null,
 			delivered_at: null,
+			history: [],
 		};
 		expect(detail.body.deliveries).toEqual([
 			{ subscription: "audit", ...scheduled },

@@ -33,6 +33,10 @@ export type BlockedKey = Schemas["BlockedKey"];
 export type PublishResult = Schemas["PublishResult"];
 export type BatchItemResult = Schemas["BatchResult"]["results"][number];
 export type Message = Schemas["Message"];
+/** A failed attempt of a delivery, as `Message.deliveries[].history` lists it. */
+export type FailedAttempt = Schemas["FailedAttempt"];
+/** A topic's lateness histogram and attempt counts per subscription. */
+export type Lateness = Schemas["Lateness"];
 export type MessageSummary = Schemas["MessageSummary"];
 export type DeliveryState = Message["deliveries"][number]["state"];
 export type DeadDelivery = Schemas["DeadDelivery"];

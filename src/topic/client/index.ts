@@ -3,12 +3,14 @@ import { TopicAdmin } from "./admin";
 import { Door } from "./door";
 import { TopicKeys } from "./keys";
 import { TopicMessages } from "./messages";
+import { TopicMetricsReader } from "./metrics";
 import { TopicPull } from "./pull";
 import { TopicQstash } from "./qstash";
 import { TopicTail } from "./tail";
 
 export type { SubscriptionWrite, TopicInput } from "./admin";
 export type { DeadPosition, ListFilter, MessagePosition, PublishResult } from "./messages";
+export { METRICS_PARTITION_CONCURRENCY } from "./metrics";
 export type { ReceiveRequest } from "./pull";
 export type { PartitionPage } from "./qstash";
 export { MAX_PARTITIONS } from "./routing";
@@ -31,6 +33,8 @@ export interface TopicClient {
 	keys: TopicKeys;
 	/** The live tail's leases on the partitions. */
 	tail: TopicTail;
+	/** Lateness, attempts and delivery counts per subscription (`/metrics`, `/lateness`). */
+	metrics: TopicMetricsReader;
 }
 
 /** The client for one topic. Cheap: build one per request. */
@@ -43,5 +47,6 @@ export function topicClient(env: AppEnv, topic: string): TopicClient {
 		qstash: new TopicQstash(door),
 		keys: new TopicKeys(door),
 		tail: new TopicTail(door),
+		metrics: new TopicMetricsReader(door),
 	};
 }

@@ -3089,6 +3089,83 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/topics/{topic}/lateness": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lateness histogram and attempt counts per subscription
+         * @description How long after its due time each push attempt's request left (first attempts and retries alike, each from its own due time), in fixed buckets, per subscription, summed over partitions; and attempts by outcome. Cumulative since the subscription was created. Pull subscriptions have outcome counts but no lateness.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    topic: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the histogram per subscription */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Lateness"];
+                    };
+                };
+                /** @description invalid request (the issues name each bad field) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description missing, wrong, revoked or expired bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description the token lacks the route's scope, or may not use the topic */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description unknown topic, subscription or message */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3357,7 +3434,26 @@ export interface components {
                 last_error: string | null;
                 /** @example 2026-12-01T09:00:00.000Z */
                 delivered_at: string | null;
+                /** @description The delivery's failed attempts, oldest first: at most the last 20 (a delivered attempt shows in `delivered_at` and `last_status`) */
+                history: components["schemas"]["FailedAttempt"][];
             }[];
+        };
+        FailedAttempt: {
+            /** @description 1-based; a redrive starts again at 1 */
+            attempt: number;
+            /**
+             * @description when the failure was recorded
+             * @example 2026-12-01T09:00:00.000Z
+             */
+            at: string;
+            /**
+             * @description `retry`: scheduled again; `dead`: went dead
+             * @enum {string}
+             */
+            outcome: "retry" | "dead";
+            /** @description the receiver's HTTP status; null when none came */
+            status: number | null;
+            error: string | null;
         };
         MessageSummary: {
             id: string;
@@ -3573,6 +3669,45 @@ export interface components {
              * @example 2026-12-01T09:00:00.000Z
              */
             last_used_at: string | null;
+        };
+        Lateness: {
+            topic: string;
+            /**
+             * @description The buckets' upper bounds in ms (inclusive); `counts` has one more entry, for later than the last
+             * @example [
+             *       1,
+             *       2,
+             *       5,
+             *       10,
+             *       25,
+             *       50,
+             *       100,
+             *       250,
+             *       500,
+             *       1000,
+             *       2500,
+             *       5000,
+             *       10000,
+             *       30000,
+             *       60000
+             *     ]
+             */
+            buckets_ms: number[];
+            subscriptions: {
+                name: string;
+                /** @description 16 attempt counts, one per bucket (not cumulative); the last for over 60000 ms */
+                counts: number[];
+                /** @description attempts measured: the sum of `counts` */
+                count: number;
+                /** @description their lateness added up, in ms */
+                sum_ms: number;
+                /** @description attempts ended, by outcome (cumulative) */
+                attempts: {
+                    delivered: number;
+                    retry: number;
+                    dead: number;
+                };
+            }[];
         };
     };
     responses: never;

@@ -1,6 +1,6 @@
 import { eachItem, pageQuery } from "../paginate.js";
 import type { Transport } from "../transport.js";
-import type { Page, PageOptions, Topic, TopicConfig, TopicSummary } from "../types.js";
+import type { Lateness, Page, PageOptions, Topic, TopicConfig, TopicSummary } from "../types.js";
 
 /** Topics: create, read, list, delete. */
 export class Topics {
@@ -32,6 +32,15 @@ export class Topics {
 	/** Every topic, fetching pages as you iterate. */
 	all(page: PageOptions = {}): AsyncGenerator<TopicSummary, void, undefined> {
 		return eachItem((p) => this.list(p), page);
+	}
+
+	/**
+	 * How late each push attempt left after its due time, in fixed buckets (`buckets_ms`; `counts` has
+	 * one more, for later than the last), and attempts by outcome, per subscription, summed over
+	 * partitions and cumulative.
+	 */
+	lateness(topic: string): Promise<Lateness> {
+		return this.transport.call("get", "/v1/topics/{topic}/lateness", { params: { topic }, idempotent: true });
 	}
 
 	/** Deletes the topic and everything in it. */
