@@ -7,20 +7,13 @@ import { LookupForm } from "./topics";
 export type Message = z.infer<typeof MessageSchema>;
 type Delivery = Message["deliveries"][number];
 
-/** One failed attempt of a delivery's `history` (a newer API adds it; older ones have no such field). */
-export interface HistoryEntry {
-	attempt: number;
-	at: string;
-	outcome: string;
-	status: number | null;
-	error: string | null;
-}
+/** One failed attempt of a delivery's `history`. */
+export type HistoryEntry = NonNullable<Delivery["history"]>[number];
 
-/** A delivery's history if the API gave one, else null ("not available"). */
+/** A delivery's history, or null when the API gave none ("not available"). */
 export function historyOf(delivery: Delivery): HistoryEntry[] | null {
-	const history = (delivery as Delivery & { history?: unknown }).history;
-	if (!Array.isArray(history)) return null;
-	return history.filter((h): h is HistoryEntry => typeof h === "object" && h !== null && "attempt" in h);
+	const history: unknown = (delivery as { history?: unknown }).history;
+	return Array.isArray(history) ? (history as HistoryEntry[]) : null;
 }
 
 function History(props: { history: HistoryEntry[] | null }) {
