@@ -13,12 +13,20 @@ describe("dashboard pages", () => {
 	it("lists topics with partitions, counts per state and lag", async () => {
 		const topic = await topicWithDead(["m-1"]);
 		const session = await signIn();
-		const res = await dash("/dash?", { session });
-		expect(res.status).toBe(200);
-		const html = await res.text();
+		// Other files' topics share this runtime: follow the pages until the topic's row.
+		let path = "/dash?";
+		let html = "";
+		for (let page = 0; page < 50; page++) {
+			const res = await dash(path, { session });
+			expect(res.status).toBe(200);
+			html = await res.text();
+			expect(html).toContain("partitions");
+			expect(html).toContain("Message lookup");
+			const next = html.match(/href="(\/dash\?cursor=[^"]+)">Next page/)?.[1];
+			if (html.includes(`href="/dash/topics/${topic}"`) || !next) break;
+			path = next;
+		}
 		expect(html).toContain(`href="/dash/topics/${topic}"`);
-		expect(html).toContain("partitions");
-		expect(html).toContain("Message lookup");
 	});
 
 	it("shows a topic: subscriptions with limits and held back, lateness or 'not available', live section, actions", async () => {
