@@ -81,6 +81,7 @@ export const DASH_ROUTES = [
 	"GET /dash/topics/{topic}",
 	"GET /dash/topics/{topic}/subscriptions/{name}/dead",
 	"GET /dash/topics/{topic}/tail",
+	"GET /dash/topics.json",
 	"POST /dash/topics/{topic}/publish",
 	"POST /dash/topics/{topic}/subscriptions/{name}/redrive",
 	"POST /dash/topics/{topic}/subscriptions/{name}/purge",

@@ -1,5 +1,6 @@
 /**
- * The dashboard's one script: the live events of a topic page. It runs in the browser, not the Worker:
+ * The dashboard's one script: the publish and delivery rates of the topics list and a topic page, and
+ * the live events of a topic page. It runs in the browser, not the Worker:
  * assets.ts serves this function's source (compiled by wrangler's bundler like the rest of the Worker)
  * at /dash/assets/live.js, so there is no build step of its own. It must reference nothing outside its
  * body. Events are written as text (textContent), never as markup.
@@ -20,15 +21,61 @@ interface El {
 interface Doc {
 	getElementById(id: string): El | null;
 	createElement(tag: string): El;
+	querySelectorAll(selector: string): ArrayLike<El>;
+}
+
+/** A topic's totals as GET /dash/topics.json answers them. */
+interface Totals {
+	name: string;
+	published_total: number;
+	delivered_total: number;
+	read_at_ms: number;
 }
 interface Place {
 	protocol: string;
 	host: string;
 }
 
-/** Connects the topic page's live section to its tail and keeps the newest events on screen. */
+/**
+ * Fills in the page's rates, then connects the topic page's live section to its tail and keeps the
+ * newest events on screen.
+ */
 export function liveClient(): void {
 	const g = globalThis as unknown as { document: Doc; location: Place };
+
+	// Rates: each [data-rate] cell carries a total and when the Worker read it. Every 5 s the totals are
+	// read again (GET /dash/topics.json, with the session cookie) and the cell shows the rate in between;
+	// until then it shows "…".
+	const rateCells = Array.from(g.document.querySelectorAll("[data-rate][data-topic]"));
+	const rateTopics = [...new Set(rateCells.map((c) => c.getAttribute("data-topic") ?? ""))].filter((n) => n !== "");
+	const perSecond = (r: number): string => `${r < 10 ? r.toFixed(1) : String(Math.round(r))}/s`;
+	const pollTotals = async (): Promise<void> => {
+		let topics: Totals[];
+		try {
+			const query = rateTopics.map((n) => `topic=${encodeURIComponent(n)}`).join("&");
+			const res = await fetch(`/dash/topics.json?${query}`, { headers: { accept: "application/json" } });
+			if (!res.ok) return;
+			topics = ((await res.json()) as { topics?: Totals[] }).topics ?? [];
+		} catch {
+			return;
+		}
+		const byName = new Map(topics.map((t) => [t.name, t]));
+		for (const cell of rateCells) {
+			const t = byName.get(cell.getAttribute("data-topic") ?? "");
+			if (!t) continue;
+			const kind = cell.getAttribute("data-rate");
+			const total = kind === "published" ? t.published_total : t.delivered_total;
+			const before = Number(cell.getAttribute("data-total"));
+			const seconds = (t.read_at_ms - Number(cell.getAttribute("data-read-at-ms"))) / 1000;
+			// A total that went down (a subscription deleted, the topic made anew) starts over: no rate this time.
+			cell.textContent = seconds > 0 && total >= before ? perSecond((total - before) / seconds) : "…";
+			cell.setAttribute("data-total", String(total));
+			cell.setAttribute("data-read-at-ms", String(t.read_at_ms));
+			cell.setAttribute("title", `${total} ${kind} in all`);
+		}
+	};
+	if (rateTopics.length > 0) setInterval(() => void pollTotals(), 5000);
+
 	const root = g.document.getElementById("live");
 	const rows = g.document.getElementById("live-events");
 	const state = g.document.getElementById("live-state");

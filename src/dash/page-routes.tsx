@@ -13,10 +13,11 @@ import type { Subscription } from "./pages/subscriptions";
 import { type Topic, TopicPage } from "./pages/topic";
 import { type TopicRow, TopicsPage } from "./pages/topics";
 import { may, render, viewerOf } from "./render";
+import { TOTALS_MAX_TOPICS } from "./totals";
 import type { DashEnv } from "./types";
 
-/** Topics per page of the list (each costs two API calls). */
-const TOPICS_PER_PAGE = 25;
+/** Topics per page of the list (each costs two API calls); the rates' script asks for their totals in one request. */
+const TOPICS_PER_PAGE = TOTALS_MAX_TOPICS;
 /** Dead letters shown per subscription on the topic page. */
 const DEAD_ON_TOPIC_PAGE = 10;
 
@@ -56,6 +57,7 @@ async function topicRow(c: Context<DashEnv>, name: string): Promise<TopicRow | n
 		apiCall<Topic>(c, "GET", topicPath(name)),
 		apiCall<{ subscriptions: Subscription[] }>(c, "GET", topicPath(name, "subscriptions")),
 	]);
+	const readAtMs = Date.now();
 	if (topic.status !== 200 || topic.body === null) return null;
 	const lags = subs.status === 200 && subs.body ? subs.body.subscriptions.map((s) => s.oldest_due_lag_ms) : [];
 	return {
@@ -64,6 +66,9 @@ async function topicRow(c: Context<DashEnv>, name: string): Promise<TopicRow | n
 		subscriptions: topic.body.subscriptions,
 		counts: topic.body.counts,
 		lagMs: Math.max(0, ...lags),
+		publishedTotal: topic.body.published_total,
+		deliveredTotal: topic.body.delivered_total,
+		readAtMs,
 	};
 }
 
@@ -89,6 +94,7 @@ export function pageRoutes(dash: Hono<DashEnv>): void {
 			apiOk<{ schedules: Schedule[] }>(c, "GET", topicPath(topic, "schedules")),
 			apiCall<unknown>(c, "GET", topicPath(topic, "lateness")),
 		]);
+		const readAtMs = Date.now();
 		const dead = await mapBounded(subs.subscriptions, 4, async (s) => {
 			if (s.counts.dead === 0) return { subscription: s.name, dead: [], more: false };
 			const list = await apiOk<DeadList>(
@@ -106,6 +112,7 @@ export function pageRoutes(dash: Hono<DashEnv>): void {
 			lateness: lateness.status === 200 ? asLateness(lateness.body) : null,
 			dead,
 			notice: noticeOf(c),
+			readAtMs,
 		};
 		return render(
 			c,

@@ -19,6 +19,7 @@ import { render, securityHeaders, viewerOf } from "./render";
 import { openSession, SESSION_COOKIE, SESSION_COOKIE_OPTIONS } from "./session";
 import { requireSameOrigin, sessionSecret, signInPage, signInRoutes, signOutRoute } from "./sign-in";
 import { tailRoute } from "./tail";
+import { totalsRoute } from "./totals";
 import type { ApiFetch, DashEnv } from "./types";
 
 /** The dashboard's routes, to mount at /dash; `api` is the JSON API's fetch (src/http/app.ts). */
@@ -71,6 +72,7 @@ export function dashboard(api: ApiFetch): Hono<DashEnv> {
 	pageRoutes(dash);
 	actionRoutes(dash);
 	tailRoute(dash);
+	totalsRoute(dash);
 	dash.all("*", () => {
 		throw new AppError(404, "not_found", "no such page of the dashboard");
 	});

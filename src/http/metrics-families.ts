@@ -22,9 +22,11 @@ export function metricFamilies(topics: readonly TopicMetrics[], facts: ScrapeFac
 	const lateness: Sample[] = [];
 	const lag: Sample[] = [];
 	const messages: Sample[] = [];
+	const published: Sample[] = [];
 	const partitions: Sample[] = [];
 	for (const t of topics) {
 		messages.push({ labels: { topic: t.topic }, value: t.messages });
+		published.push({ suffix: "_total", labels: { topic: t.topic }, value: t.published });
 		partitions.push({ labels: { topic: t.topic }, value: t.partitions });
 		for (const s of t.subscriptions) {
 			const labels = { topic: t.topic, subscription: s.name };
@@ -69,6 +71,12 @@ export function metricFamilies(topics: readonly TopicMetrics[], facts: ScrapeFac
 			samples: lag,
 		},
 		{ name: "sundial_topic_messages", type: "gauge", help: "Messages stored in the topic.", samples: messages },
+		{
+			name: "sundial_published",
+			type: "counter",
+			help: "Messages published to the topic (every message stored; a duplicate id refused is not counted).",
+			samples: published,
+		},
 		{ name: "sundial_topic_partitions", type: "gauge", help: "The topic's partitions.", samples: partitions },
 		{
 			name: "sundial_scrape_topics",

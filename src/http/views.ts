@@ -19,6 +19,12 @@ export const TopicSchema = z
 		subscriptions: z.number(),
 		messages: z.number(),
 		counts: Counts.extend({ cancelled: z.number() }),
+		published_total: z.number().openapi({
+			description: "messages ever published to the topic (a duplicate id refused is not counted), cumulative",
+		}),
+		delivered_total: z.number().openapi({
+			description: "attempts delivered, cumulative, summed over the current subscriptions",
+		}),
 	})
 	.openapi("Topic");
 
@@ -32,6 +38,8 @@ export function topicJson(t: TopicView) {
 		subscriptions: t.subscriptions,
 		messages: t.messages,
 		counts: t.counts,
+		published_total: t.publishedTotal,
+		delivered_total: t.deliveredTotal,
 	};
 }
 

@@ -59,6 +59,8 @@ export interface TopicMetrics {
 	partitions: number;
 	/** Messages stored now. */
 	messages: number;
+	/** Messages ever published (stored; a duplicate id refused is not), cumulative. */
+	published: number;
 	subscriptions: SubscriptionMetrics[];
 }
 

@@ -168,10 +168,11 @@ export class TopicObject extends Partition {
 	}
 
 	/** This partition's messages and per-subscription metrics (metrics.ts), for `/metrics` and lateness. */
-	metrics(route: Route): Answer<{ messages: number; subscriptions: SubscriptionMetrics[] }> {
+	metrics(route: Route): Answer<{ messages: number; published: number; subscriptions: SubscriptionMetrics[] }> {
 		return this.guarded(route, () =>
 			ok({
 				messages: this.store.messageCount(),
+				published: this.store.publishedCount(),
 				subscriptions: subscriptionMetrics(this.store, this.metricsStore, [...this.subs.bySid.values()]),
 			}),
 		);

@@ -226,6 +226,14 @@ export const MIGRATIONS: readonly string[] = [
 	CREATE TRIGGER attempt_failures_gone AFTER DELETE ON messages BEGIN
 		DELETE FROM attempt_failures WHERE mid = OLD.mid;
 	END;`,
+	// v11: messages ever published here (the topic's \`published_total\`, \`sundial_published_total\`):
+	// kept by a trigger on every message stored, batch items included; an id refused as a duplicate
+	// (ON CONFLICT DO NOTHING) inserts nothing and counts nothing. Never lowered by retention. An
+	// existing partition starts from the messages it still stores.
+	`INSERT INTO totals (name, n) SELECT 'published', n FROM totals WHERE name = 'messages';
+	CREATE TRIGGER messages_published AFTER INSERT ON messages BEGIN
+		UPDATE totals SET n = n + 1 WHERE name = 'published';
+	END;`,
 ];
 
 /** The version a fully migrated object is at. */

@@ -31,7 +31,16 @@ export function topicView(store: TopicStore, topic: TopicConfig, subs: Map<numbe
 		if (!subs.has(sid)) continue;
 		for (const state of Object.keys(counts) as DeliveryState[]) counts[state] += c[state];
 	}
-	return { ...topic, subscriptions: subs.size, messages: store.messageCount(), counts };
+	let deliveredTotal = 0;
+	for (const [sid, n] of store.deliveredBySid()) if (subs.has(sid)) deliveredTotal += n;
+	return {
+		...topic,
+		subscriptions: subs.size,
+		messages: store.messageCount(),
+		counts,
+		publishedTotal: store.publishedCount(),
+		deliveredTotal,
+	};
 }
 
 /** Deliveries due now that a limit holds back, by subscription (flow.ts `heldBack`). */

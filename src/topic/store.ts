@@ -293,4 +293,17 @@ export class TopicStore {
 	messageCount(): number {
 		return this.rows<{ n: number }>("SELECT n FROM totals WHERE name = 'messages'")[0]?.n ?? 0;
 	}
+
+	/** Messages ever stored here (schema v11's trigger-kept total; a duplicate id refused is not one). */
+	publishedCount(): number {
+		return this.rows<{ n: number }>("SELECT n FROM totals WHERE name = 'published'")[0]?.n ?? 0;
+	}
+
+	/** Attempts delivered, cumulative, per subscription (schema v10's `attempt_counts`). */
+	deliveredBySid(): Map<number, number> {
+		const rows = this.rows<{ sid: number; n: number }>(
+			"SELECT sid, n FROM attempt_counts WHERE outcome = 'delivered' LIMIT 10000",
+		);
+		return new Map(rows.map((r) => [r.sid, r.n]));
+	}
 }

@@ -61,6 +61,10 @@ export interface TopicView extends TopicConfig {
 	subscriptions: number;
 	messages: number;
 	counts: Record<DeliveryState, number>;
+	/** Messages ever published (stored; a duplicate id refused is not), cumulative. */
+	publishedTotal: number;
+	/** Attempts delivered, cumulative, over the current subscriptions (their `delivered` outcome counters). */
+	deliveredTotal: number;
 }
 
 /** A message ready to store: validated and normalised by the Worker. */

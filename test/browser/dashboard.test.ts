@@ -10,7 +10,7 @@ import { launch, SHOTS_DIR } from "./browser.js";
 
 /**
  * The dashboard in a real browser against the real Worker: sign-in, message lookup, dead-letter redrive,
- * and a delivery event arriving on the live view. Screenshots go to test-results/browser/;
+ * a delivery event arriving on the live view, and the publish and delivery rates filled in. Screenshots go to test-results/browser/;
  * UPDATE_DOCS_SCREENSHOT=1 also copies the topic page's to docs/dashboard.png (the README's).
  */
 
@@ -126,6 +126,26 @@ describe("dashboard in Chromium", () => {
 		expect(await page.textContent("p.notice")).toBe("Redriven: 1 scheduled again now.");
 		await receiver.waitFor(() => attempts().length > before, 20_000);
 		await shot("redriven");
+	});
+
+	it("shows publish and delivery rates per second on the topics list and the topic page", async () => {
+		await page.goto(`${sundial.worker.url}/dash`);
+		const rate = (kind: string) => page.locator(`[data-rate="${kind}"][data-topic="${TOPIC}"]`);
+		expect(await rate("published").textContent()).toBe("…"); // before the script's first reading
+		for (let i = 0; i < 3; i++) {
+			const sent = await sundial.api("POST", `/v1/topics/${TOPIC}/messages`, { id: `rate-${i}`, body: { i } });
+			expect(sent.status).toBe(201);
+		}
+		const perSecond = /^\d+(\.\d)?\/s$/;
+		await expect.poll(() => rate("published").textContent(), { timeout: 8_000, interval: 200 }).toMatch(perSecond);
+		expect(Number.parseFloat((await rate("published").textContent()) ?? "")).toBeGreaterThan(0);
+		expect(await rate("delivered").textContent()).toMatch(perSecond);
+		await shot("topics-rates");
+
+		await page.click(`a[href="/dash/topics/${TOPIC}"]`);
+		expect(await rate("delivered").textContent()).toBe("…");
+		await expect.poll(() => rate("delivered").textContent(), { timeout: 8_000, interval: 200 }).toMatch(perSecond);
+		expect(await rate("published").textContent()).toMatch(perSecond);
 	});
 
 	it("ran without a CSP violation, script error or failed asset", () => {

@@ -44,7 +44,11 @@ describe("GET /metrics", () => {
 		);
 		expect(await settled(topic, "hook")).toMatchObject({ delivered: n });
 		await settled(topic, "bad");
-		await publishBatch(topic, [{ id: "later", body: 0, delay: "1h" }]);
+		// "m0" again is a duplicate: not published a second time.
+		await publishBatch(topic, [
+			{ id: "later", body: 0, delay: "1h" },
+			{ id: "m0", body: 0 },
+		]);
 		const late = await json<{ subscriptions: { name: string; sum_ms: number }[] }>(
 			"GET",
 			`/v1/topics/${topic}/lateness`,
@@ -60,6 +64,7 @@ describe("GET /metrics", () => {
 			sundial_delivery_lateness_seconds: "HISTOGRAM",
 			sundial_oldest_due_lag_seconds: "GAUGE",
 			sundial_topic_messages: "GAUGE",
+			sundial_published_total: "COUNTER",
 			sundial_scrape_topics: "GAUGE",
 		});
 		for (const f of m.families) expect(f.help, f.name).not.toBe("");
@@ -77,6 +82,7 @@ describe("GET /metrics", () => {
 		expect(m.value("sundial_attempts_total", { ...bad, outcome: "retry" })).toBe(2 * n);
 		expect(m.value("sundial_attempts_total", { ...bad, outcome: "dead" })).toBe(n);
 		expect(m.value("sundial_topic_messages", { topic })).toBe(n + 1);
+		expect(m.value("sundial_published_total", { topic })).toBe(n + 1);
 		expect(m.value("sundial_topic_partitions", { topic })).toBe(2);
 		expect(m.value("sundial_oldest_due_lag_seconds", hook)).toBe(0);
 
@@ -123,6 +129,7 @@ describe("GET /metrics", () => {
 		const lines = m.text.trimEnd().split("\n");
 		expect(lines.at(-1)).toBe("# EOF");
 		expect(lines).toContain("# TYPE sundial_attempts counter");
+		expect(lines).toContain(`sundial_published_total{topic="${topic}"} 0`);
 		expect(lines).toContain(`sundial_attempts_total{topic="${topic}",subscription="hook",outcome="delivered"} 0`);
 	});
 

@@ -5,6 +5,7 @@ import { type Lateness, LatenessSection } from "./lateness";
 import { Facts, Layout, ms, type Viewer } from "./layout";
 import { LiveSection } from "./live";
 import { PublishSection } from "./publish";
+import { Rate } from "./rate";
 import { type Schedule, SchedulesSection } from "./schedules";
 import { type Subscription, SubscriptionsSection } from "./subscriptions";
 import { LookupForm } from "./topics";
@@ -22,6 +23,8 @@ export interface TopicPageData {
 	dead: { subscription: string; dead: Dead[]; more: boolean }[];
 	/** A notice after an action ("Published msg_…"). */
 	notice: string | null;
+	/** When the topic's totals were read (epoch ms). */
+	readAtMs: number;
 }
 
 /** `/dash/topics/{topic}`: the topic's state, live events and actions (shown only to a token that may use them). */
@@ -43,6 +46,14 @@ export function TopicPage(props: { viewer: Viewer; data: TopicPageData; canPubli
 							`${topic.counts.scheduled} scheduled, ${topic.counts.in_flight} in flight, ${topic.counts.delivered} delivered, ${topic.counts.dead} dead, ${topic.counts.cancelled} cancelled`,
 						],
 						["lag", ms(lagMs)],
+						[
+							"publish rate",
+							<Rate topic={topic.name} kind="published" total={topic.published_total} readAtMs={props.data.readAtMs} />,
+						],
+						[
+							"delivery rate",
+							<Rate topic={topic.name} kind="delivered" total={topic.delivered_total} readAtMs={props.data.readAtMs} />,
+						],
 						["created", topic.created_at],
 					]}
 				/>

@@ -1,4 +1,5 @@
 import { Layout, ms, topicHref, type Viewer } from "./layout";
+import { Rate } from "./rate";
 
 /** One row of the topics list. */
 export interface TopicRow {
@@ -8,6 +9,10 @@ export interface TopicRow {
 	counts: { scheduled: number; in_flight: number; delivered: number; dead: number; cancelled: number };
 	/** The worst subscription's `oldest_due_lag_ms`. */
 	lagMs: number;
+	publishedTotal: number;
+	deliveredTotal: number;
+	/** When the totals were read (epoch ms). */
+	readAtMs: number;
 }
 
 /** A message lookup by topic and id (GET, so it is a plain link too). */
@@ -29,10 +34,10 @@ export function LookupForm(props: { topic?: string }) {
 	);
 }
 
-/** `/dash`: every topic the token may read, with partitions, counts per state and lag. */
+/** `/dash`: every topic the token may read, with partitions, counts per state, lag and rates. */
 export function TopicsPage(props: { viewer: Viewer; topics: TopicRow[]; next: string | null }) {
 	return (
-		<Layout title="Topics" viewer={props.viewer}>
+		<Layout title="Topics" viewer={props.viewer} script="/dash/assets/live.js">
 			<h1>Topics</h1>
 			{props.topics.length === 0 ? (
 				<p>
@@ -51,6 +56,8 @@ export function TopicsPage(props: { viewer: Viewer; topics: TopicRow[]; next: st
 							<th class="num">dead</th>
 							<th class="num">cancelled</th>
 							<th class="num">lag</th>
+							<th class="num">publish rate</th>
+							<th class="num">delivery rate</th>
 						</tr>
 					</thead>
 					<tbody>
@@ -67,6 +74,12 @@ export function TopicsPage(props: { viewer: Viewer; topics: TopicRow[]; next: st
 								<td class={t.counts.dead > 0 ? "num bad" : "num"}>{t.counts.dead}</td>
 								<td class="num">{t.counts.cancelled}</td>
 								<td class="num">{ms(t.lagMs)}</td>
+								<td class="num">
+									<Rate topic={t.name} kind="published" total={t.publishedTotal} readAtMs={t.readAtMs} />
+								</td>
+								<td class="num">
+									<Rate topic={t.name} kind="delivered" total={t.deliveredTotal} readAtMs={t.readAtMs} />
+								</td>
 							</tr>
 						))}
 					</tbody>
@@ -78,8 +91,9 @@ export function TopicsPage(props: { viewer: Viewer; topics: TopicRow[]; next: st
 				</p>
 			) : null}
 			<p class="note">
-				Lag is the worst subscription's <code>oldest_due_lag_ms</code>. A publish rate is not listed here: Sundial keeps
-				no counter over time, so the topic page measures it live from the topic's tail.
+				Lag is the worst subscription's <code>oldest_due_lag_ms</code>. Publish and delivery rates are per second over
+				the last 5 s, from the topics' <code>published_total</code> and <code>delivered_total</code> read again every 5
+				s (… until the first reading).
 			</p>
 			<h2>Message lookup</h2>
 			<LookupForm />

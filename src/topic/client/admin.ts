@@ -125,11 +125,15 @@ export class TopicAdmin {
 		const first = views[0] as TopicView;
 		const counts = zeroCounts();
 		let messages = 0;
+		let publishedTotal = 0;
+		let deliveredTotal = 0;
 		for (const v of views) {
 			addCounts<DeliveryState>(counts, v.counts);
 			messages += v.messages;
+			publishedTotal += v.publishedTotal;
+			deliveredTotal += v.deliveredTotal;
 		}
-		return { ...first, messages, counts };
+		return { ...first, messages, counts, publishedTotal, deliveredTotal };
 	}
 
 	/**

@@ -22,6 +22,7 @@ export class TopicMetricsReader {
 				topic: door.topic,
 				partitions: route.partitions,
 				messages: parts.reduce((n, p) => n + p.messages, 0),
+				published: parts.reduce((n, p) => n + p.published, 0),
 				subscriptions: mergeSubscriptionMetrics(parts.map((p) => p.subscriptions)),
 			};
 		});

@@ -3187,6 +3187,10 @@ export interface components {
                 dead: number;
                 cancelled: number;
             };
+            /** @description messages ever published to the topic (a duplicate id refused is not counted), cumulative */
+            published_total: number;
+            /** @description attempts delivered, cumulative, summed over the current subscriptions */
+            delivered_total: number;
         };
         Error: {
             error: {
