@@ -59,8 +59,9 @@ export function Histogram(props: { bucketsMs: number[]; sub: LatenessOfSubscript
 	return (
 		<figure class="histogram">
 			<figcaption>
-				<strong>{sub.name}</strong>: {sub.count} attempts, mean {sub.count > 0 ? Math.round(sub.sum_ms / sub.count) : 0}{" "}
-				ms late; delivered {attempts.delivered}, retried {attempts.retry}, dead {attempts.dead}
+				<strong>{sub.name}</strong>: {sub.count} {sub.count === 1 ? "attempt" : "attempts"}, mean{" "}
+				{sub.count > 0 ? Math.round(sub.sum_ms / sub.count) : 0} ms late; delivered {attempts.delivered}, retried{" "}
+				{attempts.retry}, dead {attempts.dead}
 			</figcaption>
 			<svg
 				viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
