@@ -11,8 +11,11 @@ import { render } from "./render";
 import { newSession, SESSION_COOKIE, SESSION_COOKIE_OPTIONS, sealSession } from "./session";
 import type { DashEnv } from "./types";
 
-/** Longest token accepted in the form (scoped tokens are 47 characters; SUNDIAL_TOKEN is whatever was set). */
-const MAX_TOKEN_LENGTH = 4096;
+/**
+ * Longest token accepted in the form (scoped tokens are 47 characters; SUNDIAL_TOKEN is whatever was
+ * set): its sealed session must stay within the 4096 characters a cookie may hold (session.ts).
+ */
+const MAX_TOKEN_LENGTH = 2800;
 
 /**
  * Where to go after signing in: a path of the dashboard, else /dash (never another site: only paths

@@ -87,7 +87,7 @@ export function metricFamilies(topics: readonly TopicMetrics[], facts: ScrapeFac
 		{
 			name: "sundial_scrape_truncated",
 			type: "gauge",
-			help: "1 when the token reaches more topics than SUNDIAL_METRICS_MAX_TOPICS: the rest are left out.",
+			help: "1 when topics the token reaches were left out (SUNDIAL_METRICS_MAX_TOPICS or the scrape's call budget).",
 			samples: one(facts.truncated ? 1 : 0),
 		},
 		{

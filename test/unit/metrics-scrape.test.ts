@@ -1,6 +1,8 @@
+import { env } from "cloudflare:workers";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { describe, expect, it } from "vitest";
 import { escapeLabelValue, type Family, renderExposition } from "../../src/http/exposition";
+import { readTopics } from "../../src/http/routes/metrics";
 import { api, behave, json, receiverUrl, uniqueName } from "../helpers";
 import { scopedToken, scrape, settled } from "../metrics";
 import { partitionedTopic, publishBatch } from "../partitions";
@@ -142,6 +144,24 @@ describe("GET /metrics", () => {
 		expect(res.status).toBe(403);
 		expect(((await res.json()) as { error: { code: string } }).error.code).toBe("forbidden");
 		expect((await api("POST", "/metrics")).status).toBe(405);
+	});
+});
+
+describe("a scrape's call budget", () => {
+	it("reads topics a batch at a time until the budget is spent, then says truncated; a missing one costs a call", async () => {
+		const names: string[] = [];
+		for (let i = 0; i < 10; i++) {
+			const topic = uniqueName("budget");
+			expect((await json("PUT", `/v1/topics/${topic}`, { partitions: 2 })).status).toBe(201);
+			names.push(topic);
+		}
+		// A batch of 8 topics costs 8 × (1 + 2) calls: past a budget of 5, the rest is left out.
+		const small = await readTopics(env as never, names, 5);
+		expect(small.topics).toHaveLength(8);
+		expect(small).toMatchObject({ truncated: true, failed: 0 });
+		const whole = await readTopics(env as never, [...names, uniqueName("gone")], 1000);
+		expect(whole.topics).toHaveLength(10);
+		expect(whole).toMatchObject({ truncated: false, failed: 0 });
 	});
 });
 

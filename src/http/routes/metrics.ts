@@ -17,6 +17,13 @@ import { LatenessSchema, latenessJson } from "../views-metrics";
 
 /** Topics one scrape reads at once (each asks its partitions, METRICS_PARTITION_CONCURRENCY at a time). */
 const SCRAPE_TOPIC_CONCURRENCY = 8;
+/**
+ * Durable Object calls one scrape may make (a topic costs one plus one per partition): half the
+ * platform's 10,000 subrequests per invocation (PLATFORM.md §2), so a scrape of many partitioned
+ * topics ends as `truncated` instead of failing part-way. A batch of topics may overrun it by at most
+ * SCRAPE_TOPIC_CONCURRENCY × 65 calls.
+ */
+const SCRAPE_CALL_BUDGET = 5000;
 /** Registry pages one scrape reads looking for topics the token reaches (1000 names each). */
 const SCRAPE_REGISTRY_PAGES = 20;
 const PAGE = 1000;
@@ -42,15 +49,47 @@ async function visibleTopics(
 	return { names, truncated: true };
 }
 
-/** A topic's metrics; `gone` when it was deleted meanwhile, `failed` when it did not answer (logged). */
-async function readTopic(env: AppEnv, name: string): Promise<TopicMetrics | "gone" | "failed"> {
+/** A topic's metrics; `gone` when it was deleted meanwhile, `failed` (with why) when it did not answer. */
+async function readTopic(env: AppEnv, name: string): Promise<TopicMetrics | "gone" | { failed: unknown }> {
 	try {
 		return await topicClient(env, name).metrics.read();
 	} catch (error) {
 		if (error instanceof AppError && error.code === "topic_not_found") return "gone";
-		console.error(`sundial: /metrics could not read topic "${name}"`, error);
-		return "failed";
+		return { failed: error };
 	}
+}
+
+/**
+ * Reads `names` a batch at a time until `budget` calls are spent (then `truncated`); failures are
+ * counted and logged once per scrape, not once per topic.
+ */
+export async function readTopics(env: AppEnv, names: string[], budget = SCRAPE_CALL_BUDGET) {
+	const topics: TopicMetrics[] = [];
+	const failed: string[] = [];
+	let calls = 0;
+	let truncated = false;
+	for (let i = 0; i < names.length; i += SCRAPE_TOPIC_CONCURRENCY) {
+		if (calls >= budget) {
+			truncated = true;
+			break;
+		}
+		const batch = names.slice(i, i + SCRAPE_TOPIC_CONCURRENCY);
+		const read = await mapBounded(batch, SCRAPE_TOPIC_CONCURRENCY, (name) => readTopic(env, name));
+		read.forEach((t, k) => {
+			if (t === "gone") calls += 1;
+			else if ("failed" in t) {
+				calls += 1;
+				failed.push(batch[k] as string);
+			} else {
+				calls += 1 + t.partitions;
+				topics.push(t);
+			}
+		});
+	}
+	if (failed.length > 0) {
+		console.error(`sundial: /metrics could not read ${failed.length} topic(s), e.g. ${failed.slice(0, 5).join(", ")}`);
+	}
+	return { topics, failed: failed.length, truncated };
 }
 
 /** Metrics: a topic's lateness histogram (JSON) and `/metrics` (Prometheus / OpenMetrics text). */
@@ -83,7 +122,7 @@ export function metricsRoutes(app: OpenAPIHono<HonoEnv>): void {
 			tag: "Metrics",
 			summary: "Metrics of every topic the token reaches, for Prometheus",
 			description:
-				"Prometheus text format 0.0.4, or OpenMetrics 1.0 when `Accept` asks for `application/openmetrics-text`. Covers the first `SUNDIAL_METRICS_MAX_TOPICS` (1000) topics the token reaches, in name order (`sundial_scrape_truncated` says when there are more). Each topic costs one call per partition (and one to find its partition count).",
+				"Prometheus text format 0.0.4, or OpenMetrics 1.0 when `Accept` asks for `application/openmetrics-text`. Covers the first `SUNDIAL_METRICS_MAX_TOPICS` (1000) topics the token reaches, in name order, and stops after about 5,000 Durable Object calls (each topic costs one per partition and one to find its partition count); `sundial_scrape_truncated` says when there are more.",
 			responses: {
 				200: {
 					description: "the metrics",
@@ -95,12 +134,14 @@ export function metricsRoutes(app: OpenAPIHono<HonoEnv>): void {
 		async (c) => {
 			const startedMs = Date.now();
 			const cap = getConfig(c.env).metricsMaxTopics;
-			const { names, truncated } = await visibleTopics(c.env, c.get("principal"), cap);
-			const read = await mapBounded(names, SCRAPE_TOPIC_CONCURRENCY, (name) => readTopic(c.env, name));
-			const topics = read.filter((t): t is TopicMetrics => typeof t !== "string");
-			const errorCount = read.filter((t) => t === "failed").length;
+			const visible = await visibleTopics(c.env, c.get("principal"), cap);
+			const { topics, failed, truncated } = await readTopics(c.env, visible.names);
 			const format = formatFor(c.req.header("accept"));
-			const families = metricFamilies(topics, { truncated, errors: errorCount, durationMs: Date.now() - startedMs });
+			const families = metricFamilies(topics, {
+				truncated: visible.truncated || truncated,
+				errors: failed,
+				durationMs: Date.now() - startedMs,
+			});
 			return c.body(renderExposition(families, format), 200, { "content-type": EXPOSITION_CONTENT_TYPES[format] });
 		},
 	);
