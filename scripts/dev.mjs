@@ -62,6 +62,8 @@ console.log(`
   URL:    ${url}
   Token:  ${vars.SUNDIAL_TOKEN}
   Docs:   ${url}/docs
+  Dashboard: ${url}/dash (sign in with the token)
+  Metrics:   ${url}/metrics (bearer token, Prometheus text)
   QStash signing keys (/v2): current ${vars.SUNDIAL_QSTASH_CURRENT_SIGNING_KEY}
                              next    ${vars.SUNDIAL_QSTASH_NEXT_SIGNING_KEY}
 
