@@ -8,8 +8,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Hono } from "hono";
 import { AppError } from "../errors";
-import { offeredProtocols } from "../http/auth";
-import { TAIL_PROTOCOL } from "../http/routes/tail";
+import { offeredProtocols, TAIL_PROTOCOL } from "../tail/wire";
 import { Name, validate } from "../validation";
 import { topicPath } from "./api";
 import { requireSameOrigin } from "./sign-in";

@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { textFromBase64Url } from "../base64";
 import { type AppEnv, getConfig } from "../config";
 import { AppError } from "../errors";
+import { offeredProtocols } from "../tail/wire";
 import { principalOf, TOKEN_PREFIX } from "../tokens/client";
 import { holds, type Principal, reaches, type Scope } from "../tokens/scopes";
 import type { HonoEnv } from "./types";
@@ -29,14 +30,6 @@ async function digestOfExpected(token: string): Promise<ArrayBuffer> {
  * it offers: this prefix, then the token in base64url (subprotocols allow only a few characters).
  */
 export const AUTH_PROTOCOL_PREFIX = "sundial.auth.";
-
-/** The subprotocols a WebSocket upgrade offers (`Sec-WebSocket-Protocol`, comma-separated). */
-export function offeredProtocols(header: string | undefined): string[] {
-	return (header ?? "")
-		.split(",")
-		.map((p) => p.trim())
-		.filter((p) => p !== "");
-}
 
 /** The token a WebSocket upgrade carries in its subprotocols, or null (not an upgrade, none, or malformed). */
 function protocolToken(upgrade: string | undefined, protocols: string | undefined): string | null {

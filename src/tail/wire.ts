@@ -7,6 +7,17 @@ import type { TailRecord } from "../topic/tail-events";
  * only ever added.
  */
 
+/** The subprotocol a tail client offers for this event format. */
+export const TAIL_PROTOCOL = "sundial.tail.v1";
+
+/** The subprotocols a WebSocket upgrade offers (`Sec-WebSocket-Protocol`, comma-separated). */
+export function offeredProtocols(header: string | undefined): string[] {
+	return (header ?? "")
+		.split(",")
+		.map((p) => p.trim())
+		.filter((p) => p !== "");
+}
+
 /** The event types a client may ask for (`?types=`). */
 export const TAIL_EVENT_TYPES = [
 	"published",

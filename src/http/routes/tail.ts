@@ -1,16 +1,13 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { AppError, InvalidRequest } from "../../errors";
 import { CONNECT_HEADER, MAX_TAIL_CLIENTS, type TailConnect } from "../../tail/hub";
-import { TAIL_EVENT_TYPES, type TailEventType } from "../../tail/wire";
+import { offeredProtocols, TAIL_EVENT_TYPES, TAIL_PROTOCOL, type TailEventType } from "../../tail/wire";
 import { topicClient } from "../../topic/client";
 import { NAME_PATTERN, Name } from "../../validation";
-import { AUTH_PROTOCOL_PREFIX, offeredProtocols } from "../auth";
+import { AUTH_PROTOCOL_PREFIX } from "../auth";
 import { endpoint } from "../endpoint";
 import { errors } from "../schemas";
 import type { HonoEnv } from "../types";
-
-/** The subprotocol of the tail's event format; answered when the client offers it. */
-export const TAIL_PROTOCOL = "sundial.tail.v1";
 
 /** A comma-separated list in a query parameter, each item checked; absent or empty = no filter. */
 function commaList<T extends string>(what: string, check: (item: string) => T | null, max: number) {
