@@ -102,6 +102,7 @@ function recordIn(deps: RecordDeps, recorded: AttemptRecord[], nowMs: number, fa
 	const subs = deps.subscriptions();
 	deps.store.recordAttempts(recorded, nowMs, deps.callbacks, (r) => {
 		tail?.recorded(r, nowMs);
+		if (r.kind === "delivered") return; // nothing to log
 		const failure = recordedFailure(r, subs.get(r.sid)?.name ?? `#${r.sid}`);
 		if (failure) failures.push(failure);
 	});

@@ -8,7 +8,6 @@ import { type Answer, Partition } from "./partition";
 import type { PulledMessage } from "./pull";
 import { type QstashFilter, type QstashPage, scanDead, scanEvents, scanPending } from "./qstash-scan";
 import { subscriptionMetrics } from "./stats";
-import { MetricsStore } from "./store-metrics";
 import type { PutSubscriptionResult } from "./subscriptions";
 import type { TailLease } from "./tail-events";
 import type {
@@ -35,7 +34,6 @@ export type { PutSubscriptionResult };
  */
 export class TopicObject extends Partition {
 	private readonly writeLock = new WriteLock();
-	private readonly metricsStore = new MetricsStore(this.ctx.storage.sql);
 	/** Takes the lock of topic-wide subscription writes (partition 0 holds it); false while another has it. */
 	lockSubscriptions(route: Route, token: string, ttlMs: number): Answer<boolean> {
 		return this.guarded(route, () => ok(this.writeLock.take(token, ttlMs)));
@@ -173,7 +171,7 @@ export class TopicObject extends Partition {
 			ok({
 				messages: this.store.messageCount(),
 				published: this.store.publishedCount(),
-				subscriptions: subscriptionMetrics(this.store, this.metricsStore, [...this.subs.bySid.values()]),
+				subscriptions: subscriptionMetrics(this.store, this.store.metrics, [...this.subs.bySid.values()]),
 			}),
 		);
 	}

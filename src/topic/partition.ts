@@ -234,6 +234,8 @@ export class Partition extends DurableObject<AppEnv> {
 				};
 				recordOutcomes(deps, [...records]);
 				this.tail.flush();
+				// A running alarm sees what this made due (it is woken below) and re-arms when it ends.
+				if (this.wakeDispatcher) return;
 				const at = this.pendingAtMs();
 				if (at !== null) await this.alarmClock.wakeBy(at);
 			})

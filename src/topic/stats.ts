@@ -32,7 +32,7 @@ export function topicView(store: TopicStore, topic: TopicConfig, subs: Map<numbe
 		for (const state of Object.keys(counts) as DeliveryState[]) counts[state] += c[state];
 	}
 	let deliveredTotal = 0;
-	for (const [sid, n] of store.deliveredBySid()) if (subs.has(sid)) deliveredTotal += n;
+	for (const [sid, a] of store.metrics.attemptsBySid()) if (subs.has(sid)) deliveredTotal += a.delivered;
 	return {
 		...topic,
 		subscriptions: subs.size,

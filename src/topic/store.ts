@@ -55,8 +55,11 @@ export function changedRows(sql: SqlStorage, query: string, ...bindings: SqlStor
 /** Every SQL statement of a topic object. Synchronous: callers decide the transaction. */
 export class TopicStore {
 	private readonly sql: SqlStorage;
+	/** The metrics tables (schema v10): lateness and attempts by outcome. */
+	readonly metrics: MetricsStore;
 	constructor(private readonly storage: DurableObjectStorage) {
 		this.sql = storage.sql;
+		this.metrics = new MetricsStore(storage.sql);
 	}
 
 	private rows<T extends Row>(query: string, ...bindings: SqlStorageValue[]): T[] {
@@ -137,7 +140,7 @@ export class TopicStore {
 	deleteSubscription(sid: number): void {
 		this.sql.exec("DELETE FROM subscriptions WHERE sid = ?", sid);
 		this.sql.exec("DELETE FROM delivery_counts WHERE sid = ?", sid);
-		new MetricsStore(this.sql).dropSubscription(sid);
+		this.metrics.dropSubscription(sid);
 	}
 
 	/** Deletes up to `limit` deliveries of a (removed) subscription; returns how many. */
@@ -297,13 +300,5 @@ export class TopicStore {
 	/** Messages ever stored here (schema v11's trigger-kept total; a duplicate id refused is not one). */
 	publishedCount(): number {
 		return this.rows<{ n: number }>("SELECT n FROM totals WHERE name = 'published'")[0]?.n ?? 0;
-	}
-
-	/** Attempts delivered, cumulative, per subscription (schema v10's `attempt_counts`). */
-	deliveredBySid(): Map<number, number> {
-		const rows = this.rows<{ sid: number; n: number }>(
-			"SELECT sid, n FROM attempt_counts WHERE outcome = 'delivered' LIMIT 10000",
-		);
-		return new Map(rows.map((r) => [r.sid, r.n]));
 	}
 }

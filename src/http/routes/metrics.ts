@@ -1,5 +1,4 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { mapBounded } from "../../concurrency";
 import type { AppEnv } from "../../config";
 import { getConfig } from "../../config";
 import { AppError } from "../../errors";
@@ -15,7 +14,7 @@ import { errors } from "../schemas";
 import type { HonoEnv } from "../types";
 import { LatenessSchema, latenessJson } from "../views-metrics";
 
-/** Topics one scrape reads at once (each asks its partitions, METRICS_PARTITION_CONCURRENCY at a time). */
+/** Topics one scrape reads at once (each asks its partitions 8 at a time). */
 const SCRAPE_TOPIC_CONCURRENCY = 8;
 /**
  * Durable Object calls one scrape may make (a topic costs one plus one per partition): half the
@@ -74,14 +73,13 @@ export async function readTopics(env: AppEnv, names: string[], budget = SCRAPE_C
 			break;
 		}
 		const batch = names.slice(i, i + SCRAPE_TOPIC_CONCURRENCY);
-		const read = await mapBounded(batch, SCRAPE_TOPIC_CONCURRENCY, (name) => readTopic(env, name));
+		const read = await Promise.all(batch.map((name) => readTopic(env, name)));
 		read.forEach((t, k) => {
-			if (t === "gone") calls += 1;
-			else if ("failed" in t) {
-				calls += 1;
-				failed.push(batch[k] as string);
-			} else {
-				calls += 1 + t.partitions;
+			calls += 1; // the partition count
+			if (t === "gone") return;
+			if ("failed" in t) failed.push(batch[k] as string);
+			else {
+				calls += t.partitions;
 				topics.push(t);
 			}
 		});

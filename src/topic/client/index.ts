@@ -10,7 +10,6 @@ import { TopicTail } from "./tail";
 
 export type { SubscriptionWrite, TopicInput } from "./admin";
 export type { DeadPosition, ListFilter, MessagePosition, PublishResult } from "./messages";
-export { METRICS_PARTITION_CONCURRENCY } from "./metrics";
 export type { ReceiveRequest } from "./pull";
 export type { PartitionPage } from "./qstash";
 export { MAX_PARTITIONS } from "./routing";

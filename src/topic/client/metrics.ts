@@ -3,7 +3,7 @@ import { mergeSubscriptionMetrics, type TopicMetrics } from "../metrics";
 import type { Door } from "./door";
 
 /** Partitions of one topic asked at once for their metrics (the rest wait for a free slot). */
-export const METRICS_PARTITION_CONCURRENCY = 8;
+const METRICS_PARTITION_CONCURRENCY = 8;
 
 /** A topic's metrics (metrics.ts), summed over its partitions. */
 export class TopicMetricsReader {
@@ -14,10 +14,12 @@ export class TopicMetricsReader {
 	 * subscriptions with counts, lateness and attempts summed and the worst lag. 404 when there is
 	 * no topic.
 	 */
-	read(concurrency = METRICS_PARTITION_CONCURRENCY): Promise<TopicMetrics> {
+	read(): Promise<TopicMetrics> {
 		const door = this.door;
 		return door.run(async (route) => {
-			const parts = await mapBounded(door.partitions(route), concurrency, (p) => door.call(p, (s) => s.metrics(route)));
+			const parts = await mapBounded(door.partitions(route), METRICS_PARTITION_CONCURRENCY, (p) =>
+				door.call(p, (s) => s.metrics(route)),
+			);
 			return {
 				topic: door.topic,
 				partitions: route.partitions,
