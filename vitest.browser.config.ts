@@ -9,7 +9,7 @@ export default defineConfig({
 		environment: "node",
 		include: ["test/browser/**/*.test.ts"],
 		testTimeout: 120_000,
-		hookTimeout: 120_000,
+		hookTimeout: 150_000,
 		fileParallelism: false,
 		reporters: ["default"],
 	},

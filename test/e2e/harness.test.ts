@@ -1,8 +1,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Receiver, startReceiver } from "../support/receiver.js";
+import { freePort, startServer } from "../support/server-process.js";
 import { startWorker, stopAll } from "../support/wrangler.js";
 
 describe("receiver", () => {
@@ -147,3 +149,37 @@ describe("wrangler dev harness", () => {
 		await expect(fetch(`${again.url}/health`)).rejects.toThrow();
 	});
 });
+
+describe("server process start", () => {
+	afterAll(stopAll);
+
+	it("gives up on a server that accepts connections and never answers, and stops its process group", async () => {
+		const port = await freePort();
+		// Accepts every connection and never writes a byte back.
+		const script = `require("node:net").createServer(() => {}).listen(${port}, "127.0.0.1")`;
+		const started = Date.now();
+		const error = await startServer({
+			label: "silent server",
+			command: process.execPath,
+			args: ["-e", script],
+			cwd: tmpdir(),
+			env: process.env,
+			port,
+			readyTimeoutMs: 3_000,
+		}).catch((e: unknown) => e);
+		expect(String(error)).toMatch(
+			/silent server: \/health not 200 within 3000 ms \(last probe: no answer within 2000 ms\)/,
+		);
+		expect(Date.now() - started).toBeLessThan(15_000);
+		await expect(portIsFree(port)).resolves.toBe(true);
+	});
+});
+
+/** Whether `port` can be listened on again (the stopped server released it). */
+function portIsFree(port: number): Promise<boolean> {
+	return new Promise((settle) => {
+		const srv = createServer();
+		srv.once("error", () => settle(false));
+		srv.listen(port, "127.0.0.1", () => srv.close(() => settle(true)));
+	});
+}

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import { request } from "node:http";
 import { createServer } from "node:net";
 
 /**
@@ -7,7 +8,8 @@ import { createServer } from "node:net";
  * waited for until `GET /health` answers 200, stopped by pid with everything it started.
  */
 
-const startTimeoutMs = 60_000;
+const startTimeoutMs = 50_000;
+const probeTimeoutMs = 2_000;
 const stopGraceMs = 5_000;
 const logLines = 200;
 
@@ -34,6 +36,8 @@ export interface ServerSpec {
 	cwd: string;
 	env: NodeJS.ProcessEnv;
 	port: number;
+	/** How long to wait for `/health` to answer 200 (default 50 s). */
+	readyTimeoutMs?: number;
 	/** Runs once the process group is gone (removes temp files). */
 	cleanup?: () => void;
 }
@@ -130,7 +134,9 @@ export async function startServer(spec: ServerSpec): Promise<WorkerProcess> {
 	};
 	running.set(worker, cleanup);
 
-	const deadline = Date.now() + startTimeoutMs;
+	const readyTimeoutMs = spec.readyTimeoutMs ?? startTimeoutMs;
+	const deadline = Date.now() + readyTimeoutMs;
+	let lastProbe = "not probed yet";
 	for (;;) {
 		if (exitCode !== undefined) {
 			await worker.stop();
@@ -138,19 +144,40 @@ export async function startServer(spec: ServerSpec): Promise<WorkerProcess> {
 		}
 		if (Date.now() > deadline) {
 			await worker.stop();
-			throw new Error(`${spec.label}: /health not 200 within ${startTimeoutMs} ms:\n${worker.logs()}`);
+			throw new Error(
+				`${spec.label}: /health not 200 within ${readyTimeoutMs} ms (last probe: ${lastProbe}):\n${worker.logs()}`,
+			);
 		}
-		try {
-			const res = await fetch(`${worker.url}/health`, {
-				signal: AbortSignal.timeout(2_000),
-			});
-			await res.arrayBuffer();
-			if (res.status === 200) return worker;
-		} catch {
-			// not listening yet
-		}
+		lastProbe = await probe(`${worker.url}/health`);
+		if (lastProbe === "200") return worker;
 		await sleep(100);
 	}
+}
+
+/**
+ * One `GET url`: its status ("200"), or why there was none. Plain node:http on a fresh connection
+ * with a timer of its own, so that no probe outlives `probeTimeoutMs`, whatever the socket does
+ * (a start in CI once outlived every deadline here, while probing with fetch).
+ */
+function probe(url: string): Promise<string> {
+	return new Promise((settle) => {
+		let done = false;
+		const finish = (outcome: string) => {
+			if (done) return;
+			done = true;
+			clearTimeout(timer);
+			req.destroy();
+			settle(outcome);
+		};
+		const timer = setTimeout(() => finish(`no answer within ${probeTimeoutMs} ms`), probeTimeoutMs);
+		const req = request(url, { agent: false }, (res) => {
+			res.resume();
+			res.once("end", () => finish(String(res.statusCode)));
+			res.once("error", (e) => finish(e.message));
+		});
+		req.once("error", (e) => finish((e as NodeJS.ErrnoException).code ?? e.message));
+		req.end();
+	});
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {

@@ -28,8 +28,26 @@ export interface WorkerOptions {
 	config?: string;
 }
 
-/** Starts `wrangler dev` on 127.0.0.1 with exactly `opts.vars`; resolves once /health answers. */
+/** How many times startWorker starts `wrangler dev` before it gives up. */
+const startAttempts = 2;
+
+/**
+ * Starts `wrangler dev` on 127.0.0.1 with exactly `opts.vars`; resolves once /health answers. A start
+ * that fails (wrangler's own start-up stalled now and then on a loaded 2-core machine) is reported on
+ * stderr with its logs and tried once more, on fresh ports unless `opts.port` is fixed.
+ */
 export async function startWorker(opts: WorkerOptions): Promise<WorkerProcess> {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await startOnce(opts);
+		} catch (error) {
+			if (attempt >= startAttempts) throw error;
+			console.warn(`wrangler dev: start ${attempt} of ${startAttempts} failed, trying again: ${String(error)}`);
+		}
+	}
+}
+
+async function startOnce(opts: WorkerOptions): Promise<WorkerProcess> {
 	const port = opts.port ?? (await freePort());
 	const inspectorPort = await freePort();
 	const envDir = fs.mkdtempSync(join(tmpdir(), "sundial-env-"));
