@@ -38,7 +38,7 @@ export function onBaseline(svc: Services): Services | null {
 	return svc.baseline ? { ...svc, sundial: svc.baseline.sundial } : null;
 }
 
-/** The figures compared: #1 webhook lateness at each rate, #6 push rate. */
+/** The figures compared: #1 webhook lateness at each rate, #6 push rate and its CPU per delivery. */
 function figures(rates: readonly number[]) {
 	const lateness = rates.flatMap((rate) =>
 		(["p50", "p99"] as const).map((q) => ({
@@ -51,7 +51,14 @@ function figures(rates: readonly number[]) {
 		})),
 	);
 	const push = { scenario: "6", variant: "", key: "perSecond", figure: "webhook push rate", unit: "deliveries/s" };
-	return [...lateness, { ...push, better: "higher" as const }];
+	const cpu = {
+		scenario: "6",
+		variant: "",
+		key: "cpuUsPerDelivery",
+		figure: "push: workerd CPU per delivery",
+		unit: "µs",
+	};
+	return [...lateness, { ...push, better: "higher" as const }, { ...cpu, better: "lower" as const }];
 }
 
 /** One compared figure: both systems' spreads and the per-repetition ratio current ÷ baseline. */

@@ -191,6 +191,30 @@ export function workerdPids(pgid: number): number[] {
 	return out;
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/**
+ * CPU time (user + system, ms) used so far by the `workerd` processes in the process group `pgid`
+ * (under `wrangler dev` its proxy's workerd too), at /proc's resolution of 10 ms; null off Linux.
+ */
+export function workerdCpuMs(pgid: number): number | null {
+	let total = 0;
+	let seen = 0;
+	for (const pid of workerdPids(pgid)) {
+		try {
+			const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+			const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+			// After the name: state is field 3 of stat(5), utime 14 and stime 15.
+			total += Number(fields[11]) + Number(fields[12]);
+			seen++;
+		} catch {
+			// gone meanwhile
+		}
+	}
+	return seen === 0 ? null : (total * 1000) / USER_HZ;
+}
+
 /** Resident memory of a process in bytes: VmRSS and its anonymous / file-backed / shared parts. */
 export interface Rss {
 	rss: number;

@@ -2,7 +2,7 @@ import { Queue } from "bullmq";
 import { redisAt } from "../bullmq-connection.ts";
 import { startChild } from "../children.ts";
 import type { RedisServer } from "../redis.ts";
-import { createTopic, publishBatch, stillPending } from "../sundial.ts";
+import { createTopic, publishBatch, stillPending, workerdCpuMs } from "../sundial.ts";
 import { inParallel } from "../util.ts";
 import {
 	chunks,
@@ -82,11 +82,19 @@ export async function sundialPush(
 		await publishBatch(svc.sundial, topic, items);
 	});
 	const publishOverranMs = Math.max(0, Date.now() - dueMs);
+	const cpuBeforeMs = workerdCpuMs(svc.sundial.pid);
 	await waitForCount(() => receiverCount(svc.receiver, path), n, dueMs + 500, dueMs + (o.drainMs ?? DRAIN_MS));
+	const cpuAfterMs = workerdCpuMs(svc.sundial.pid);
 	const rec = await receiverCollect(svc.receiver, path);
 	const figures = pushFigures(n, dueMs, rec);
 	const pending = figures.missing > 0 ? await stillPending(svc.sundial, topic) : 0;
-	return { ...figures, publishOverranMs, pending, partitions: o.partitions ?? 1 };
+	// The Worker's CPU per delivery over the drain (publishing done): unlike the rate, barely moved by
+	// what else runs on the machine (from the end of publishing to the last arrival).
+	const cpu =
+		cpuBeforeMs === null || cpuAfterMs === null || figures.received === 0
+			? {}
+			: { cpuUsPerDelivery: ((cpuAfterMs - cpuBeforeMs) * 1000) / figures.received };
+	return { ...figures, ...cpu, publishOverranMs, pending, partitions: o.partitions ?? 1 };
 }
 
 /**
