@@ -19,8 +19,9 @@ describe("compareWithBaseline", () => {
 			...[1, 2, 3].map((rep) => record("sundial", "1", "rate=100", rep, { p50: 3, p99: 30 })),
 			...[1, 2, 3].map((rep) => record(base, "1", "rate=100", rep, { p50: 2, p99: 10 })),
 			// push rate 0.8 of the baseline's per repetition, below its min: not within noise.
-			...[1, 2, 3].map((rep) => record("sundial", "6", "", rep, { perSecond: 800 + rep })),
-			...[1, 2, 3].map((rep) => record(base, "6", "", rep, { perSecond: 1000 + rep })),
+			// CPU per delivery 1.05 of the baseline's: within noise (lower is better, ratio ≤ 1.1).
+			...[1, 2, 3].map((rep) => record("sundial", "6", "", rep, { perSecond: 800 + rep, cpuUsPerDelivery: 420 })),
+			...[1, 2, 3].map((rep) => record(base, "6", "", rep, { perSecond: 1000 + rep, cpuUsPerDelivery: 400 })),
 		];
 		const c = compareWithBaseline(records, [100]);
 		expect(c?.ref).toBe("abc1234");
@@ -29,6 +30,7 @@ describe("compareWithBaseline", () => {
 		expect(byFigure["webhook lateness p99 at 100/s"]).toMatchObject({ met: false, ratio: { median: 3 } });
 		expect(byFigure["webhook push rate"]?.met).toBe(false);
 		expect(byFigure["webhook push rate"]?.ratio.median).toBeCloseTo(802 / 1002, 5);
+		expect(byFigure["push: workerd CPU per delivery"]).toMatchObject({ met: true, ratio: { median: 1.05, n: 3 } });
 		expect(
 			compareWithBaseline(
 				records.filter((r) => r.system === "sundial"),
@@ -60,6 +62,7 @@ describe("npm run bench -- --smoke --baseline=HEAD", () => {
 		const systems = new Set(results.records.map((r) => r.system));
 		expect([...systems].sort()).toEqual(["sundial", "sundial@HEAD"]);
 		expect(results.baseline.ref).toBe("HEAD");
+		expect(results.baseline.rows.map((r) => r.figure)).toContain("push: workerd CPU per delivery");
 		for (const row of results.baseline.rows) expect(row.ratio.n, row.figure).toBe(1);
 		expect(readFileSync(join(out, "BENCHMARKS.md"), "utf8")).toContain("Sundial at `HEAD`, in the same run");
 	}, 120_000);
