@@ -10,14 +10,23 @@ import { NAME_PATTERN } from "./validation";
 export type { PublishReply };
 
 /**
- * What the binding's methods throw: an Error whose `code` (e.g. "invalid_request",
- * "topic_not_found"), `status` (the HTTP status the API would answer) and `issues` (bad fields)
- * survive RPC as own properties. Check `error.code`, never the message.
+ * What the binding's methods throw: an Error with `code` (e.g. "invalid_request", "topic_not_found"),
+ * `status` (the HTTP status the API would answer) and `issues` (bad fields) as own properties. RPC
+ * may drop own properties of errors (Cloudflare's RPC docs; measured across two `wrangler dev`
+ * processes), but keeps the message, so the message carries them too, in a fixed form:
+ * `<code> (<status>): <message>`, then, for bad fields, a line `issues: <JSON array>`.
+ * `readPublishError` of sundial-outbox reads either.
  */
 export interface PublishError extends Error {
 	code: string;
 	status: number;
 	issues?: { path: string; message: string }[];
+}
+
+/** The message of a thrown PublishError: code and status first, the issues on a line of their own. */
+export function publishErrorMessage(e: Pick<AppError, "code" | "status" | "message" | "issues">): string {
+	const head = `${e.code} (${e.status}): ${e.message}`;
+	return e.issues && e.issues.length > 0 ? `${head}\nissues: ${JSON.stringify(e.issues)}` : head;
 }
 
 function checkTopic(topic: string): void {
@@ -26,10 +35,13 @@ function checkTopic(topic: string): void {
 	}
 }
 
-/** Rethrows an AppError as a plain Error carrying its code, status and issues (class identity does not survive RPC). */
+/**
+ * Rethrows an AppError as a plain Error carrying its code, status and issues, in its message and as
+ * own properties (class identity does not survive RPC; own properties may not).
+ */
 function typed(error: unknown): never {
 	if (!(error instanceof AppError)) throw error;
-	const plain = new Error(error.message) as PublishError;
+	const plain = new Error(publishErrorMessage(error)) as PublishError;
 	plain.code = error.code;
 	plain.status = error.status;
 	if (error.issues) plain.issues = error.issues;

@@ -90,7 +90,7 @@ export async function sundialPush(
 	const pending = figures.missing > 0 ? await stillPending(svc.sundial, topic) : 0;
 	// The Worker's CPU per delivery over the drain (publishing done): unlike the rate, barely moved by
 	// what else runs on the machine (from the end of publishing to the last arrival).
-	const cpu =
+	const cpu: Record<string, number> =
 		cpuBeforeMs === null || cpuAfterMs === null || figures.received === 0
 			? {}
 			: { cpuUsPerDelivery: ((cpuAfterMs - cpuBeforeMs) * 1000) / figures.received };

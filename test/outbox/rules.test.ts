@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { backoffMs } from "../../packages/outbox/src/backoff";
 import { classifyReply, classifyThrown } from "../../packages/outbox/src/classify";
 import { MAX_MESSAGE_BYTES, OutboxError, parseDurationMs, prepareMessage } from "../../packages/outbox/src/message";
+import { readPublishError } from "../../packages/outbox/src/publish-error";
 
 describe("backoff", () => {
 	it("doubles from 1 s to the 5 min cap, with at most a quarter of jitter, never under the minimum", () => {
@@ -54,6 +55,48 @@ describe("classifying Sundial's answers", () => {
 			kind: "refused",
 			error: { code: "invalid_request", message: "invalid_request" },
 		});
+	});
+
+	it("reads code, status and issues from the message when RPC dropped the error's own properties", () => {
+		const issues = [{ path: "messages", message: "must be an array" }];
+		const refused = new Error(`invalid_request (400): messages must be an array\nissues: ${JSON.stringify(issues)}`);
+		expect(classifyThrown(refused)).toEqual({
+			kind: "refused",
+			error: { code: "invalid_request", message: "messages must be an array", issues },
+		});
+		expect(classifyThrown(new Error("batch_too_large (413): at most 1000 messages"))).toEqual({
+			kind: "smaller_batch",
+			error: "batch_too_large: at most 1000 messages",
+		});
+		expect(classifyThrown(new Error('topic_not_found (404): topic "orders" not found'))).toEqual({
+			kind: "retry",
+			error: 'topic_not_found: topic "orders" not found',
+		});
+		// Not Sundial's form: the binding itself failed; worth retrying.
+		expect(classifyThrown(new Error("Internal (500): not ours either, capitalised"))).toMatchObject({ kind: "retry" });
+		expect(classifyThrown("a string")).toEqual({ kind: "retry", error: "a string" });
+	});
+
+	it("reads a publish error's fields from its message or its own properties, never inventing issues", () => {
+		expect(readPublishError(new Error("no_subscriptions (409): the topic has none\nand a second line"))).toEqual({
+			code: "no_subscriptions",
+			status: 409,
+			message: "the topic has none\nand a second line",
+		});
+		expect(readPublishError(new Error("invalid_request (400): bad\nissues: [not json"))).toEqual({
+			code: "invalid_request",
+			status: 400,
+			message: "bad\nissues: [not json",
+		});
+		expect(readPublishError(new Error('invalid_request (400): bad\nissues: [{"path":1}]'))).toEqual({
+			code: "invalid_request",
+			status: 400,
+			message: "bad",
+		});
+		const own = Object.assign(new Error("plain words"), { code: "conflict", status: 409 });
+		expect(readPublishError(own)).toEqual({ code: "conflict", status: 409, message: "plain words" });
+		expect(readPublishError(new Error("Network connection lost."))).toBeNull();
+		expect(readPublishError(null)).toBeNull();
 	});
 });
 

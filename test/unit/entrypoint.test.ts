@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { readPublishError } from "../../packages/outbox/src/publish-error";
 import type { PublishError } from "../../src/entrypoint";
 import { partitionOf } from "../../src/topic/client/routing";
 import { api, json, topicWithWebhook, uniqueName } from "../helpers";
@@ -9,14 +10,20 @@ import { idsByPartition, partitionedTopic } from "../partitions";
 // `entrypoint = "PublishEntrypoint"` gives another Worker.
 const sundial = exports.PublishEntrypoint;
 
-/** The code, status and issues of the error a call rejects with (they survive RPC as own properties). */
+/**
+ * The code, status and issues of the error a call rejects with, as own properties; checks that its
+ * message alone says the same (RPC between processes keeps only the message).
+ */
 async function rejection(call: Promise<unknown>): Promise<{ code: string; status: number; message: string }> {
 	try {
 		await call;
 	} catch (error) {
 		expect(error).toBeInstanceOf(Error);
 		const e = error as PublishError;
-		expect(e.message).not.toBe("");
+		expect(e.message).toMatch(new RegExp(`^${e.code} \\(${e.status}\\): .`));
+		const fromMessage = readPublishError(new Error(e.message));
+		expect(fromMessage).toMatchObject({ code: e.code, status: e.status });
+		expect(fromMessage?.issues).toEqual(e.issues);
 		return { code: e.code, status: e.status, message: e.message };
 	}
 	throw new Error("the call did not throw");
@@ -64,6 +71,9 @@ describe("PublishEntrypoint.publish", () => {
 			expect.unreachable();
 		} catch (error) {
 			expect((error as PublishError).issues).toEqual([{ path: "delay", message: expect.any(String) }]);
+			expect(readPublishError(new Error((error as Error).message))?.issues).toEqual([
+				{ path: "delay", message: expect.any(String) },
+			]);
 		}
 	});
 

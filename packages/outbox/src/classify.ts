@@ -5,6 +5,7 @@
  * could not take it now: the topic waits and tries again, its messages in order).
  */
 
+import { messageOf, readPublishError } from "./publish-error";
 import type { RefusalBody } from "./store";
 import type { PublishReply } from "./types";
 
@@ -39,21 +40,19 @@ export function classifyReply(reply: PublishReply | undefined): ItemOutcome {
 
 /**
  * Classifies an error the call threw. The service binding's errors carry `code` and `status`
- * (README "Publishing from another Worker"); one without them (the binding failed, Sundial is
- * unreachable or was redeployed) is retried. A 400 for the whole call refuses its messages; a 413
- * batch_too_large asks for smaller batches; anything else (404 topic_not_found, 409, 5xx) waits
- * and retries, so a topic created later still gets its messages.
+ * (readPublishError); one without them (the binding failed, Sundial is unreachable or was
+ * redeployed) is retried. A 400 for the whole call refuses its messages; a 413 batch_too_large asks
+ * for smaller batches; anything else (404 topic_not_found, 409, 5xx) waits and retries, so a topic
+ * created later still gets its messages.
  */
 export function classifyThrown(error: unknown): CallOutcome {
-	const fields = typeof error === "object" && error !== null ? (error as Record<string, unknown>) : {};
-	const code = typeof fields.code === "string" ? fields.code : null;
-	const status = typeof fields.status === "number" ? fields.status : null;
-	const message = typeof fields.message === "string" ? fields.message : String(error);
-	if (code === null || status === null) return { kind: "retry", error: message };
+	const e = readPublishError(error);
+	if (e === null) return { kind: "retry", error: messageOf(error) };
+	const { code, status, message } = e;
 	if (status === 413 && code === "batch_too_large") return { kind: "smaller_batch", error: `${code}: ${message}` };
 	if (status === 400) {
 		const body: RefusalBody = { code, message };
-		if (Array.isArray(fields.issues)) body.issues = fields.issues as RefusalBody["issues"];
+		if (e.issues) body.issues = e.issues;
 		return { kind: "refused", error: body };
 	}
 	return { kind: "retry", error: `${code}: ${message}` };

@@ -1,5 +1,6 @@
 export { OutboxError, parseDurationMs } from "./message";
 export { Outbox } from "./outbox";
+export { type PublishErrorFields, type PublishErrorIssue, readPublishError } from "./publish-error";
 export type {
 	DeadMessage,
 	OutboxMessage,
