@@ -33,6 +33,11 @@ const INSERT_DELIVERIES_JSON = `INSERT INTO deliveries (mid, sid, state, next_at
 	SELECT v.value->>0, s.sid, 'scheduled', v.value->>1, 0, 0, ?, v.value->>2, CASE WHEN v.value->>2 IS NULL THEN NULL ELSE v.value->>1 END
 	FROM json_each(?) AS v CROSS JOIN subscriptions s`;
 
+/** The stored due time of each id in a JSON array of ids. */
+const SELECT_DUE_BY_ID_JSON = "SELECT m.id, m.deliver_at_ms FROM json_each(?) AS j JOIN messages AS m ON m.id = j.value";
+/** Ids per lookup: 2,000 ids of ≤ 128 ASCII characters are ~260 kB, far below the 2 MB a parameter may be. */
+const DUPLICATE_IDS_PER_SELECT = 2_000;
+
 const headersText = (m: NewMessage) => (Object.keys(m.headers).length > 0 ? JSON.stringify(m.headers) : null);
 const optionsText = (m: NewMessage) => (m.options ? JSON.stringify(m.options) : null);
 
@@ -100,13 +105,18 @@ export function insertMessages(sql: SqlStorage, messages: readonly NewMessage[],
 	for (let i = 0; i < fresh.length; i += DELIVERIES_PER_INSERT) {
 		sql.exec(INSERT_DELIVERIES_JSON, nowMs, JSON.stringify(fresh.slice(i, i + DELIVERIES_PER_INSERT)));
 	}
-	// Duplicates answer with the due time stored for their id.
-	for (const o of outcomes) {
-		if (!o.duplicate) continue;
-		const original = sql
-			.exec<{ deliver_at_ms: number }>("SELECT deliver_at_ms FROM messages WHERE id = ?", o.id)
-			.toArray()[0];
-		if (original) o.deliverAtMs = original.deliver_at_ms;
+	// Duplicates answer with the due time stored for their id: one lookup for all of them.
+	const duplicates = outcomes.filter((o) => o.duplicate);
+	if (duplicates.length > 0) {
+		const stored = new Map<string, number>();
+		const ids = [...new Set(duplicates.map((o) => o.id))];
+		for (let i = 0; i < ids.length; i += DUPLICATE_IDS_PER_SELECT) {
+			const chunk = JSON.stringify(ids.slice(i, i + DUPLICATE_IDS_PER_SELECT));
+			for (const row of sql.exec<{ id: string; deliver_at_ms: number }>(SELECT_DUE_BY_ID_JSON, chunk)) {
+				stored.set(row.id, row.deliver_at_ms);
+			}
+		}
+		for (const o of duplicates) o.deliverAtMs = stored.get(o.id) ?? o.deliverAtMs;
 	}
 	return outcomes;
 }

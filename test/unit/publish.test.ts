@@ -214,6 +214,21 @@ describe("publish a batch", () => {
 		expect(res.body.results).toEqual([{ id: "batch-seen", deliver_at: first.body.deliver_at, duplicate: true }]);
 	});
 
+	it("answers a whole batch published again with each id's own stored deliver_at", async () => {
+		const t = uniqueName("again");
+		await topicWithWebhook(t, `/hook/${t}`);
+		const items = Array.from({ length: 1000 }, (_, i) => ({ id: `again-${i}`, body: i, delay: `${7200 + i}s` }));
+		const first = await json<{ results: Published[] }>("POST", `/v1/topics/${t}/messages/batch`, items);
+		const again = await json<{ results: BatchResult[] }>(
+			"POST",
+			`/v1/topics/${t}/messages/batch`,
+			items.map((m) => ({ ...m, delay: "1s" })),
+		);
+		expect(again.status).toBe(200);
+		expect(again.body.results).toEqual(first.body.results.map((r) => ({ ...r, duplicate: true })));
+		expect(new Set(first.body.results.map((r) => r.deliver_at)).size).toBe(1000);
+	});
+
 	// Stored with multi-row statements: this batch spans several of them, with duplicates of a
 	// stored id and of an earlier item placed across their boundaries.
 	it("stores a large batch exactly once per item and subscription, duplicates included", async () => {
