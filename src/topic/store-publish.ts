@@ -34,7 +34,8 @@ const INSERT_DELIVERIES_JSON = `INSERT INTO deliveries (mid, sid, state, next_at
 	FROM json_each(?) AS v CROSS JOIN subscriptions s`;
 
 /** The stored due time of each id in a JSON array of ids. */
-const SELECT_DUE_BY_ID_JSON = "SELECT m.id, m.deliver_at_ms FROM json_each(?) AS j JOIN messages AS m ON m.id = j.value";
+const SELECT_DUE_BY_ID_JSON =
+	"SELECT m.id, m.deliver_at_ms FROM json_each(?) AS j JOIN messages AS m ON m.id = j.value";
 /** Ids per lookup: 2,000 ids of ≤ 128 ASCII characters are ~260 kB, far below the 2 MB a parameter may be. */
 const DUPLICATE_IDS_PER_SELECT = 2_000;
 
