@@ -3,7 +3,7 @@ import { MAX_CONCURRENT_DELIVERIES } from "../delivery/pool";
 import { type AttemptFailure, expiredFailure, logFailure, recordedFailure } from "./attempt-log";
 import { leaseExpiredCallbacks } from "./dispatch-qstash";
 import { type Task, type TaskDeps, tasksFor } from "./dispatch-tasks";
-import type { AttemptRecord, ClaimedDelivery, SubscriptionRow, TopicStore } from "./store";
+import type { AttemptRecord, ClaimedDelivery, ExpiredLease, SubscriptionRow, TopicStore } from "./store";
 import type { TailFeed } from "./tail-feed";
 import type { CallbackSink } from "./types";
 
@@ -27,6 +27,8 @@ export interface Flow {
 	nextAtMs(nowMs: number, aheadMs: number): number | null;
 	/** Attempts ended: a rate window counts each from its answer on (flow.ts). */
 	settle(records: readonly AttemptRecord[], nowMs: number): void;
+	/** Leases ended without an outcome: their attempts' starts are dated now (flow.ts). */
+	leasesExpired(leases: readonly { mid: number; sid: number }[], nowMs: number): void;
 }
 
 /**
@@ -182,6 +184,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 		const recorded = outcomes.splice(0);
 		const tail = deps.tail?.listening(nowMs) ? deps.tail : undefined;
 		const failures: AttemptFailure[] = [];
+		const expired: ExpiredLease[] = [];
 		const batch = deps.store.transaction(() => {
 			recordIn(deps, recorded, nowMs, failures);
 			deps.store.expireLeases(
@@ -202,8 +205,10 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 				(e) => {
 					tail?.leaseExpired(e, nowMs);
 					failures.push(expiredFailure(e, subs.get(e.sid)?.name ?? `#${e.sid}`));
+					expired.push(e);
 				},
 			);
+			deps.flow?.leasesExpired(expired, nowMs);
 			const dueBy = nowMs + CLAIM_AHEAD_MS;
 			const limit = Math.min(CLAIM_BATCH, deps.maxDeliveries - attempts);
 			const leaseUntil = (sid: number) => {

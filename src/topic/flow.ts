@@ -251,6 +251,21 @@ export class FlowControl {
 		}
 	}
 
+	/**
+	 * Dates the starts of attempts whose lease ended without an outcome (its record was lost: a failed
+	 * transaction, an instance gone). Without this they would count as in flight, in every window,
+	 * until the next restart. Starts are interchangeable and any date after the request left is a
+	 * safe one, so dating some other attempt's start of the subscription is harmless.
+	 */
+	leasesExpired(leases: readonly { mid: number; sid: number }[], nowMs: number): void {
+		const subs = this.subs();
+		for (const l of leases) {
+			this.keys.settle(l.mid, nowMs);
+			const sub = subs.get(l.sid);
+			if (sub?.config.rate && sub.config.type !== "pull") this.store.dateStart(l.sid, STARTED_IN_FLIGHT, nowMs);
+		}
+	}
+
 	/** Deliveries due now that a limit holds back, by subscription and limit (for the subscription view). */
 	heldBack(nowMs: number): Map<number, { heldBy: HeldBy; count: number }> {
 		const out = new Map<number, { heldBy: HeldBy; count: number }>();

@@ -28,6 +28,7 @@ type Row = Record<string, SqlStorageValue>;
 
 /** A lease that ended without an outcome: scheduled again at `nextAtMs`, or dead (null). */
 export interface ExpiredLease {
+	mid: number;
 	sid: number;
 	messageId: string;
 	attempts: number;
@@ -196,7 +197,7 @@ export class TopicStore {
 		const tally = new AttemptTally();
 		for (const e of expired) {
 			const at = retryAtMs(e.sid, e.attempts, e.retries);
-			onExpired?.({ sid: e.sid, messageId: e.id, attempts: e.attempts, nextAtMs: at });
+			onExpired?.({ mid: e.mid, sid: e.sid, messageId: e.id, attempts: e.attempts, nextAtMs: at });
 			tally.outcome(e.sid, at === null ? "dead" : "retry");
 			if (at === null) {
 				dead.push({ mid: e.mid, sid: e.sid, attempts: e.attempts });
