@@ -28,7 +28,7 @@ export interface Flow {
 	/** Attempts ended: a rate window counts each from its answer on (flow.ts). */
 	settle(records: readonly AttemptRecord[], nowMs: number): void;
 	/** Leases ended without an outcome: their attempts' starts are dated now (flow.ts). */
-	leasesExpired(leases: readonly { mid: number; sid: number }[], nowMs: number): void;
+	leasesExpired(leases: readonly { mid: number; sid: number; lease: number }[], nowMs: number): void;
 }
 
 /**

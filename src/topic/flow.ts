@@ -135,12 +135,22 @@ export function capacities(
 	return out;
 }
 
+const claimKey = (c: { mid: number; sid: number; lease: number }) => `${c.mid}:${c.sid}:${c.lease}`;
+
 /**
  * Flow control as the dispatcher and the alarm use it: claims within each subscription's capacity,
  * and when work is next claimable. Inactive (one push subscription, no limits) it is not used:
  * claims and the alarm take the single-query path.
  */
 export class FlowControl {
+	/**
+	 * Claims whose start was recorded in flight, by `mid:sid:lease`: each start is dated once, by its
+	 * attempt's record or, when that never comes, by its lease's end. A record that comes after its
+	 * lease ended (or after a restart, which dated every start already) dates nothing: dating some
+	 * other attempt's start before its answer could let limit + 1 arrive within a period.
+	 */
+	private readonly startsInFlight = new Set<string>();
+
 	constructor(
 		private readonly store: FlowStore,
 		private readonly subs: () => Map<number, SubscriptionRow>,
@@ -205,7 +215,9 @@ export class FlowControl {
 			this.store.recordStarts(sid, list, rateWindowStart(nowMs, periodMs));
 		}
 		if (gate) this.keys.recordStarts(rows, STARTED_IN_FLIGHT);
-		return this.store.mark(rows, leaseUntilMs, nowMs);
+		const claimed = this.store.mark(rows, leaseUntilMs, nowMs);
+		for (const c of claimed) if (gate || subs.get(c.sid)?.config.rate) this.startsInFlight.add(claimKey(c));
+		return claimed;
 	}
 
 	/**
@@ -243,27 +255,23 @@ export class FlowControl {
 	 * never hold more than the limit at the receiver.
 	 */
 	settle(records: readonly AttemptRecord[], nowMs: number): void {
-		const subs = this.subs();
-		for (const r of records) {
-			const atMs = r.kind === "delivered" ? r.atMs : nowMs;
-			this.keys.settle(r.mid, atMs);
-			if (subs.get(r.sid)?.config.rate) this.store.dateStart(r.sid, STARTED_IN_FLIGHT, atMs);
-		}
+		for (const r of records) this.dateStart(r, r.kind === "delivered" ? r.atMs : nowMs);
 	}
 
 	/**
 	 * Dates the starts of attempts whose lease ended without an outcome (its record was lost: a failed
-	 * transaction, an instance gone). Without this they would count as in flight, in every window,
-	 * until the next restart. Starts are interchangeable and any date after the request left is a
-	 * safe one, so dating some other attempt's start of the subscription is harmless.
+	 * transaction). Without this they would count as in flight, in every window, until a restart.
 	 */
-	leasesExpired(leases: readonly { mid: number; sid: number }[], nowMs: number): void {
-		const subs = this.subs();
-		for (const l of leases) {
-			this.keys.settle(l.mid, nowMs);
-			const sub = subs.get(l.sid);
-			if (sub?.config.rate && sub.config.type !== "pull") this.store.dateStart(l.sid, STARTED_IN_FLIGHT, nowMs);
-		}
+	leasesExpired(leases: readonly { mid: number; sid: number; lease: number }[], nowMs: number): void {
+		for (const l of leases) this.dateStart(l, nowMs);
+	}
+
+	/** Dates the start recorded for the claim `c`, if it is still in flight. */
+	private dateStart(c: { mid: number; sid: number; lease: number }, atMs: number): void {
+		if (!this.startsInFlight.delete(claimKey(c))) return;
+		this.keys.settle(c.mid, atMs);
+		// Also when the subscription's rate was removed meanwhile: set again, it would count the start.
+		this.store.dateStart(c.sid, STARTED_IN_FLIGHT, atMs);
 	}
 
 	/** Deliveries due now that a limit holds back, by subscription and limit (for the subscription view). */

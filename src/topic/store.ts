@@ -30,6 +30,7 @@ type Row = Record<string, SqlStorageValue>;
 export interface ExpiredLease {
 	mid: number;
 	sid: number;
+	lease: number;
 	messageId: string;
 	attempts: number;
 	nextAtMs: number | null;
@@ -183,11 +184,18 @@ export class TopicStore {
 		onDead?: (dead: { mid: number; sid: number; attempts: number }[]) => void,
 		onExpired?: (e: ExpiredLease) => void,
 	): number {
-		const expired = this.rows<{ mid: number; sid: number; attempts: number; retries: number | null; id: string }>(
+		const expired = this.rows<{
+			mid: number;
+			sid: number;
+			lease: number;
+			attempts: number;
+			retries: number | null;
+			id: string;
+		}>(
 			// Through deliveries_by_sub (sid, state, next_at_ms): only expired leases are read, however many
 			// scheduled deliveries are due (deliveries_pending would walk all of those first). A `/v2`
 			// message's own retries (`Upstash-Retries`) come along: they bound its attempts, not the subscription's.
-			`SELECT d.mid, d.sid, d.attempts, m.options ->> '$.retries' AS retries, m.id
+			`SELECT d.mid, d.sid, d.lease, d.attempts, m.options ->> '$.retries' AS retries, m.id
 			 FROM deliveries d JOIN messages m ON m.mid = d.mid
 			 WHERE d.sid IN (SELECT sid FROM subscriptions) AND d.state = 'in_flight' AND d.next_at_ms <= ? LIMIT ?`,
 			nowMs,
@@ -197,7 +205,7 @@ export class TopicStore {
 		const tally = new AttemptTally();
 		for (const e of expired) {
 			const at = retryAtMs(e.sid, e.attempts, e.retries);
-			onExpired?.({ mid: e.mid, sid: e.sid, messageId: e.id, attempts: e.attempts, nextAtMs: at });
+			onExpired?.({ mid: e.mid, sid: e.sid, lease: e.lease, messageId: e.id, attempts: e.attempts, nextAtMs: at });
 			tally.outcome(e.sid, at === null ? "dead" : "retry");
 			if (at === null) {
 				dead.push({ mid: e.mid, sid: e.sid, attempts: e.attempts });

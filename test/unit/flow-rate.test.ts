@@ -1,6 +1,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { STARTED_IN_FLIGHT } from "../../src/topic/rate-window";
+import type { AttemptRecord, ClaimedDelivery } from "../../src/topic/store";
 import { behave, json, type Received, received, receiverUrl, uniqueName } from "../helpers";
 import { waitForReceived } from "../lifecycle";
 
@@ -41,52 +43,91 @@ describe("rate window", () => {
 	});
 });
 
+/** What the tests below reach inside a partition object. */
+interface FlowInternals {
+	flow: {
+		claim(nowMs: number, aheadMs: number, limit: number, lease: (sid: number) => number): ClaimedDelivery[];
+		settle(records: AttemptRecord[], nowMs: number): void;
+	};
+}
+
+/**
+ * A topic whose subscription may start 1 attempt per second, answered as `reply` says, with one
+ * message "lost" claimed by hand under a 200 ms lease whose record never comes (its transaction
+ * failed); the alarm wakes after that lease ended. Returns the receiver path and the lost claim.
+ */
+async function lostClaim(reply: { status: number; delayMs?: number }) {
+	const topic = uniqueName("flost");
+	const path = `/flow-rate/${topic}`;
+	await behave(path, reply);
+	expect((await json("PUT", `/v1/topics/${topic}`, {})).status).toBe(201);
+	const sub = await json("PUT", `/v1/topics/${topic}/subscriptions/hook`, {
+		type: "webhook",
+		url: `${receiverUrl()}${path}`,
+		rate: { limit: 1, period: "1s" },
+	});
+	expect(sub.status).toBe(201);
+	const stub = env.TOPIC.getByName(`${topic}#0`);
+	const claimed = await runInDurableObject(stub, async (instance, state) => {
+		// Published and claimed in one call: the platform's alarm cannot run between.
+		const message = { id: "lost", body: "1", contentType: "application/json", headers: {}, requestId: null };
+		await instance.publish({ partitions: 1 }, [{ ...message, deliverAtMs: Date.now() }]);
+		const nowMs = Date.now();
+		const flow = (instance as unknown as FlowInternals).flow;
+		const rows = state.storage.transactionSync(() => flow.claim(nowMs, 0, 10, () => nowMs + 200));
+		await state.storage.setAlarm(nowMs + 300);
+		return rows;
+	});
+	expect(claimed).toHaveLength(1);
+	return { topic, path, stub, claim: claimed[0] as ClaimedDelivery };
+}
+
+async function waitForArrival(path: string): Promise<Received[]> {
+	const deadline = Date.now() + 5_000;
+	let got = await received(path);
+	while (got.length === 0 && Date.now() < deadline) {
+		await new Promise((r) => setTimeout(r, 50));
+		got = await received(path);
+	}
+	return got;
+}
+
 describe("rate window after a lost outcome", () => {
-	// An attempt claimed whose outcome is never recorded (its transaction failed, its instance went
-	// away without a restart of this one): its lease ends, and its start must stop counting as in
-	// flight, or a limit of 1 would hold the subscription until the object restarts.
+	// Its lease ends, and its start must stop counting as in flight, or a limit of 1 would hold the
+	// subscription until the object restarts.
 	it("a lease that ends without an outcome dates its start: the subscription goes on", async () => {
-		const topic = uniqueName("flost");
-		const path = `/flow-rate/${topic}`;
-		await behave(path, { status: 200 });
-		expect((await json("PUT", `/v1/topics/${topic}`, {})).status).toBe(201);
-		const sub = await json("PUT", `/v1/topics/${topic}/subscriptions/hook`, {
-			type: "webhook",
-			url: `${receiverUrl()}${path}`,
-			rate: { limit: 1, period: "1s" },
-		});
-		expect(sub.status).toBe(201);
-		const stub = env.TOPIC.getByName(`${topic}#0`);
-		const claimed = await runInDurableObject(stub, async (instance, state) => {
-			// Published, parked, and claimed by hand in one call: the platform's alarm cannot run between.
-			const internals = instance as unknown as {
-				flow: { claim(nowMs: number, aheadMs: number, limit: number, lease: (sid: number) => number): unknown[] };
-			};
-			await instance.publish({ partitions: 1 }, [
-				{
-					id: "lost",
-					body: "1",
-					contentType: "application/json",
-					headers: {},
-					requestId: null,
-					deliverAtMs: Date.now(),
-				},
-			]);
-			const nowMs = Date.now();
-			const rows = state.storage.transactionSync(() => internals.flow.claim(nowMs, 0, 10, () => nowMs + 200));
-			// The alarm wakes after the lease ended: the attempt's record never comes.
-			await state.storage.setAlarm(nowMs + 300);
-			return rows.length;
-		});
-		expect(claimed).toBe(1);
-		const deadline = Date.now() + 5_000;
-		let got = await received(path);
-		while (got.length === 0 && Date.now() < deadline) {
-			await new Promise((r) => setTimeout(r, 50));
-			got = await received(path);
-		}
+		const { topic, path } = await lostClaim({ status: 200 });
+		const got = await waitForArrival(path);
 		expect(got.map((r) => r.headers["webhook-id"])).toEqual(["lost"]);
 		const view = await json<{ counts: Record<string, number> }>("GET", `/v1/topics/${topic}/subscriptions/hook`);
 		expect(view.body.counts).toMatchObject({ delivered: 1, in_flight: 0, scheduled: 0 });
+	});
+
+	// The lost attempt's record turns up after its lease ended and its retry started: it must not
+	// date the retry's start (still in flight), which would then count from before its answer.
+	it("a record that comes after its lease ended dates no other attempt's start", async () => {
+		const { path, stub, claim } = await lostClaim({ status: 200, delayMs: 5_000 });
+		const retry = await waitForArrival(path);
+		expect(retry).toHaveLength(1);
+		const inFlightStarts = await runInDurableObject(stub, (instance, state) => {
+			const count = () =>
+				state.storage.sql
+					.exec<{ n: number }>("SELECT COUNT(*) AS n FROM rate_starts WHERE at_ms = ?", STARTED_IN_FLIGHT)
+					.one().n;
+			const before = count();
+			const late: AttemptRecord = {
+				kind: "delivered",
+				mid: claim.mid,
+				sid: claim.sid,
+				lease: claim.lease,
+				messageId: "lost",
+				attempt: 1,
+				status: 200,
+				atMs: Date.now(),
+			};
+			state.storage.transactionSync(() => (instance as unknown as FlowInternals).flow.settle([late], Date.now()));
+			return { before, after: count() };
+		});
+		expect(inFlightStarts).toEqual({ before: 1, after: 1 });
 	});
 });
