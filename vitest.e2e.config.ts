@@ -9,8 +9,8 @@ export default defineConfig({
 		environment: "node",
 		include: ["test/e2e/**/*.test.ts"],
 		testTimeout: 120_000,
-		// Two starts of wrangler dev (test/support/wrangler.ts) must fit in a beforeAll.
-		hookTimeout: 150_000,
+		// A beforeAll may start two Workers (outbox.test.ts), each tried twice (test/support/wrangler.ts).
+		hookTimeout: 270_000,
 		fileParallelism: false,
 		reporters: ["default"],
 	},

@@ -25,7 +25,8 @@ export interface PublishError extends Error {
 
 /** The message of a thrown PublishError: code and status first, the issues on a line of their own. */
 export function publishErrorMessage(e: Pick<AppError, "code" | "status" | "message" | "issues">): string {
-	const head = `${e.code} (${e.status}): ${e.message}`;
+	// One line (a message may quote the caller's input), so the issues line is always the last.
+	const head = `${e.code} (${e.status}): ${e.message.replace(/[\r\n]+/g, " ")}`;
 	return e.issues && e.issues.length > 0 ? `${head}\nissues: ${JSON.stringify(e.issues)}` : head;
 }
 

@@ -19,6 +19,8 @@ import {
 /** Concurrent webhook requests the BullMQ sender may have open by default (Sundial's own cap per object). */
 const BULL_PUSH_CONCURRENCY = 6;
 const DRAIN_MS = 60_000;
+/** Less CPU than this (5 ticks of /proc's 10 ms) gives no CPU-per-delivery figure. */
+const MIN_CPU_MS = 50;
 
 /** What one push run sends and to whom; the defaults are scenario 6's. */
 export interface PushOptions {
@@ -89,11 +91,13 @@ export async function sundialPush(
 	const figures = pushFigures(n, dueMs, rec);
 	const pending = figures.missing > 0 ? await stillPending(svc.sundial, topic) : 0;
 	// The Worker's CPU per delivery over the drain (publishing done): unlike the rate, barely moved by
-	// what else runs on the machine (from the end of publishing to the last arrival).
+	// what else runs on the machine. Left out when deliveries began while publishing (their CPU is
+	// not in the count) or when too little CPU was used to read at /proc's 10 ms resolution.
+	const cpuMs = cpuBeforeMs === null || cpuAfterMs === null ? 0 : cpuAfterMs - cpuBeforeMs;
 	const cpu: Record<string, number> =
-		cpuBeforeMs === null || cpuAfterMs === null || figures.received === 0
+		publishOverranMs > 0 || cpuMs < MIN_CPU_MS || figures.received === 0
 			? {}
-			: { cpuUsPerDelivery: ((cpuAfterMs - cpuBeforeMs) * 1000) / figures.received };
+			: { cpuUsPerDelivery: (cpuMs * 1000) / figures.received };
 	return { ...figures, ...cpu, publishOverranMs, pending, partitions: o.partitions ?? 1 };
 }
 

@@ -88,11 +88,17 @@ describe("classifying Sundial's answers", () => {
 			status: 400,
 			message: "bad\nissues: [not json",
 		});
+		// Issues that are not Sundial's shape: the line stays part of the message.
 		expect(readPublishError(new Error('invalid_request (400): bad\nissues: [{"path":1}]'))).toEqual({
 			code: "invalid_request",
 			status: 400,
-			message: "bad",
+			message: 'bad\nissues: [{"path":1}]',
 		});
+		// Text that only looks like an issues line, before the real one (the last line).
+		const issues = [{ path: "topic", message: "not a topic name" }];
+		expect(
+			readPublishError(new Error(`invalid_request (400): name "x\nissues: [1]"\nissues: ${JSON.stringify(issues)}`)),
+		).toEqual({ code: "invalid_request", status: 400, message: 'name "x\nissues: [1]"', issues });
 		const own = Object.assign(new Error("plain words"), { code: "conflict", status: 409 });
 		expect(readPublishError(own)).toEqual({ code: "conflict", status: 409, message: "plain words" });
 		expect(readPublishError(new Error("Network connection lost."))).toBeNull();

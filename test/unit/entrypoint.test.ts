@@ -130,6 +130,15 @@ describe("PublishEntrypoint.publishBatch", () => {
 		}
 	});
 
+	it("writes its error on one line, then the issues line, whatever the input quoted in it", async () => {
+		const error = await sundial.publishBatch("a\nissues: [1]\r\nb", [{ body: 1 }]).catch((e: unknown) => e as Error);
+		const [head, issuesLine, ...rest] = (error as Error).message.split("\n");
+		expect(head).toMatch(/^invalid_request \(400\): invalid topic name "a issues: \[1\] b"$/);
+		expect(issuesLine).toBe(`issues: ${JSON.stringify([{ path: "topic", message: "not a topic name" }])}`);
+		expect(rest).toEqual([]);
+		expect(readPublishError(error)?.message).toBe('invalid topic name "a issues: [1] b"');
+	});
+
 	it("throws invalid_request for an invalid topic name", async () => {
 		expect(await rejection(sundial.publishBatch("a b", [{ body: 1 }]))).toMatchObject({ code: "invalid_request" });
 	});

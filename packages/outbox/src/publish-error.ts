@@ -20,7 +20,9 @@ export interface PublishErrorFields {
 	issues?: PublishErrorIssue[];
 }
 
-const FORM = /^([a-z][a-z0-9_]*) \((\d{3})\): ([\s\S]*?)(?:\nissues: (\[[\s\S]*\]))?$/;
+/** The head of Sundial's form; what follows it is the message, then maybe the issues line. */
+const HEAD = /^([a-z][a-z0-9_]*) \((\d{3})\): /;
+const ISSUES_LINE = "\nissues: ";
 
 /** The message of anything thrown. */
 export function messageOf(error: unknown): string {
@@ -54,13 +56,18 @@ function parsedIssues(json: string | undefined): PublishErrorIssue[] | undefined
  */
 export function readPublishError(error: unknown): PublishErrorFields | null {
 	const message = messageOf(error);
-	const m = FORM.exec(message);
 	const own = typeof error === "object" && error !== null ? (error as Record<string, unknown>) : {};
-	const code = m?.[1] ?? (typeof own.code === "string" ? own.code : null);
-	const status = m?.[2] !== undefined ? Number(m[2]) : typeof own.status === "number" ? own.status : null;
+	const head = HEAD.exec(message);
+	const code = head?.[1] ?? (typeof own.code === "string" ? own.code : null);
+	const status = head?.[2] !== undefined ? Number(head[2]) : typeof own.status === "number" ? own.status : null;
 	if (code === null || status === null) return null;
-	const issues = issuesOf(own.issues) ?? parsedIssues(m?.[4]);
-	const out: PublishErrorFields = { code, status, message: m?.[3] ?? message };
+	let text = head ? message.slice(head[0].length) : message;
+	// The issues line is the last one; a message that only looks like it stays the message.
+	const at = text.lastIndexOf(ISSUES_LINE);
+	const written = at >= 0 ? parsedIssues(text.slice(at + ISSUES_LINE.length)) : undefined;
+	if (written) text = text.slice(0, at);
+	const issues = issuesOf(own.issues) ?? written;
+	const out: PublishErrorFields = { code, status, message: text };
 	if (issues) out.issues = issues;
 	return out;
 }
