@@ -24,6 +24,21 @@ function countsBySid(store: TopicStore): Map<number, Record<DeliveryState, numbe
 	return bySid;
 }
 
+/** A subscription's open counts and how late its oldest due delivery is, as both views show them. */
+function countsAndLag(
+	store: TopicStore,
+	all: Map<number, Record<DeliveryState, number>>,
+	sid: number,
+	nowMs: number,
+): Pick<SubscriptionView, "counts" | "oldestDueLagMs"> {
+	const c = all.get(sid) ?? zeroCounts();
+	const oldest = store.oldestDueAtMs(sid, nowMs);
+	return {
+		counts: { scheduled: c.scheduled, in_flight: c.in_flight, delivered: c.delivered, dead: c.dead },
+		oldestDueLagMs: oldest === null ? 0 : nowMs - oldest,
+	};
+}
+
 /** One partition's topic totals over its current subscriptions. */
 export function topicView(store: TopicStore, topic: TopicConfig, subs: Map<number, SubscriptionRow>): TopicView {
 	const counts = zeroCounts();
@@ -54,19 +69,14 @@ export function subscriptionViews(
 ): SubscriptionView[] {
 	const nowMs = Date.now();
 	const all = countsBySid(store);
-	return subs.map((sub) => {
-		const c = all.get(sub.sid) ?? zeroCounts();
-		const oldest = store.oldestDueAtMs(sub.sid, nowMs);
-		return {
-			name: sub.name,
-			...sub.config,
-			createdAtMs: sub.createdAtMs,
-			updatedAtMs: sub.updatedAtMs,
-			counts: { scheduled: c.scheduled, in_flight: c.in_flight, delivered: c.delivered, dead: c.dead },
-			oldestDueLagMs: oldest === null ? 0 : nowMs - oldest,
-			heldBack: heldBackOf(held.get(sub.sid)),
-		};
-	});
+	return subs.map((sub) => ({
+		name: sub.name,
+		...sub.config,
+		createdAtMs: sub.createdAtMs,
+		updatedAtMs: sub.updatedAtMs,
+		...countsAndLag(store, all, sub.sid, nowMs),
+		heldBack: heldBackOf(held.get(sub.sid)),
+	}));
 }
 
 /** Held-back counts by limit, all limits present. */
@@ -88,15 +98,10 @@ export function subscriptionMetrics(
 	const attempts = metrics.attemptsBySid();
 	return [...subs]
 		.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-		.map((sub) => {
-			const c = counts.get(sub.sid) ?? zeroCounts();
-			const oldest = store.oldestDueAtMs(sub.sid, nowMs);
-			return {
-				name: sub.name,
-				counts: { scheduled: c.scheduled, in_flight: c.in_flight, delivered: c.delivered, dead: c.dead },
-				oldestDueLagMs: oldest === null ? 0 : nowMs - oldest,
-				lateness: lateness.get(sub.sid) ?? emptyLateness(),
-				attempts: attempts.get(sub.sid) ?? noAttempts(),
-			};
-		});
+		.map((sub) => ({
+			name: sub.name,
+			...countsAndLag(store, counts, sub.sid, nowMs),
+			lateness: lateness.get(sub.sid) ?? emptyLateness(),
+			attempts: attempts.get(sub.sid) ?? noAttempts(),
+		}));
 }

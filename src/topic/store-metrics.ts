@@ -8,20 +8,14 @@ import {
 	latenessBucket,
 	noAttempts,
 } from "./metrics";
+import { inChunks } from "./sql-chunks";
 import type { FailedAttempt } from "./types";
 
 type Row = Record<string, SqlStorageValue>;
 
 /** INSERTs `rows` as a few multi-row statements (each within 100 bound parameters). */
 function insertRows(sql: SqlStorage, head: string, rows: SqlStorageValue[][], tail: string): void {
-	const width = rows[0]?.length ?? 0;
-	if (width === 0) return;
-	const per = Math.floor(99 / width);
-	const tuple = `(${Array(width).fill("?").join(", ")})`;
-	for (let i = 0; i < rows.length; i += per) {
-		const chunk = rows.slice(i, i + per);
-		sql.exec(`${head} ${Array(chunk.length).fill(tuple).join(", ")} ${tail}`, ...chunk.flat());
-	}
+	inChunks(rows, (tuples, values) => sql.exec(`${head} ${tuples} ${tail}`, ...values));
 }
 
 /**

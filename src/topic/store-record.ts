@@ -1,5 +1,6 @@
 /** The topic object's SQL for recording push attempts' outcomes (the dispatcher's hot path). */
 
+import { inChunks } from "./sql-chunks";
 import { AttemptTally } from "./store-metrics";
 import type { CallbackDraft, CallbackSink } from "./types";
 
@@ -110,23 +111,18 @@ function updateLeased(
 	nowMs: number,
 	applied: Set<string>,
 ): void {
-	const width = rows[0]?.length ?? 0;
-	if (width === 0) return;
-	const per = Math.floor(99 / width);
-	const tuple = `(${Array(width).fill("?").join(", ")})`;
-	for (let i = 0; i < rows.length; i += per) {
-		const chunk = rows.slice(i, i + per);
+	inChunks(rows, (tuples, values) => {
 		const changed = sql
 			.exec<{ mid: number; sid: number; lease: number }>(
 				`UPDATE deliveries SET ${set}, updated_at_ms = ?
-				 FROM (VALUES ${Array(chunk.length).fill(tuple).join(", ")}) AS v
+				 FROM (VALUES ${tuples}) AS v
 				 WHERE deliveries.mid = v.column1 AND deliveries.sid = v.column2
 				   AND deliveries.lease = v.column3 AND deliveries.state = 'in_flight'
 				 RETURNING mid, sid, lease`,
 				nowMs,
-				...chunk.flat(),
+				...values,
 			)
 			.toArray();
 		for (const c of changed) applied.add(`${c.mid}:${c.sid}:${c.lease}`);
-	}
+	});
 }
