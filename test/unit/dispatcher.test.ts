@@ -42,25 +42,38 @@ function claimed(mid: number, dueAtMs: number): ClaimedDelivery {
 	};
 }
 
+/**
+ * A stand-in store: transactions run inline, recorded attempts go to `recorded`, no lease expires,
+ * and `claimDue` / `nextPendingAtMs` are the test's.
+ */
+function standInStore(
+	recorded: AttemptRecord[],
+	claimDue: (dueBy: number) => ClaimedDelivery[],
+	nextPendingAtMs: () => number | null,
+): TopicStore {
+	return {
+		transaction: <T>(fn: () => T) => fn(),
+		recordAttempts: (records: readonly AttemptRecord[]) => {
+			recorded.push(...records);
+			return records.length;
+		},
+		expireLeases: () => 0,
+		claimDue,
+		nextPendingAtMs,
+	} as unknown as TopicStore;
+}
+
 describe("dispatchDue (with a stand-in store)", () => {
 	// Deliveries are claimed up to CLAIM_AHEAD_MS before they are due, then wait in memory.
 	it("claims ahead of the due time but sends at the due time, never before", async () => {
 		const dueAtMs = Date.now() + CLAIM_AHEAD_MS - 1;
 		let claims = 0;
 		const recorded: AttemptRecord[] = [];
-		const store = {
-			transaction: <T>(fn: () => T) => fn(),
-			recordAttempts: (records: readonly AttemptRecord[]) => {
-				recorded.push(...records);
-				return records.length;
-			},
-			expireLeases: () => 0,
-			claimDue: (dueBy: number) => {
-				claims++;
-				return claims === 1 && dueBy >= dueAtMs ? [claimed(1, dueAtMs)] : [];
-			},
-			nextPendingAtMs: () => null,
-		} as unknown as TopicStore;
+		const store = standInStore(
+			recorded,
+			(dueBy) => (++claims === 1 && dueBy >= dueAtMs ? [claimed(1, dueAtMs)] : []),
+			() => null,
+		);
 		const sentAt: number[] = [];
 		const binding = {
 			send: async () => {},
@@ -88,17 +101,12 @@ describe("dispatchDue (with a stand-in store)", () => {
 	it("ends a run that spent its deliveries without waiting for an attempt still in flight, and carries it", async () => {
 		const recorded: AttemptRecord[] = [];
 		let claims = 0;
-		const store = {
-			transaction: <T>(fn: () => T) => fn(),
-			recordAttempts: (records: readonly AttemptRecord[]) => {
-				recorded.push(...records);
-				return records.length;
-			},
-			expireLeases: () => 0,
-			// Two claims of one delivery each, both due now.
-			claimDue: () => (++claims <= 2 ? [claimed(claims, Date.now())] : []),
-			nextPendingAtMs: () => (claims < 2 ? Date.now() : null),
-		} as unknown as TopicStore;
+		// Two claims of one delivery each, both due now.
+		const store = standInStore(
+			recorded,
+			() => (++claims <= 2 ? [claimed(claims, Date.now())] : []),
+			() => (claims < 2 ? Date.now() : null),
+		);
 		let release: () => void = () => {};
 		const hanging = new Promise<void>((resolve) => (release = resolve));
 		let sends = 0;
@@ -137,22 +145,17 @@ describe("dispatchDue (with a stand-in store)", () => {
 	it("ends a run only after a refill under way: what it claimed goes out before the end, each outcome recorded once", async () => {
 		const recorded: AttemptRecord[] = [];
 		let claims = 0;
-		const store = {
-			transaction: <T>(fn: () => T) => fn(),
-			recordAttempts: (records: readonly AttemptRecord[]) => {
-				recorded.push(...records);
-				return records.length;
-			},
-			expireLeases: () => 0,
-			// First claim: delivery 1 (its receiver hangs); second: deliveries 2 and 3, the run's last.
-			claimDue: () => {
+		// First claim: delivery 1 (its receiver hangs); second: deliveries 2 and 3, the run's last.
+		const store = standInStore(
+			recorded,
+			() => {
 				claims++;
 				if (claims === 1) return [claimed(1, Date.now())];
 				if (claims === 2) return [2, 3].map((mid) => ({ ...claimed(mid, Date.now()), sid: mid }));
 				return [];
 			},
-			nextPendingAtMs: () => (claims < 2 ? Date.now() : null),
-		} as unknown as TopicStore;
+			() => (claims < 2 ? Date.now() : null),
+		);
 		let release: () => void = () => {};
 		const hanging = new Promise<void>((resolve) => (release = resolve));
 		const subs = new Map([1, 2, 3].map((sid) => [sid, { ...queueSub(), sid }]));
@@ -191,15 +194,13 @@ describe("dispatchDue (with a stand-in store)", () => {
 
 	it("counts carried attempts of earlier runs against the 6 request slots", async () => {
 		let claims = 0;
-		const store = {
-			transaction: <T>(fn: () => T) => fn(),
-			recordAttempts: (records: readonly AttemptRecord[]) => records.length,
-			expireLeases: () => 0,
-			// Ten deliveries of ten subscriptions (one request each), all due now.
-			claimDue: () =>
+		// Ten deliveries of ten subscriptions (one request each), all due now.
+		const store = standInStore(
+			[],
+			() =>
 				++claims === 1 ? Array.from({ length: 10 }, (_, i) => ({ ...claimed(i + 1, Date.now()), sid: i + 1 })) : [],
-			nextPendingAtMs: () => null,
-		} as unknown as TopicStore;
+			() => null,
+		);
 		const subs = new Map(Array.from({ length: 10 }, (_, i) => [i + 1, { ...queueSub(), sid: i + 1 }]));
 		let open = 0;
 		let most = 0;

@@ -106,16 +106,22 @@ describe("flow control: subscription limits", () => {
 	});
 });
 
+/** A topic with a subscription whose receiver answers after 3 s (timeout 5 s) and one answered at once. */
+async function slowBesideFast(): Promise<{ slow: string; fast: string; topic: string }> {
+	const slow = `/flow/slow/${uniqueName("s")}`;
+	const fast = `/flow/fast/${uniqueName("f")}`;
+	await behave(slow, { status: 200, delayMs: 3000 });
+	await behave(fast, { status: 200 });
+	const topic = await topicWith({
+		aslow: { type: "webhook", url: `${receiverUrl()}${slow}`, timeout: "5s" },
+		bfast: { type: "webhook", url: `${receiverUrl()}${fast}` },
+	});
+	return { slow, fast, topic };
+}
+
 describe("flow control: isolation between subscriptions", () => {
 	it("a subscription whose receiver hangs holds at most 5 of the 6 slots; its neighbour's deliveries go out on time", async () => {
-		const slow = `/flow/slow/${uniqueName("s")}`;
-		const fast = `/flow/fast/${uniqueName("f")}`;
-		await behave(slow, { status: 200, delayMs: 3000 });
-		await behave(fast, { status: 200 });
-		const topic = await topicWith({
-			aslow: { type: "webhook", url: `${receiverUrl()}${slow}`, timeout: "5s" },
-			bfast: { type: "webhook", url: `${receiverUrl()}${fast}` },
-		});
+		const { slow, fast, topic } = await slowBesideFast();
 		const startMs = Date.now();
 		await publishNow(topic, 12, "a");
 		const firstWave = await waitForReceived(fast, 12, 2500);
@@ -133,14 +139,7 @@ describe("flow control: isolation between subscriptions", () => {
 	});
 
 	it("beside a neighbour that has work, a subscription whose receiver hangs holds only an even share (3 of 6)", async () => {
-		const slow = `/flow/slow/${uniqueName("s")}`;
-		const fast = `/flow/fast/${uniqueName("f")}`;
-		await behave(slow, { status: 200, delayMs: 3000 });
-		await behave(fast, { status: 200 });
-		const topic = await topicWith({
-			aslow: { type: "webhook", url: `${receiverUrl()}${slow}`, timeout: "5s" },
-			bfast: { type: "webhook", url: `${receiverUrl()}${fast}` },
-		});
+		const { slow, fast, topic } = await slowBesideFast();
 		// A steady stream: 20 messages, one every 100 ms (both subscriptions get each).
 		const firstMs = Date.now() + 500;
 		const dues = Array.from({ length: 20 }, (_, i) => firstMs + i * 100);
