@@ -104,6 +104,47 @@ describe("/v2 URL groups", () => {
 		expect((await api("GET", `/v1/topics/${name}`)).status).toBe(404);
 	});
 
+	it("refuses an endpoint whose name another subscription has (409), replacing nothing and adding nothing", async () => {
+		const name = uniqueName("gtaken");
+		expect((await json("PUT", `/v1/topics/${name}`, {})).status).toBe(201);
+		const pull = await json("PUT", `/v1/topics/${name}/subscriptions/workers`, { type: "pull" });
+		expect(pull.status).toBe(201);
+		const res = await json<QstashError>("POST", `/v2/topics/${name}/endpoints`, {
+			endpoints: [
+				{ name: "fresh", url: "http://127.0.0.1:9/fresh" },
+				{ name: "workers", url: "http://127.0.0.1:9/w" },
+			],
+		});
+		expect(res.status).toBe(409);
+		expect(res.body.error).toContain('"workers" (a pull subscription)');
+		const subs = await json<{ subscriptions: { name: string; type: string }[] }>(
+			"GET",
+			`/v1/topics/${name}/subscriptions`,
+		);
+		expect(subs.body.subscriptions.map((s) => [s.name, s.type])).toEqual([["workers", "pull"]]);
+		// An endpoint of the group with another URL under the same name: refused too.
+		await json("POST", `/v2/topics/${name}/endpoints`, { endpoints: [{ name: "hook", url: "http://127.0.0.1:9/a" }] });
+		const again = await json<QstashError>("POST", `/v2/topics/${name}/endpoints`, {
+			endpoints: [{ name: "hook", url: "http://127.0.0.1:9/b" }],
+		});
+		expect(again.status).toBe(409);
+		expect((await json<UrlGroup>("GET", `/v2/topics/${name}`)).body.endpoints).toEqual([
+			{ name: "hook", url: "http://127.0.0.1:9/a" },
+		]);
+	});
+
+	it("refuses two endpoints of one name with different URLs in one request, creating no group", async () => {
+		const name = uniqueName("gtwice");
+		const res = await json<QstashError>("POST", `/v2/topics/${name}/endpoints`, {
+			endpoints: [
+				{ name: "x", url: "http://127.0.0.1:9/1" },
+				{ name: "x", url: "http://127.0.0.1:9/2" },
+			],
+		});
+		expect(res.status).toBe(409);
+		expect((await api("GET", `/v1/topics/${name}`)).status).toBe(404);
+	});
+
 	it("refuses a group name outside Sundial's name rule with 400 (the system topic ~qstash included)", async () => {
 		const res = await json<QstashError>("POST", "/v2/topics/~qstash/endpoints", {
 			endpoints: [{ url: "http://127.0.0.1:9/x" }],

@@ -88,7 +88,7 @@ export function urlGroupRoutes(app: OpenAPIHono<HonoEnv>): void {
 			tag: "qstash",
 			summary: "Add endpoints to a URL group (created if missing)",
 			description:
-				"The group is the topic `name`; each endpoint becomes a webhook subscription named after the endpoint, or `ep-` + 12 hex digits of SHA-256(url). A URL already in the group is kept once.",
+				"The group is the topic `name`; each endpoint becomes a webhook subscription named after the endpoint, or `ep-` + 12 hex digits of SHA-256(url). A URL already in the group is kept once. A name another subscription of the topic has (a `/v1` subscription, or an endpoint with another URL) answers 409 and adds nothing.",
 			params: GroupParams,
 			body: EndpointsBody,
 			responses: { 200: { description: "added", schema: z.object({}) }, ...qstashErrors(400, 401, 409, 503) },
@@ -103,16 +103,34 @@ export function urlGroupRoutes(app: OpenAPIHono<HonoEnv>): void {
 				if (error instanceof AppError && error.code === "topic_not_found") return null;
 				throw error;
 			});
+			// What to add, checked whole before anything is written: a URL already in the group is kept
+			// once; a name that another subscription has (a /v1 one of any type, or an endpoint with
+			// another URL) is refused, never replaced.
+			const urls = new Set((existing ?? []).filter((s) => s.type === "webhook").map((s) => s.url));
+			const what = (s: { type: string; url: string | null }) =>
+				s.type === "webhook" ? `a webhook to ${s.url}` : `a ${s.type} subscription`;
+			const taken = new Map((existing ?? []).map((s) => [s.name, what(s)]));
+			const adds: { name: string; config: (typeof configs)[number]["config"] }[] = [];
+			for (const { endpoint: e, config } of configs) {
+				if (urls.has(config.url)) continue;
+				const name = await endpointName(e);
+				const other = taken.get(name);
+				if (other) {
+					throw new AppError(
+						409,
+						"conflict",
+						`URL group "${params.name}" already has a subscription named "${name}" (${other}); remove it first or give the endpoint another name`,
+					);
+				}
+				adds.push({ name, config });
+				urls.add(config.url);
+				taken.set(name, what({ type: "webhook", url: config.url }));
+			}
 			if (existing === null) {
 				const created = await client.admin.put({ retentionMs: 7 * 86_400_000, partitions: null });
 				await registryStub(c.env).add(params.name, created.topic.createdAtMs);
 			}
-			const urls = new Set((existing ?? []).filter((s) => s.type === "webhook").map((s) => s.url));
-			for (const { endpoint: e, config } of configs) {
-				if (urls.has(config.url)) continue;
-				await client.admin.putSubscription(await endpointName(e), config);
-				urls.add(config.url);
-			}
+			for (const a of adds) await client.admin.putSubscription(a.name, a.config);
 			return c.json({});
 		},
 	);
