@@ -33,9 +33,9 @@ const INSERT_DELIVERIES_JSON = `INSERT INTO deliveries (mid, sid, state, next_at
 	SELECT v.value->>0, s.sid, 'scheduled', v.value->>1, 0, 0, ?, v.value->>2, CASE WHEN v.value->>2 IS NULL THEN NULL ELSE v.value->>1 END
 	FROM json_each(?) AS v CROSS JOIN subscriptions s`;
 
-/** The stored due time of each id in a JSON array of ids. */
-const SELECT_DUE_BY_ID_JSON =
-	"SELECT m.id, m.deliver_at_ms FROM json_each(?) AS j JOIN messages AS m ON m.id = j.value";
+/** The stored due time and key of each id in a JSON array of ids. */
+const STORED_BY_ID_JSON =
+	"SELECT m.id, m.deliver_at_ms, m.key FROM json_each(?) AS j JOIN messages AS m ON m.id = j.value";
 /** Ids per lookup: 2,000 ids of ≤ 128 ASCII characters are ~260 kB, far below the 2 MB a parameter may be. */
 const DUPLICATE_IDS_PER_SELECT = 2_000;
 
@@ -96,7 +96,7 @@ export function insertMessages(sql: SqlStorage, messages: readonly NewMessage[],
 	const mids = insertMessageRows(sql, messages, nowMs);
 	// The first message of an id was inserted; a later one with that id is a duplicate.
 	const fresh: [number, number, string | null][] = [];
-	const outcomes = messages.map((m) => {
+	const outcomes: PublishOutcome[] = messages.map((m) => {
 		const mid = mids.get(m.id);
 		if (mid === undefined) return { id: m.id, deliverAtMs: m.deliverAtMs, duplicate: true };
 		mids.delete(m.id);
@@ -106,18 +106,26 @@ export function insertMessages(sql: SqlStorage, messages: readonly NewMessage[],
 	for (let i = 0; i < fresh.length; i += DELIVERIES_PER_INSERT) {
 		sql.exec(INSERT_DELIVERIES_JSON, nowMs, JSON.stringify(fresh.slice(i, i + DELIVERIES_PER_INSERT)));
 	}
-	// Duplicates answer with the due time stored for their id: one lookup for all of them.
-	const duplicates = outcomes.filter((o) => o.duplicate);
+	// Duplicates answer with the due time stored for their id: one lookup for all of them. One whose
+	// key differs from the stored message's (or that has a key where it had none, or none where it
+	// had one) is a conflict, not a duplicate: as it is when id and key live in different partitions.
+	const duplicates = outcomes.flatMap((o, i) => (o.duplicate ? [i] : []));
 	if (duplicates.length > 0) {
-		const stored = new Map<string, number>();
-		const ids = [...new Set(duplicates.map((o) => o.id))];
+		const stored = new Map<string, { deliverAtMs: number; key: string | null }>();
+		const ids = [...new Set(duplicates.map((i) => (messages[i] as NewMessage).id))];
 		for (let i = 0; i < ids.length; i += DUPLICATE_IDS_PER_SELECT) {
 			const chunk = JSON.stringify(ids.slice(i, i + DUPLICATE_IDS_PER_SELECT));
-			for (const row of sql.exec<{ id: string; deliver_at_ms: number }>(SELECT_DUE_BY_ID_JSON, chunk)) {
-				stored.set(row.id, row.deliver_at_ms);
+			for (const row of sql.exec<{ id: string; deliver_at_ms: number; key: string | null }>(STORED_BY_ID_JSON, chunk)) {
+				stored.set(row.id, { deliverAtMs: row.deliver_at_ms, key: row.key });
 			}
 		}
-		for (const o of duplicates) o.deliverAtMs = stored.get(o.id) ?? o.deliverAtMs;
+		for (const i of duplicates) {
+			const o = outcomes[i] as PublishOutcome;
+			const original = stored.get(o.id);
+			if (!original) continue;
+			o.deliverAtMs = original.deliverAtMs;
+			if (original.key !== ((messages[i] as NewMessage).key ?? null)) o.conflict = true;
+		}
 	}
 	return outcomes;
 }

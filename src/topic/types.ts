@@ -178,7 +178,10 @@ export interface PublishOutcome {
 	id: string;
 	deliverAtMs: number;
 	duplicate: boolean;
-	/** Not stored: the id is claimed here for a keyed message stored in another partition. */
+	/**
+	 * Not stored: the id is claimed here for a keyed message stored in another partition, or a message
+	 * with another key (or none) has it (then `duplicate` is true as well). The client answers 409.
+	 */
 	conflict?: true;
 }
 

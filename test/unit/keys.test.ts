@@ -68,6 +68,44 @@ describe("message keys", () => {
 	});
 });
 
+describe("an id with another key in one partition", () => {
+	it("is refused with 409 id_conflict as across partitions: a key for a keyless id, none for a keyed one, another key", async () => {
+		const topic = uniqueName("idkey");
+		await partitionedTopic(topic, 1);
+		const first = await batch(topic, [
+			{ id: "keyed", key: "a", body: 1, delay: "1h" },
+			{ id: "plain", body: 2, delay: "1h" },
+		]);
+		expect(first.status, JSON.stringify(first.body)).toBe(200);
+		const res = await batch(topic, [
+			{ id: "keyed", key: "a", body: "same key" },
+			{ id: "keyed", key: "b", body: "another key" },
+			{ id: "keyed", body: "no key" },
+			{ id: "plain", key: "a", body: "a key" },
+			// Twice in one batch: the second, with another key, conflicts with the first.
+			{ id: "fresh", key: "x", body: 3, delay: "1h" },
+			{ id: "fresh", key: "y", body: 4 },
+		]);
+		expect(res.status, JSON.stringify(res.body)).toBe(200);
+		const results = (res.body as { results: { duplicate?: boolean; error?: { code: string } }[] }).results;
+		expect(results.map((r) => r.error?.code ?? (r.duplicate ? "duplicate" : "stored"))).toEqual([
+			"duplicate",
+			"id_conflict",
+			"id_conflict",
+			"id_conflict",
+			"stored",
+			"id_conflict",
+		]);
+		const plainAgain = await json("POST", `/v1/topics/${topic}/messages`, { id: "plain", body: "none again" });
+		expect(plainAgain).toMatchObject({ status: 200, body: { duplicate: true } });
+		const single = await json("POST", `/v1/topics/${topic}/messages`, { id: "keyed", key: "c", body: 1 });
+		expect(single.status).toBe(409);
+		expect(single.body).toMatchObject({ error: { code: "id_conflict" } });
+		const stored = await json<{ key: string | null; body: unknown }>("GET", `/v1/topics/${topic}/messages/keyed`);
+		expect(stored.body).toMatchObject({ key: "a", body: 1 });
+	});
+});
+
 describe('ordering: "key"', () => {
 	it("push: one message per key at a time, in order, the head's retries holding its key; other keys go on", async () => {
 		const path = `/keys/order/${uniqueName("o")}`;

@@ -41,7 +41,8 @@ export class TopicMessages {
 		const results: (PublishResult | undefined)[] = new Array(messages.length);
 		let route = door.cachedRoute();
 		let cached = route !== null;
-		// A repeated id is the first item's duplicate, whatever its key (so it cannot be routed elsewhere).
+		// A repeated id goes where its first item went: its duplicate, or with another key (or none) an
+		// id_conflict, as against a stored message.
 		const firstOf = new Map<string, number>();
 		const repeats: [number, number][] = [];
 		messages.forEach((m, i) => {
@@ -125,7 +126,12 @@ export class TopicMessages {
 		}
 		for (const [i, first] of repeats) {
 			const r = results[first] as PublishResult;
-			results[i] = "error" in r ? r : { id: r.id, deliverAtMs: r.deliverAtMs, duplicate: true };
+			if ("error" in r) results[i] = r;
+			else if (((messages[i] as NewMessage).key ?? null) !== ((messages[first] as NewMessage).key ?? null)) {
+				const refused = idTaken(r.id);
+				failures.push(refused);
+				results[i] = { id: r.id, error: refused.toBody() };
+			} else results[i] = { id: r.id, deliverAtMs: r.deliverAtMs, duplicate: true };
 		}
 		const first = failures[0];
 		if (first && results.every((x) => x && "error" in x) && failures.every((f) => f.code === first.code)) throw first;
