@@ -6,10 +6,11 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { examplePort, requireFreePorts, sundialPort } from "./ports.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const varsPath = join(root, ".dev.vars");
-const port = "8787";
+await requireFreePorts();
 
 function readVars() {
 	if (!existsSync(varsPath)) return {};
@@ -55,8 +56,8 @@ if (!vars.SUNDIAL_QSTASH_CURRENT_SIGNING_KEY || !vars.SUNDIAL_QSTASH_NEXT_SIGNIN
 	console.log(`sundial: wrote QStash signing keys to ${varsPath}`);
 }
 
-const url = `http://127.0.0.1:${port}`;
-const exampleUrl = "http://127.0.0.1:8788";
+const url = `http://127.0.0.1:${sundialPort}`;
+const exampleUrl = `http://127.0.0.1:${examplePort}`;
 console.log(`
   Sundial (local, wrangler dev; state persists in .wrangler/state)
   URL:    ${url}

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm start` runs this after scripts/dev.mjs: Sundial under `wrangler dev` on 127.0.0.1:8787 and the
-// outbox example (examples/orders) on 127.0.0.1:8788, two processes. One `wrangler dev -c A -c B`
+// outbox example (examples/orders) on 127.0.0.1:8788 (or $SUNDIAL_PORT, $SUNDIAL_EXAMPLE_PORT), two processes. One `wrangler dev -c A -c B`
 // session would run both Workers, but wrangler 4.164 serves only the first config over HTTP (the
 // others get no port), and the example must take HTTP requests. Its service binding to Sundial's
 // PublishEntrypoint connects through wrangler's local dev registry instead. Ctrl-C (or either
@@ -8,11 +8,15 @@
 import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { examplePort, sundialPort } from "./ports.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const wrangler = join(root, "node_modules", ".bin", "wrangler");
 
-const sundial = spawn(wrangler, ["dev", "--ip", "127.0.0.1", "--port", "8787"], { cwd: root, stdio: "inherit" });
+const sundial = spawn(wrangler, ["dev", "--ip", "127.0.0.1", "--port", String(sundialPort)], {
+	cwd: root,
+	stdio: "inherit",
+});
 const children = [sundial];
 let stopping = false;
 
@@ -29,7 +33,7 @@ for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => stopAll(0))
 async function sundialReady() {
 	for (let tries = 0; tries < 600 && !stopping; tries++) {
 		try {
-			const res = await fetch("http://127.0.0.1:8787/health", { signal: AbortSignal.timeout(1_000) });
+			const res = await fetch(`http://127.0.0.1:${sundialPort}/health`, { signal: AbortSignal.timeout(1_000) });
 			await res.arrayBuffer();
 			if (res.ok) return true;
 		} catch {
@@ -48,7 +52,7 @@ function startExample() {
 		[
 			"dev",
 			...["--config", join(root, "examples", "orders", "wrangler.toml")],
-			...["--ip", "127.0.0.1", "--port", "8788"],
+			...["--ip", "127.0.0.1", "--port", String(examplePort)],
 			"--show-interactive-dev-session=false",
 		],
 		{ cwd: root, stdio: ["ignore", "pipe", "pipe"] },
