@@ -204,6 +204,7 @@ export function messageSummaryJson(m: MessageSummary) {
 		id: m.id,
 		content_type: m.contentType,
 		request_id: m.requestId,
+		key: m.key,
 		deliver_at: formatInstant(m.deliverAtMs),
 		published_at: formatInstant(m.publishedAtMs),
 		deliveries: m.deliveries,

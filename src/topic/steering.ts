@@ -93,6 +93,7 @@ export class Steering {
 				id: r.id,
 				contentType: r.contentType,
 				requestId: r.requestId,
+				key: r.key,
 				deliverAtMs: r.deliverAtMs,
 				publishedAtMs: r.publishedAtMs,
 				deliveries: (byMid.get(r.mid) ?? []).sort((a, b) => a.subscription.localeCompare(b.subscription)),

@@ -25,6 +25,7 @@ export interface MessageSummaryRow {
 	id: string;
 	contentType: string;
 	requestId: string | null;
+	key: string | null;
 	deliverAtMs: number;
 	publishedAtMs: number;
 }
@@ -287,10 +288,11 @@ export class AdminStore {
 			id: string;
 			content_type: string;
 			request_id: string | null;
+			key: string | null;
 			deliver_at_ms: number;
 			published_at_ms: number;
 		}>(
-			`SELECT m.mid, m.id, m.content_type, m.request_id, m.deliver_at_ms, m.published_at_ms FROM messages m
+			`SELECT m.mid, m.id, m.content_type, m.request_id, m.key, m.deliver_at_ms, m.published_at_ms FROM messages m
 			 ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
 			 ORDER BY m.deliver_at_ms DESC, m.mid DESC LIMIT ?`,
 			...bindings,
@@ -299,6 +301,7 @@ export class AdminStore {
 			id: r.id,
 			contentType: r.content_type,
 			requestId: r.request_id,
+			key: r.key,
 			deliverAtMs: r.deliver_at_ms,
 			publishedAtMs: r.published_at_ms,
 		}));

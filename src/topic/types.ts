@@ -233,6 +233,7 @@ export interface MessageSummary {
 	id: string;
 	contentType: string;
 	requestId: string | null;
+	key: string | null;
 	deliverAtMs: number;
 	publishedAtMs: number;
 	deliveries: { subscription: string; state: DeliveryState; attempts: number }[];

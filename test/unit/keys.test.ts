@@ -103,6 +103,12 @@ describe("an id with another key in one partition", () => {
 		expect(single.body).toMatchObject({ error: { code: "id_conflict" } });
 		const stored = await json<{ key: string | null; body: unknown }>("GET", `/v1/topics/${topic}/messages/keyed`);
 		expect(stored.body).toMatchObject({ key: "a", body: 1 });
+		const list = await json<{ messages: { id: string; key: string | null }[] }>("GET", `/v1/topics/${topic}/messages`);
+		expect(list.body.messages.map((m) => [m.id, m.key]).sort()).toEqual([
+			["fresh", "x"],
+			["keyed", "a"],
+			["plain", null],
+		]);
 	});
 });
 

@@ -117,6 +117,7 @@ describe("message list", () => {
 		const page = await json<Page>("GET", `/v1/topics/${topic}/messages?limit=1`);
 		expect(page.body.messages[0]).toMatchObject({
 			id: "m5",
+			key: null,
 			deliveries: [{ subscription: "hook", state: "scheduled", attempts: 0 }],
 		});
 		expect((await api("GET", `/v1/topics/${topic}/messages?subscription=nope`)).status).toBe(404);
