@@ -13,4 +13,6 @@ export const TEST_BINDINGS = {
 	SUNDIAL_MAX_SCHEDULES: "",
 	SUNDIAL_QSTASH_CURRENT_SIGNING_KEY: "sig_TestCurrentKey1111111111111111",
 	SUNDIAL_QSTASH_NEXT_SIGNING_KEY: "sig_TestNextKey22222222222222222222",
+	// Every JSON answer is checked against the schema /openapi.json documents for it (src/http/endpoint.ts).
+	SUNDIAL_CHECK_RESPONSES: "1",
 };

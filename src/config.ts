@@ -24,6 +24,11 @@ export interface SundialVars {
 	SUNDIAL_QSTASH_CURRENT_SIGNING_KEY?: string;
 	/** The key receivers also accept (the next one after a rotation). Unset = `/v2` answers 503. */
 	SUNDIAL_QSTASH_NEXT_SIGNING_KEY?: string;
+	/**
+	 * "1" checks every JSON answer of a route against the schema /openapi.json documents for it and
+	 * answers 500 when it does not match (the test suites set it; it costs CPU, keep it off in production).
+	 */
+	SUNDIAL_CHECK_RESPONSES?: string;
 }
 
 /** The environment the Worker and its objects see. */
@@ -45,6 +50,8 @@ export interface Config {
 	metricsMaxTopics: number;
 	/** `/v2` signing keys; null when either is not configured (then `/v2` refuses to work). */
 	qstashKeys: { current: string; next: string } | null;
+	/** Check answers against their documented schemas (SUNDIAL_CHECK_RESPONSES). */
+	checkResponses: boolean;
 }
 
 const cache = new WeakMap<object, Config>();
@@ -82,6 +89,7 @@ export function getConfig(env: SundialVars): Config {
 		maxSchedules: intVar(env, "SUNDIAL_MAX_SCHEDULES", 1000, 1, 100_000),
 		metricsMaxTopics: intVar(env, "SUNDIAL_METRICS_MAX_TOPICS", 1000, 1, 10_000),
 		qstashKeys: qstashKeys(env),
+		checkResponses: env.SUNDIAL_CHECK_RESPONSES === "1",
 	};
 	cache.set(env, config);
 	return config;

@@ -140,6 +140,30 @@ export function endpoint<P extends AnyObject, Q extends AnyObject, B extends z.Z
 		const params = spec.params ? validate(spec.params, raw, "path parameter") : {};
 		const query = spec.query ? validate(spec.query, c.req.query(), "query parameter") : {};
 		const body = spec.body ? validate(spec.body, await readJsonBody(c), "request body") : undefined;
-		return handler(c, { params, query, body } as EndpointInput<P, Q, B>);
+		const res = await handler(c, { params, query, body } as EndpointInput<P, Q, B>);
+		if (getConfig(c.env).checkResponses) await checkResponse(spec, res);
+		return res;
 	});
+}
+
+/**
+ * Throws when a JSON answer does not match the schema documented for its status (what
+ * SUNDIAL_CHECK_RESPONSES turns on): the documentation and the code must not drift apart.
+ */
+async function checkResponse(
+	spec: { method: Method; path: string; responses: EndpointSpec<AnyObject, AnyObject, z.ZodType>["responses"] },
+	res: Response,
+): Promise<void> {
+	const documented = spec.responses[res.status];
+	if (!documented)
+		throw new Error(`${spec.method.toUpperCase()} ${spec.path} answered ${res.status}, which it does not document`);
+	const type = res.headers.get("content-type") ?? "";
+	if (!documented.schema || documented.mediaType || !type.startsWith("application/json")) return;
+	const result = documented.schema.safeParse(await res.clone().json());
+	if (!result.success) {
+		const issues = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+		throw new Error(
+			`${spec.method.toUpperCase()} ${spec.path} answered ${res.status} off its documented schema: ${issues}`,
+		);
+	}
 }

@@ -153,7 +153,7 @@ describe("sundial CLI (wrangler dev)", () => {
 		);
 		expect(one.code).toBe(0);
 		expect(one.json()).toMatchObject({ id: "o-42" });
-		const again = await runCli(["publish", "cli-m", '{"order":42}', "--id", "o-42"], env);
+		const again = await runCli(["publish", "cli-m", '{"order":42}', "--id", "o-42", "--key", "k"], env);
 		expect(again.stdout).toContain("duplicate");
 		const text = await runCli(
 			["publish", "cli-m", "hello there", "--text", "--at", "2027-06-01T02:00:00+02:00", "--id", "t-1", "--json"],

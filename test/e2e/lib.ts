@@ -95,6 +95,8 @@ export async function startSundial(): Promise<Sundial> {
 		SUNDIAL_ALLOW_HTTP: "1",
 		SUNDIAL_QSTASH_CURRENT_SIGNING_KEY: qstashKeys.current,
 		SUNDIAL_QSTASH_NEXT_SIGNING_KEY: qstashKeys.next,
+		// Every JSON answer checked against its documented schema (src/http/endpoint.ts).
+		SUNDIAL_CHECK_RESPONSES: "1",
 	};
 	const start = () => startWorker({ persistDir, vars, config: configPath() });
 	let worker: WorkerProcess;

@@ -79,7 +79,14 @@ describe("sundial-sdk: every method against wrangler dev", () => {
 		const at = new Date(Date.now() + 3_600_000);
 		const one = await client.messages.publish("sdk-msgs", { body: { n: 1 }, id: "m-1", deliver_at: at, key: "k" });
 		expect(one).toEqual({ id: "m-1", deliver_at: at.toISOString() });
-		expect(await client.messages.publish("sdk-msgs", { body: { n: 1 }, id: "m-1" })).toMatchObject({ duplicate: true });
+		expect(await client.messages.publish("sdk-msgs", { body: { n: 1 }, id: "m-1", key: "k" })).toMatchObject({
+			duplicate: true,
+		});
+		// The same id without its key is not a duplicate but a conflict.
+		await expect(client.messages.publish("sdk-msgs", { body: { n: 1 }, id: "m-1" })).rejects.toMatchObject({
+			status: 409,
+			code: "id_conflict",
+		});
 
 		const items = Array.from({ length: 1500 }, (_, i) => ({ body: i, id: `b-${i}`, delay: "1h" as const }));
 		items[7] = { body: 7, id: "bad id!", delay: "1h" };
