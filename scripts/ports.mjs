@@ -16,6 +16,10 @@ function portFrom(name, fallback) {
 
 export const sundialPort = portFrom("SUNDIAL_PORT", 8787);
 export const examplePort = portFrom("SUNDIAL_EXAMPLE_PORT", 8788);
+if (sundialPort === examplePort) {
+	console.error(`sundial: SUNDIAL_PORT and SUNDIAL_EXAMPLE_PORT are both ${sundialPort}; give them different ports`);
+	process.exit(2);
+}
 
 /** Whether 127.0.0.1:`port` can be listened on now. */
 function isFree(port) {

@@ -60,9 +60,8 @@ export class PublishEntrypoint extends WorkerEntrypoint<AppEnv> {
 		try {
 			checkTopic(topic);
 			const normalized = normalizeMessage(message, getConfig(this.env), Date.now());
-			const [result] = await topicClient(this.env, topic).messages.publish([normalized]);
-			const reply = result ? publishReply(result) : null;
-			if (!reply || "error" in reply) throw new Error("a single publish answers an error by throwing it");
+			const reply = publishReply(await topicClient(this.env, topic).messages.publishOne(normalized));
+			if ("error" in reply) throw new Error("a single publish answers an error by throwing it");
 			return { id: reply.id, deliver_at: reply.deliver_at, duplicate: reply.duplicate === true };
 		} catch (error) {
 			typed(error);

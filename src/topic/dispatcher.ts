@@ -29,6 +29,20 @@ export interface Flow {
 	settle(records: readonly AttemptRecord[], nowMs: number): void;
 	/** Leases ended without an outcome: their attempts' starts are dated now (flow.ts). */
 	leasesExpired(leases: readonly { mid: number; sid: number; lease: number }[], nowMs: number): void;
+	/** The transaction that claimed or settled ended: what flow control noted in memory stands or goes. */
+	afterTransaction(committed: boolean): void;
+}
+
+/** Runs `fn` in a storage transaction and tells flow control whether it committed. */
+function inTransaction<T>(deps: Pick<DispatchDeps, "store" | "flow">, fn: () => T): T {
+	let committed = false;
+	try {
+		const out = deps.store.transaction(fn);
+		committed = true;
+		return out;
+	} finally {
+		deps.flow?.afterTransaction(committed);
+	}
 }
 
 /**
@@ -122,7 +136,7 @@ export function recordOutcomes(deps: RecordDeps, outcomes: AttemptRecord[]): voi
 	const nowMs = Date.now();
 	const recorded = outcomes.splice(0);
 	const failures: AttemptFailure[] = [];
-	deps.store.transaction(() => recordIn(deps, recorded, nowMs, failures));
+	inTransaction(deps, () => recordIn(deps, recorded, nowMs, failures));
 	logFailures(deps.topicName, failures);
 }
 
@@ -185,7 +199,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 		const tail = deps.tail?.listening(nowMs) ? deps.tail : undefined;
 		const failures: AttemptFailure[] = [];
 		const expired: ExpiredLease[] = [];
-		const batch = deps.store.transaction(() => {
+		const batch = inTransaction(deps, () => {
 			recordIn(deps, recorded, nowMs, failures);
 			deps.store.expireLeases(
 				nowMs,

@@ -1,6 +1,7 @@
 import { MAX_CONCURRENT_DELIVERIES } from "../delivery/pool";
 import type { KeyLimits } from "./key-limits";
 import { RATE_MARGIN_MS, rateWindowStart, STARTED_IN_FLIGHT } from "./rate-window";
+import { StagedMap } from "./staged-map";
 import type { AttemptRecord, SubscriptionRow } from "./store";
 import type { ClaimedDelivery } from "./store-claim";
 import type { FlowStore } from "./store-flow";
@@ -149,7 +150,7 @@ export class FlowControl {
 	 * lease ended (or after a restart, which dated every start already) dates nothing: dating some
 	 * other attempt's start before its answer could let limit + 1 arrive within a period.
 	 */
-	private readonly startsInFlight = new Set<string>();
+	private readonly startsInFlight = new StagedMap<{ rate: boolean }>();
 
 	constructor(
 		private readonly store: FlowStore,
@@ -216,7 +217,10 @@ export class FlowControl {
 		}
 		if (gate) this.keys.recordStarts(rows, STARTED_IN_FLIGHT);
 		const claimed = this.store.mark(rows, leaseUntilMs, nowMs);
-		for (const c of claimed) if (gate || subs.get(c.sid)?.config.rate) this.startsInFlight.add(claimKey(c));
+		for (const c of claimed) {
+			const rate = subs.get(c.sid)?.config.rate !== undefined;
+			if (gate || rate) this.startsInFlight.put(claimKey(c), { rate });
+		}
 		return claimed;
 	}
 
@@ -268,10 +272,21 @@ export class FlowControl {
 
 	/** Dates the start recorded for the claim `c`, if it is still in flight. */
 	private dateStart(c: { mid: number; sid: number; lease: number }, atMs: number): void {
-		if (!this.startsInFlight.delete(claimKey(c))) return;
+		const recorded = this.startsInFlight.take(claimKey(c));
+		if (!recorded) return;
 		this.keys.settle(c.mid, atMs);
 		// Also when the subscription's rate was removed meanwhile: set again, it would count the start.
-		this.store.dateStart(c.sid, STARTED_IN_FLIGHT, atMs);
+		if (recorded.rate) this.store.dateStart(c.sid, STARTED_IN_FLIGHT, atMs);
+	}
+
+	/** A storage transaction that claimed or dated starts ended (committed, or rolled back). */
+	afterTransaction(committed: boolean): void {
+		this.startsInFlight.settle(committed);
+	}
+
+	/** The topic's storage was wiped: no claim of it is in flight any more. */
+	forget(): void {
+		this.startsInFlight.clear();
 	}
 
 	/** Deliveries due now that a limit holds back, by subscription and limit (for the subscription view). */

@@ -298,6 +298,7 @@ export class Partition extends DurableObject<AppEnv> {
 
 	private async wipe(): Promise<void> {
 		this.generation++;
+		this.flow.forget();
 		await this.ctx.storage.deleteAlarm();
 		await this.ctx.storage.deleteAll();
 		migrate(this.ctx.storage);

@@ -40,6 +40,12 @@ describe("npm start's port check (scripts/dev.mjs)", () => {
 		expect(got.stderr).toContain("SUNDIAL_EXAMPLE_PORT=<port> npm start");
 	});
 
+	it("refuses one port for both with exit 2", async () => {
+		const got = await run({ SUNDIAL_PORT: "9787", SUNDIAL_EXAMPLE_PORT: "9787" });
+		expect(got.code).toBe(2);
+		expect(got.stderr).toContain("both 9787");
+	});
+
 	it.each(["0", "70000", "http"])("refuses SUNDIAL_PORT=%s with exit 2", async (value) => {
 		const got = await run({ SUNDIAL_PORT: value });
 		expect(got.code).toBe(2);

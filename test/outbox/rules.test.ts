@@ -51,6 +51,7 @@ describe("classifying Sundial's answers", () => {
 		expect(classifyThrown(withCode("no_subscriptions", 409))).toMatchObject({ kind: "retry" });
 		expect(classifyThrown(withCode("partition_unavailable", 503))).toMatchObject({ kind: "retry" });
 		expect(classifyThrown(withCode("batch_too_large", 413))).toMatchObject({ kind: "smaller_batch" });
+		expect(classifyThrown(withCode("id_conflict", 409))).toMatchObject({ kind: "refused" });
 		expect(classifyThrown(withCode("invalid_request", 400))).toEqual({
 			kind: "refused",
 			error: { code: "invalid_request", message: "invalid_request" },

@@ -98,6 +98,10 @@ describe("an id with another key in one partition", () => {
 		]);
 		const plainAgain = await json("POST", `/v1/topics/${topic}/messages`, { id: "plain", body: "none again" });
 		expect(plainAgain).toMatchObject({ status: 200, body: { duplicate: true } });
+		// A batch whose every item conflicts still answers per item (200), not as a whole.
+		const alone = await batch(topic, [{ id: "keyed", key: "c", body: 1 }]);
+		expect(alone.status).toBe(200);
+		expect(JSON.stringify(alone.body)).toContain("id_conflict");
 		const single = await json("POST", `/v1/topics/${topic}/messages`, { id: "keyed", key: "c", body: 1 });
 		expect(single.status).toBe(409);
 		expect(single.body).toMatchObject({ error: { code: "id_conflict" } });

@@ -64,3 +64,24 @@ describe("/v2 deduplication window", () => {
 		expect((await publish(`${dest}-other`, "w-1")).status).toBe(200);
 	});
 });
+
+describe("/v2 deduplication across keys", () => {
+	it("a repeat of a deduplication id with a flow-control key, or another, is deduplicated (202), not refused", async () => {
+		const dest = `${receiverUrl()}/v2dedup/${uniqueName("k")}`;
+		const dedup = uniqueName("dk");
+		const send = (headers: Record<string, string>) =>
+			v2("POST", `/v2/publish/${dest}`, { "upstash-deduplication-id": dedup, "upstash-delay": "1h", ...headers }, "x");
+		const first = await send({});
+		expect(first.status).toBe(200);
+		const id = ((await first.json()) as { messageId: string }).messageId;
+		for (const headers of [
+			{ "upstash-flow-control-key": "fk-1", "upstash-flow-control-value": "parallelism=1" },
+			{ "upstash-flow-control-key": "fk-2", "upstash-flow-control-value": "parallelism=2" },
+		]) {
+			const again = await send(headers);
+			const body = await again.json();
+			expect(again.status, JSON.stringify(body)).toBe(202);
+			expect(body).toEqual({ messageId: id, url: dest, deduplicated: true });
+		}
+	});
+});

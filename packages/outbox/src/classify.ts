@@ -50,7 +50,9 @@ export function classifyThrown(error: unknown): CallOutcome {
 	if (e === null) return { kind: "retry", error: messageOf(error) };
 	const { code, status, message } = e;
 	if (status === 413 && code === "batch_too_large") return { kind: "smaller_batch", error: `${code}: ${message}` };
-	if (status === 400) {
+	// The id is taken by a message with another key: sending it again cannot succeed (an older
+	// Sundial threw this for a call whose every item had it; now it is each item's answer).
+	if (status === 400 || (status === 409 && code === "id_conflict")) {
 		const body: RefusalBody = { code, message };
 		if (e.issues) body.issues = e.issues;
 		return { kind: "refused", error: body };

@@ -49,8 +49,7 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 		},
 		async (c, { params, body }) => {
 			const message = normalizeMessage(body, getConfig(c.env), Date.now());
-			const [result] = await topicClient(c.env, params.topic).messages.publish([message]);
-			if (!result || "error" in result) throw new Error("a single publish answers an error by throwing it");
+			const result = await topicClient(c.env, params.topic).messages.publishOne(message);
 			return c.json(publishReply(result), result.duplicate ? 200 : 201);
 		},
 	);
@@ -64,7 +63,7 @@ export function messageRoutes(app: OpenAPIHono<HonoEnv>): void {
 			tag: "Messages",
 			summary: "Publish up to 1000 messages",
 			description:
-				"One result per item, in order. An invalid item gets an `error` result and does not stop the others; an `id` repeated within the batch or seen before is a duplicate carrying the original `deliver_at`.",
+				"One result per item, in order. An invalid item gets an `error` result and does not stop the others; an `id` repeated within the batch or seen before is a duplicate carrying the original `deliver_at`, or, with another `key` (or none), an `id_conflict` error result.",
 			params: TopicParams,
 			body: z.array(z.unknown()),
 			docBody: z.array(PublishItem),

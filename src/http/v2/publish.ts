@@ -91,14 +91,21 @@ async function groupAnswer(env: AppEnv, group: string, id: string, duplicate: bo
  * A publish to a URL group: one message in the group's topic, one delivery per subscription; the
  * answer lists one messageId per webhook endpoint, in endpoint order.
  */
-async function publishToGroup(env: AppEnv, group: string, message: NewMessage): Promise<PublishAnswer> {
+async function publishToGroup(env: AppEnv, group: string, message: NewMessage, dedup: boolean): Promise<PublishAnswer> {
 	const client = topicClient(env, group);
 	const endpoints = (await client.admin.listSubscriptions()).filter((s) => s.type === "webhook");
 	if (endpoints.length === 0) throw new AppError(409, "no_endpoints", `URL group "${group}" has no endpoints`);
 	const [result] = await client.messages.publish([message]);
+	if (result && dedup && repeatedDedupId(result)) return groupAnswer(env, group, message.id, true);
 	if (!result || "error" in result) throw new AppError(503, "partition_unavailable", "the URL group did not answer");
 	return groupAnswer(env, group, result.id, result.duplicate);
 }
+
+/**
+ * A deduplicated publish whose id is stored with another key (a queue's or a flow-control key):
+ * still a repeat of that message, so deduplicated, as QStash answers any repeat of the id.
+ */
+const repeatedDedupId = (result: PublishResult) => "error" in result && result.error.code === "id_conflict";
 
 /** The request headers of a publish, as `/openapi.json` lists them (batch items and schedules take the same). */
 export const PUBLISH_HEADERS = z.object(
@@ -292,8 +299,12 @@ export async function preparePublish(
 				id = bucketId(key, bucket);
 			}
 			const message: NewMessage = { id, ...built.message };
-			if (group !== null) return publishToGroup(env, group, message);
-			return urlAnswer(url as string, await publishToSystemTopic(env, message));
+			if (group !== null) return publishToGroup(env, group, message, key !== null);
+			const result = await publishToSystemTopic(env, message);
+			if (key !== null && repeatedDedupId(result)) {
+				return { status: 202, body: { messageId: id, url: url as string, deduplicated: true } };
+			}
+			return urlAnswer(url as string, result);
 		},
 	};
 }

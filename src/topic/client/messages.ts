@@ -73,9 +73,7 @@ export class TopicMessages {
 				pending = pending.filter((i) => {
 					if (!taken.has(i)) return true;
 					const id = (messages[i] as NewMessage).id;
-					const refused = idTaken(id);
-					failures.push(refused);
-					results[i] = { id, error: refused.toBody() };
+					results[i] = { id, error: idTaken(id).toBody() };
 					return false;
 				});
 			} catch (error) {
@@ -101,9 +99,7 @@ export class TopicMessages {
 								results[indexes[k] as number] = o;
 								return;
 							}
-							const taken = idTaken(o.id);
-							failures.push(taken);
-							results[indexes[k] as number] = { id: o.id, error: taken.toBody() };
+							results[indexes[k] as number] = { id: o.id, error: idTaken(o.id).toBody() };
 						});
 					} catch (error) {
 						if (!(error instanceof AppError)) throw error;
@@ -128,14 +124,25 @@ export class TopicMessages {
 			const r = results[first] as PublishResult;
 			if ("error" in r) results[i] = r;
 			else if (((messages[i] as NewMessage).key ?? null) !== ((messages[first] as NewMessage).key ?? null)) {
-				const refused = idTaken(r.id);
-				failures.push(refused);
-				results[i] = { id: r.id, error: refused.toBody() };
+				results[i] = { id: r.id, error: idTaken(r.id).toBody() };
 			} else results[i] = { id: r.id, deliverAtMs: r.deliverAtMs, duplicate: true };
 		}
+		// The call fails as a whole only when every item failed for the same reason that is not the
+		// item's own (topic_not_found, a partition down): an id_conflict is always the item's answer.
 		const first = failures[0];
-		if (first && results.every((x) => x && "error" in x) && failures.every((f) => f.code === first.code)) throw first;
+		if (first && results.every((x) => x && "error" in x && x.error.code === first.code)) throw first;
 		return results as PublishResult[];
+	}
+
+	/** Publishes one message; an error, its own (id_conflict) included, is thrown. */
+	async publishOne(message: NewMessage): Promise<Exclude<PublishResult, { error: unknown }>> {
+		const [result] = await this.publish([message]);
+		if (!result) throw new Error("a publish answers one result per message");
+		if ("error" in result) {
+			if (result.error.code === "id_conflict") throw idTaken(result.id);
+			throw new Error(`a single publish answered ${result.error.code} without throwing it`);
+		}
+		return result;
 	}
 
 	/**
