@@ -100,9 +100,12 @@ function topicOfRoute(path: string, params: Record<string, string>): string | nu
 	return null;
 }
 
-/** The 401 and 403 every route can answer, in the error shape of its API (`/v2`: QStash's). */
-const authErrors = (path: string): EndpointSpec<AnyObject, AnyObject, z.ZodType>["responses"] =>
-	path.startsWith("/v2/") ? qstashErrors(401, 403) : errors(401, 403);
+/**
+ * What every route can answer, in the error shape of its API (`/v2`: QStash's): 401 and 403, and
+ * 503 (a topic's object did not answer, the topic is being re-created, or a variable is invalid).
+ */
+const commonErrors = (path: string): EndpointSpec<AnyObject, AnyObject, z.ZodType>["responses"] =>
+	path.startsWith("/v2/") ? qstashErrors(401, 403, 503) : errors(401, 403, 503);
 
 /** Registers a route on the app and in its OpenAPI document, with validation before the handler. */
 export function endpoint<P extends AnyObject, Q extends AnyObject, B extends z.ZodType>(
@@ -125,7 +128,7 @@ export function endpoint<P extends AnyObject, Q extends AnyObject, B extends z.Z
 			body: docBody ? { required: true, content: { "application/json": { schema: docBody } } } : undefined,
 		},
 		responses: Object.fromEntries(
-			Object.entries({ ...authErrors(spec.path), ...spec.responses }).map(([status, r]) => [
+			Object.entries({ ...commonErrors(spec.path), ...spec.responses }).map(([status, r]) => [
 				status,
 				r.schema
 					? { description: r.description, content: { [r.mediaType ?? "application/json"]: { schema: r.schema } } }

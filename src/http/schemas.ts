@@ -25,7 +25,7 @@ const ERROR_TEXT: Record<number, string> = {
 	415: "request body is not JSON",
 	426: "not a WebSocket request: this route upgrades",
 	429: "over a documented limit of concurrent use",
-	503: "a topic's object did not answer; retry",
+	503: "a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry",
 };
 
 /** `?limit=&cursor=` of paginated lists. */

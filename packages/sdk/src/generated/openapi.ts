@@ -69,6 +69,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         /**
@@ -162,6 +171,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         post?: never;
@@ -219,6 +237,15 @@ export interface paths {
                 };
                 /** @description unknown topic, subscription or message */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -284,6 +311,15 @@ export interface paths {
                 };
                 /** @description the token lacks the route's scope, or may not use the topic */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -367,6 +403,15 @@ export interface paths {
                 };
                 /** @description unknown topic, subscription or message */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -481,6 +526,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         post?: never;
@@ -539,6 +593,15 @@ export interface paths {
                 };
                 /** @description unknown topic, subscription or message */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -612,6 +675,15 @@ export interface paths {
                 };
                 /** @description unknown topic, subscription or message */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -705,6 +777,15 @@ export interface paths {
                 };
                 /** @description unknown topic, subscription or message */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -815,6 +896,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -834,7 +924,7 @@ export interface paths {
         put?: never;
         /**
          * Publish up to 1000 messages
-         * @description One result per item, in order. An invalid item gets an `error` result and does not stop the others; an `id` repeated within the batch or seen before is a duplicate carrying the original `deliver_at`.
+         * @description One result per item, in order. An invalid item gets an `error` result and does not stop the others; an `id` repeated within the batch or seen before is a duplicate carrying the original `deliver_at`, or, with another `key` (or none), an `id_conflict` error result.
          */
         post: {
             parameters: {
@@ -923,6 +1013,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -996,6 +1095,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         put?: never;
@@ -1057,6 +1165,15 @@ export interface paths {
                 };
                 /** @description unknown topic, subscription or message */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1137,6 +1254,15 @@ export interface paths {
                 };
                 /** @description unknown topic, subscription or message */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1248,6 +1374,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -1329,6 +1464,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         put?: never;
@@ -1390,6 +1534,15 @@ export interface paths {
                 };
                 /** @description unknown topic, subscription or message */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1499,6 +1652,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -1566,6 +1728,15 @@ export interface paths {
                 };
                 /** @description unknown topic, subscription or message */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1650,6 +1821,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         post?: never;
@@ -1707,6 +1887,15 @@ export interface paths {
                 };
                 /** @description unknown topic, subscription or message */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1793,6 +1982,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         put?: never;
@@ -1872,6 +2070,15 @@ export interface paths {
                 };
                 /** @description unknown topic, subscription or message */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1983,6 +2190,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -2080,6 +2296,15 @@ export interface paths {
                 };
                 /** @description request body is not JSON */
                 415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2191,6 +2416,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -2295,6 +2529,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -2361,6 +2604,15 @@ export interface paths {
                 };
                 /** @description unknown topic, subscription or message */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2471,6 +2723,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         post?: never;
@@ -2529,6 +2790,15 @@ export interface paths {
                 };
                 /** @description unknown topic, subscription or message */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2602,6 +2872,15 @@ export interface paths {
                 };
                 /** @description unknown topic, subscription or message */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2686,6 +2965,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -2761,6 +3049,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -2808,6 +3105,15 @@ export interface paths {
                 };
                 /** @description the token lacks the route's scope, or may not use the topic */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2898,6 +3204,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -2968,6 +3283,15 @@ export interface paths {
                 };
                 /** @description unknown topic, subscription or message */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3070,7 +3394,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description a topic's object did not answer; retry */
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -3149,6 +3473,15 @@ export interface paths {
                 };
                 /** @description unknown topic, subscription or message */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description a topic's object did not answer, the topic is being re-created, or a Worker variable is invalid; retry */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
