@@ -55,7 +55,7 @@ export function documentRoute(
 		"x-sundial-scope": route.scope,
 		request: { params: route.params as never, query: route.query as never, headers: route.headers as never },
 		responses: Object.fromEntries(
-			[...Object.entries(route.ok), ...Object.entries(qstashErrors(401, 403, ...route.errors))].map(([s, r]) => [
+			[...Object.entries(route.ok), ...Object.entries(qstashErrors(401, 403, 503, ...route.errors))].map(([s, r]) => [
 				s,
 				json(r),
 			]),
