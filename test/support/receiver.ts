@@ -172,6 +172,10 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
 			}
 		});
 	});
+	// Node closes an idle keep-alive connection after 5 s by default. A sender that picks that
+	// connection from its pool just then sees it reset and retries later: a real receiver's race,
+	// but one that makes "delivered in one alarm run" tests flaky. Here the sender closes first.
+	server.keepAliveTimeout = 120_000;
 	await new Promise<void>((resolve, reject) => {
 		server.once("error", reject);
 		server.listen(opts.port ?? 0, host, () => resolve());
