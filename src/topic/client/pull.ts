@@ -42,7 +42,9 @@ export class TopicPull {
 			const order = fromRandom(all);
 			const got: Leased[] = [];
 			let failure: unknown = null;
-			for (let i = 0, width = 1; i < order.length && got.length < req.max && !failure; i += width, width *= 2) {
+			// A partition that fails does not end the rounds: the others are still asked, so one partition
+			// down costs a receive only its own messages.
+			for (let i = 0, width = 1; i < order.length && got.length < req.max; i += width, width *= 2) {
 				const rest = req.max - got.length;
 				const round = await this.lease(
 					route,
@@ -52,7 +54,7 @@ export class TopicPull {
 					0,
 				);
 				got.push(...round.got);
-				failure = round.failure;
+				failure ??= round.failure;
 			}
 			// A partition that failed is skipped when others leased something: what was leased is returned,
 			// never dropped (it would stay invisible until its lease ended, an attempt used).
