@@ -1,8 +1,9 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { type AppEnv, getConfig } from "./config";
 import { AppError, InvalidRequest } from "./errors";
-import { type PublishReply, publishBatch, publishReply } from "./publish/batch";
+import { type PublishReply, publishBatch } from "./publish/batch";
 import { normalizeMessage } from "./publish/normalize";
+import { formatInstant } from "./time";
 import { topicClient } from "./topic/client";
 import { NAME_PATTERN } from "./validation";
 
@@ -60,9 +61,8 @@ export class PublishEntrypoint extends WorkerEntrypoint<AppEnv> {
 		try {
 			checkTopic(topic);
 			const normalized = normalizeMessage(message, getConfig(this.env), Date.now());
-			const reply = publishReply(await topicClient(this.env, topic).messages.publishOne(normalized));
-			if ("error" in reply) throw new Error("a single publish answers an error by throwing it");
-			return { id: reply.id, deliver_at: reply.deliver_at, duplicate: reply.duplicate === true };
+			const stored = await topicClient(this.env, topic).messages.publishOne(normalized);
+			return { id: stored.id, deliver_at: formatInstant(stored.deliverAtMs), duplicate: stored.duplicate };
 		} catch (error) {
 			typed(error);
 		}

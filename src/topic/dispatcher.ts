@@ -113,8 +113,13 @@ type RecordDeps = Pick<DispatchDeps, "store" | "flow" | "callbacks" | "tail" | "
  * Records ended attempts in the caller's transaction: outcome (and metrics), rate windows, callbacks,
  * the live tail. Failed ones go to `failures`, to be logged once the transaction committed.
  */
-function recordIn(deps: RecordDeps, recorded: AttemptRecord[], nowMs: number, failures: AttemptFailure[]): void {
-	const tail = deps.tail?.listening(nowMs) ? deps.tail : undefined;
+function recordIn(
+	deps: RecordDeps,
+	recorded: AttemptRecord[],
+	nowMs: number,
+	failures: AttemptFailure[],
+	tail = deps.tail?.listening(nowMs) ? deps.tail : undefined,
+): void {
 	const subs = deps.subscriptions();
 	deps.store.recordAttempts(recorded, nowMs, deps.callbacks, (r) => {
 		tail?.recorded(r, nowMs);
@@ -200,7 +205,7 @@ export async function dispatchDue(deps: DispatchDeps): Promise<number> {
 		const failures: AttemptFailure[] = [];
 		const expired: ExpiredLease[] = [];
 		const batch = inTransaction(deps, () => {
-			recordIn(deps, recorded, nowMs, failures);
+			recordIn(deps, recorded, nowMs, failures, tail);
 			deps.store.expireLeases(
 				nowMs,
 				CLAIM_BATCH,

@@ -5,6 +5,7 @@ import { StagedMap } from "./staged-map";
 import type { AttemptRecord, SubscriptionRow } from "./store";
 import type { ClaimedDelivery } from "./store-claim";
 import type { FlowStore } from "./store-flow";
+import { attemptKey } from "./store-record";
 import type { TopicConfig } from "./types";
 
 /**
@@ -136,8 +137,6 @@ export function capacities(
 	return out;
 }
 
-const claimKey = (c: { mid: number; sid: number; lease: number }) => `${c.mid}:${c.sid}:${c.lease}`;
-
 /**
  * Flow control as the dispatcher and the alarm use it: claims within each subscription's capacity,
  * and when work is next claimable. Inactive (one push subscription, no limits) it is not used:
@@ -219,7 +218,7 @@ export class FlowControl {
 		const claimed = this.store.mark(rows, leaseUntilMs, nowMs);
 		for (const c of claimed) {
 			const rate = subs.get(c.sid)?.config.rate !== undefined;
-			if (gate || rate) this.startsInFlight.put(claimKey(c), { rate });
+			if (gate || rate) this.startsInFlight.put(attemptKey(c), { rate });
 		}
 		return claimed;
 	}
@@ -272,7 +271,7 @@ export class FlowControl {
 
 	/** Dates the start recorded for the claim `c`, if it is still in flight. */
 	private dateStart(c: { mid: number; sid: number; lease: number }, atMs: number): void {
-		const recorded = this.startsInFlight.take(claimKey(c));
+		const recorded = this.startsInFlight.take(attemptKey(c));
 		if (!recorded) return;
 		this.keys.settle(c.mid, atMs);
 		// Also when the subscription's rate was removed meanwhile: set again, it would count the start.

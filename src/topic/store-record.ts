@@ -37,6 +37,9 @@ export type AttemptRecord = (
 	callbacks?: CallbackDraft[];
 };
 
+/** One attempt of one delivery, as a key: `mid:sid:lease` (a later lease is another attempt). */
+export const attemptKey = (a: { mid: number; sid: number; lease: number }) => `${a.mid}:${a.sid}:${a.lease}`;
+
 /**
  * Records attempts' outcomes, a few statements per batch instead of one per attempt. Each is
  * skipped when its delivery moved on meanwhile (cancelled, rescheduled, re-leased); returns how
@@ -82,7 +85,7 @@ export function recordAttempts(
 		nowMs,
 		applied,
 	);
-	const recorded = records.filter((r) => applied.has(`${r.mid}:${r.sid}:${r.lease}`));
+	const recorded = records.filter((r) => applied.has(attemptKey(r)));
 	const drafts = recorded.flatMap((r) => r.callbacks ?? []);
 	if (drafts.length > 0) {
 		if (!callbacks) throw new Error("attempts with callbacks recorded without a callback outbox");
@@ -123,6 +126,6 @@ function updateLeased(
 				...values,
 			)
 			.toArray();
-		for (const c of changed) applied.add(`${c.mid}:${c.sid}:${c.lease}`);
+		for (const c of changed) applied.add(attemptKey(c));
 	});
 }
